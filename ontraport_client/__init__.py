@@ -1,0 +1,38 @@
+"""A thin, typed client for Ontraport's REST API, and a local sandbox that imitates it.
+
+No Django in here: the site's apps depend on this package, never the other way round.
+"""
+
+from .client import OntraportClient
+from .contact import Contact
+from .contact_field import ContactField
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    NotFoundError,
+    OntraportError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+from .pacing import Pacer
+from .retry import RetryPolicy
+from .tag import Tag
+from .version import __version__
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "Contact",
+    "ContactField",
+    "NotFoundError",
+    "OntraportClient",
+    "OntraportError",
+    "Pacer",
+    "RateLimitedError",
+    "RetryPolicy",
+    "ServerError",
+    "Tag",
+    "TransportError",
+    "__version__",
+]

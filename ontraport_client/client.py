@@ -1,0 +1,244 @@
+"""The Ontraport calls the site needs, on top of :mod:`ontraport_client.transport`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import requests
+
+from .contact import Contact
+from .contact_field import ContactField
+from .errors import NotFoundError, TransportError
+from .pacing import Pacer
+from .retry import RetryPolicy
+from .tag import Tag
+from .transport import Transport
+
+CONTACT_OBJECT_TYPE = 0
+PAGE_SIZE = 50  # Ontraport's default and maximum "range"
+
+
+def _unexpected(what: str, data: Any) -> TransportError:
+    return TransportError(f"{what}: unexpected data in the answer", body_excerpt=repr(data))
+
+
+def _rows(data: Any, what: str) -> list[Mapping[str, Any]]:
+    """A list call's ``data``: a list of objects. Some calls answer an empty result as ``{}`` or null."""
+    if data is None or data == {}:
+        return []
+    if not isinstance(data, list) or not all(isinstance(row, Mapping) for row in data):
+        raise _unexpected(what, data)
+    return data
+
+
+def _comma_list(numbers: Iterable[int]) -> str:
+    return ",".join(str(number) for number in numbers)
+
+
+class OntraportClient:
+    """A thin client for Ontraport's REST API (https://api.ontraport.com/1/).
+
+    One instance holds one ``requests.Session`` (connection reuse); it is safe to share between threads
+    as long as the session is. ``calls_made`` counts HTTP requests actually sent, retries included.
+    """
+
+    def __init__(
+        self,
+        app_id: str,
+        api_key: str,
+        base_url: str = "https://api.ontraport.com/1/",
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.app_id = app_id
+        self.base_url = base_url
+        self._transport = Transport(
+            app_id=app_id,
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry if retry is not None else RetryPolicy(),
+            pacer=pacer if pacer is not None else Pacer(),
+            session=session if session is not None else requests.Session(),
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(app_id={self.app_id!r}, base_url={self.base_url!r})"
+
+    @property
+    def calls_made(self) -> int:
+        return self._transport.calls_made
+
+    @property
+    def pacer(self) -> Pacer:
+        return self._transport.pacer
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return self._transport.retry
+
+    def close(self) -> None:
+        self._transport.session.close()
+
+    # Contacts
+
+    def get_contact(self, contact_id: int) -> Contact:
+        """One contact with every field. Raises :class:`NotFoundError` when there is none."""
+        data = self._transport.request("GET", "Contact", params={"id": contact_id})
+        # Ontraport answers a missing contact with a 404; an empty ``data`` is read the same way in
+        # case some account answers 200 with nothing (unverified).
+        if not data:
+            raise NotFoundError(f"GET Contact: no contact {contact_id}", status=200)
+        if not isinstance(data, Mapping):
+            raise _unexpected("GET Contact", data)
+        return self._contact(data, "GET Contact")
+
+    def get_contacts(self, ids: Iterable[int]) -> dict[int, Contact]:
+        """The contacts among ``ids`` that exist, keyed by id, in as few calls as Ontraport allows
+        (50 ids each). Duplicates are asked for once; ids Ontraport does not return are absent."""
+        wanted = list(dict.fromkeys(int(contact_id) for contact_id in ids))
+        contacts: dict[int, Contact] = {}
+        for start in range(0, len(wanted), PAGE_SIZE):
+            chunk = wanted[start : start + PAGE_SIZE]
+            data = self._transport.request(
+                "GET", "Contacts", params={"ids": _comma_list(chunk), "range": PAGE_SIZE}
+            )
+            asked = set(chunk)
+            for row in _rows(data, "GET Contacts"):
+                contact = self._contact(row, "GET Contacts")
+                # Should Ontraport ever ignore "ids", do not hand back contacts nobody asked for.
+                if contact.id in asked:
+                    contacts[contact.id] = contact
+        return contacts
+
+    def find_contact_id_by_email(self, email: str) -> int | None:
+        """The id of the contact with this e-mail address, or ``None``."""
+        try:
+            data = self._transport.request(
+                "GET", "object/getByEmail", params={"objectID": CONTACT_OBJECT_TYPE, "email": email}
+            )
+        except NotFoundError:
+            return None
+        if not data:
+            return None
+        if not isinstance(data, Mapping):
+            raise _unexpected("GET object/getByEmail", data)
+        raw_id = data.get("id")
+        if raw_id in (None, "", "0", 0):
+            return None
+        try:
+            return int(str(raw_id))
+        except ValueError:
+            raise _unexpected("GET object/getByEmail", data) from None
+
+    def update_contact(self, contact_id: int, fields: Mapping[str, str]) -> None:
+        """Write ``fields`` (Ontraport field names → values) to the contact."""
+        if "id" in fields:
+            raise ValueError("pass the contact id as contact_id, not in fields")
+        self._transport.request("PUT", "Contacts", json={"id": contact_id, **fields})
+
+    def contact_fields(self) -> list[ContactField]:
+        """Every contact field with its label, type and (for dropdowns and lists) options."""
+        data = self._transport.request("GET", "Contacts/meta", params={"format": "byId"})
+        what = "GET Contacts/meta"
+        if not isinstance(data, Mapping):
+            raise _unexpected(what, data)
+        # byId answers {"0": {"name": "Contact", "fields": {...}}}; accept the unwrapped form too.
+        section = data.get(str(CONTACT_OBJECT_TYPE), data)
+        fields = section.get("fields") if isinstance(section, Mapping) else None
+        if not isinstance(fields, Mapping):
+            raise _unexpected(what, data)
+        return [
+            ContactField.from_api(str(key), meta) for key, meta in fields.items() if isinstance(meta, Mapping)
+        ]
+
+    # Tags
+
+    def list_tags(self) -> list[Tag]:
+        """Every tag of the account, reading pages of 50 until a short page."""
+        tags: dict[int, Tag] = {}
+        start = 0
+        while True:
+            data = self._transport.request("GET", "Tags", params={"start": start, "range": PAGE_SIZE})
+            rows = _rows(data, "GET Tags")
+            page = [self._tag(row, "GET Tags") for row in rows]
+            new = [tag for tag in page if tag.id not in tags]
+            tags.update((tag.id, tag) for tag in new)
+            # A full page of tags already seen means "start" was ignored: stop instead of looping forever.
+            if len(rows) < PAGE_SIZE or not new:
+                return list(tags.values())
+            start += PAGE_SIZE
+
+    def create_tag(self, name: str) -> Tag:
+        data = self._transport.request("POST", "Tags", json={"tag_name": name})
+        if not isinstance(data, Mapping) or "tag_id" not in data:
+            raise _unexpected("POST Tags", data)
+        return Tag(id=self._tag(data, "POST Tags").id, name=str(data.get("tag_name") or name))
+
+    def contacts_with_tag(self, tag_id: int) -> Iterator[int]:
+        """Ids of the contacts holding the tag, fetched lazily 50 at a time."""
+        seen: set[int] = set()
+        start = 0
+        while True:
+            params = {"objectID": CONTACT_OBJECT_TYPE, "tag_id": tag_id, "range": PAGE_SIZE, "start": start}
+            rows = _rows(self._transport.request("GET", "objects/tag", params=params), "GET objects/tag")
+            new = 0
+            for row in rows:
+                contact_id = self._id(row.get("id", row.get("object_id")), "GET objects/tag", row)
+                if contact_id not in seen:
+                    seen.add(contact_id)
+                    new += 1
+                    yield contact_id
+            if len(rows) < PAGE_SIZE or not new:
+                return
+            start += PAGE_SIZE
+
+    def add_tags(self, contact_ids: Iterable[int], tag_ids: Iterable[int]) -> None:
+        """Tag the contacts. Ontraport applies this asynchronously on its side (unverified)."""
+        self._change_tags("PUT", "add_list", contact_ids, tag_ids)
+
+    def remove_tags(self, contact_ids: Iterable[int], tag_ids: Iterable[int]) -> None:
+        self._change_tags("DELETE", "remove_list", contact_ids, tag_ids)
+
+    def _change_tags(
+        self, method: str, list_name: str, contact_ids: Iterable[int], tag_ids: Iterable[int]
+    ) -> None:
+        contacts = list(dict.fromkeys(int(contact_id) for contact_id in contact_ids))
+        tags = _comma_list(dict.fromkeys(int(tag_id) for tag_id in tag_ids))
+        if not contacts or not tags:
+            return
+        # Chunked like reads, so one call never carries an unbounded list.
+        for start in range(0, len(contacts), PAGE_SIZE):
+            body = {
+                "objectID": CONTACT_OBJECT_TYPE,
+                list_name: tags,
+                "ids": _comma_list(contacts[start : start + PAGE_SIZE]),
+            }
+            self._transport.request(method, "objects/tag", json=body)
+
+    # Parsing helpers: a malformed object is a TransportError (the answer is unusable), not a crash.
+
+    @staticmethod
+    def _contact(data: Mapping[str, Any], what: str) -> Contact:
+        try:
+            return Contact.from_api(data)
+        except ValueError:
+            raise _unexpected(what, data) from None
+
+    @staticmethod
+    def _tag(data: Mapping[str, Any], what: str) -> Tag:
+        try:
+            return Tag.from_api(data)
+        except ValueError:
+            raise _unexpected(what, data) from None
+
+    @staticmethod
+    def _id(value: Any, what: str, row: Mapping[str, Any]) -> int:
+        try:
+            return int(str(value))
+        except ValueError:
+            raise _unexpected(what, row) from None

@@ -1,0 +1,129 @@
+"""Pacing: stay under Ontraport's rolling rate limit instead of running into 429s.
+
+Every answer carries ``X-Rate-Limit-Limit``, ``X-Rate-Limit-Remaining`` and ``X-Rate-Limit-Reset``
+(seconds until the window frees up). The pacer remembers the last values; before each request it waits
+until the reset when the remaining budget is down to ``reserve`` (keep a few requests back for other
+processes sharing the account).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """What the last answer said about the window. ``None`` means "not known"."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: float | None = None  # on the pacer's clock
+
+
+class RateLimitStateStore(Protocol):
+    """Where the pacer keeps its state.
+
+    The default keeps it in memory (one process). A store shared by several processes (a cache) could be
+    plugged in here; it must then be used with a clock all processes share (``time.time``), and accept
+    that two processes may both spend the last request of a window (a 429 is then retried).
+    """
+
+    def load(self) -> RateLimitState: ...
+
+    def save(self, state: RateLimitState) -> None: ...
+
+
+class InMemoryStateStore:
+    def __init__(self) -> None:
+        self._state = RateLimitState()
+
+    def load(self) -> RateLimitState:
+        return self._state
+
+    def save(self, state: RateLimitState) -> None:
+        self._state = state
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    # requests gives a case-insensitive mapping, but a plain dict may come from elsewhere.
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        number = float(text.strip())
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+class Pacer:
+    """Waits before a request when the last answer said the window is used up. Thread-safe."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        reserve: int = 0,
+        store: RateLimitStateStore | None = None,
+    ) -> None:
+        if reserve < 0:
+            raise ValueError("reserve must be >= 0")
+        self.clock = clock
+        self._sleep = sleep
+        self.reserve = reserve
+        self.store: RateLimitStateStore = store if store is not None else InMemoryStateStore()
+        self._lock = threading.Lock()
+
+    def sleep(self, seconds: float) -> None:
+        """Every wait of the client goes through here, so tests can replace it with a recording fake."""
+        if seconds > 0:
+            self._sleep(seconds)
+
+    def before_request(self) -> float:
+        """Wait, if needed, until a request may be sent. Returns the seconds waited."""
+        with self._lock:
+            state = self.store.load()
+            now = self.clock()
+            wait = 0.0
+            if state.remaining is not None and state.reset_at is not None:
+                if state.reset_at <= now:
+                    # The window has moved on since that answer: its numbers say nothing any more.
+                    self.store.save(RateLimitState(limit=state.limit))
+                elif state.remaining <= self.reserve:
+                    # Leave the state alone so other threads arriving now wait for the same reset.
+                    wait = state.reset_at - now
+                else:
+                    # Spend one request of the budget now, so threads sending at the same time do not
+                    # all count on the same last request. The next answer overwrites this guess.
+                    self.store.save(replace(state, remaining=state.remaining - 1))
+        # Sleep outside the lock: observe() from other threads must not block behind a wait.
+        self.sleep(wait)
+        return wait
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Record the ``X-Rate-Limit-*`` headers of an answer (any status, 429 included)."""
+        limit = _number(_header(headers, "X-Rate-Limit-Limit"))
+        remaining = _number(_header(headers, "X-Rate-Limit-Remaining"))
+        reset = _number(_header(headers, "X-Rate-Limit-Reset"))
+        if limit is None and remaining is None and reset is None:
+            return
+        with self._lock:
+            previous = self.store.load()
+            self.store.save(
+                RateLimitState(
+                    limit=int(limit) if limit is not None else previous.limit,
+                    remaining=int(remaining) if remaining is not None else None,
+                    reset_at=self.clock() + reset if reset is not None else None,
+                )
+            )
