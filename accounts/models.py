@@ -1,0 +1,94 @@
+"""What the site knows about Ontraport contacts: users linked to contacts, tags, and field mappings."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Tag(models.Model):
+    """An Ontraport tag. The primary key is Ontraport's tag id, so a contact's `contact_cat` maps directly."""
+
+    id = models.PositiveBigIntegerField(primary_key=True, verbose_name="Ontraport tag id")
+    name = models.CharField(max_length=255, blank=True)
+    # Set when the name was last looked up in Ontraport's tag list; None for an id first seen on a contact
+    # whose name is not known yet (the list is refreshed for it at most once per FUSION_TAG_REFRESH_SECONDS).
+    name_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"Tag {self.id}"
+
+
+class User(AbstractUser):
+    """A site user, optionally linked to one Ontraport contact.
+
+    At most one user per contact, and e-mail addresses are unique whatever their case: those two
+    constraints are what make "never a duplicate user" hold when webhooks for one contact race.
+    """
+
+    contact_id = models.PositiveBigIntegerField(
+        null=True, blank=True, unique=True, verbose_name="Ontraport contact id"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="users")
+    # Mapped Ontraport fields that are not user attributes (FieldMapping target "profile").
+    profile = models.JSONField(default=dict, blank=True)
+    # Set while a generated password still has to be written to Ontraport's "Return Password" field (the
+    # plaintext is never stored: a fresh password is generated when the write is retried).
+    password_return_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="accounts_user_email_ci_unique",
+                violation_error_message="A user with this e-mail address already exists.",
+            )
+        ]
+
+    @property
+    def is_protected(self) -> bool:
+        """Staff and superusers: webhooks never touch their e-mail, password or groups."""
+        return self.is_staff or self.is_superuser
+
+
+class FieldMapping(models.Model):
+    """Maps one Ontraport contact field to a user attribute or a profile value."""
+
+    class Target(models.TextChoices):
+        USER = "user", "User attribute"
+        PROFILE = "profile", "Profile value"
+
+    # User attributes a mapping may write. Anything else (is_staff, groups ...) is never webhook-controlled.
+    USER_ATTRIBUTES = ("username", "password", "email", "first_name", "last_name")
+
+    ontraport_field = models.CharField(
+        max_length=64, help_text="Ontraport field key, e.g. firstname, email or f1534."
+    )
+    label = models.CharField(max_length=255, blank=True, help_text="Ontraport's name for the field.")
+    target = models.CharField(max_length=16, choices=Target.choices, default=Target.PROFILE)
+    attribute = models.CharField(
+        max_length=64,
+        help_text="For a user attribute: username, password, email, first_name or last_name. "
+        "For a profile value: the key it is stored under.",
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["ontraport_field"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "attribute"], name="accounts_fieldmapping_one_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ontraport_field} → {self.get_target_display().lower()} {self.attribute}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.target == self.Target.USER and self.attribute not in self.USER_ATTRIBUTES:
+            raise ValidationError(
+                {"attribute": f"A user attribute must be one of: {', '.join(self.USER_ATTRIBUTES)}."}
+            )

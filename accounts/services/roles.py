@@ -1,0 +1,36 @@
+"""Roles are Django groups. A webhook may pick a role for a user, never an administrative one."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+
+# Names that are never granted from a webhook, whatever groups exist (WP Fusion refuses administrator).
+FORBIDDEN_ROLES = frozenset({"administrator", "admin", "superuser", "staff"})
+
+
+@dataclass(frozen=True)
+class RoleChoice:
+    group: Group
+    note: str  # why the asked-for role was not used, or ""
+
+
+def role_resolve(*, requested: str) -> RoleChoice:
+    """The group for a requested role name, or the default role with the reason it was not used."""
+    requested = requested.strip()
+    default = role_default_group()
+    if not requested or requested.lower() == default.name.lower():
+        return RoleChoice(group=default, note="")
+    if requested.lower() in FORBIDDEN_ROLES:
+        return RoleChoice(
+            group=default, note=f"role {requested!r} is never granted by a webhook; used default"
+        )
+    group = Group.objects.filter(name__iexact=requested).first()
+    if group is None:
+        return RoleChoice(group=default, note=f"role {requested!r} does not exist; used {default.name!r}")
+    return RoleChoice(group=group, note="")
+
+
+def role_default_group() -> Group:
+    group, _ = Group.objects.get_or_create(name=settings.FUSION_DEFAULT_ROLE)
+    return group

@@ -1,0 +1,210 @@
+"""Settings for fusion-site: every knob comes from the environment (django-environ).
+
+A `.env` file beside manage.py is read when present (`make run` writes one on first run). Defaults are safe
+for production except where DEBUG is on, which unlocks development conveniences only.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+if DEBUG:
+    SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-development-only-key-do-not-deploy")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+else:
+    SECRET_KEY = env.str("SECRET_KEY")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+
+# --- fusion-site's own settings -------------------------------------------------------------------------
+# The access key Ontraport puts in every webhook URL. No default: a site that accepted webhooks with a
+# guessable key would let anyone create accounts, so the site refuses to start without one.
+FUSION_ACCESS_KEY = env.str("FUSION_ACCESS_KEY", default="")
+if len(FUSION_ACCESS_KEY) < 16:
+    raise ImproperlyConfigured(
+        "FUSION_ACCESS_KEY must be set to a random key of at least 16 characters "
+        "(`make run` writes one into .env; `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)."
+    )
+# Keys being rotated out: still accepted until removed from this list.
+FUSION_PREVIOUS_ACCESS_KEYS = env.list("FUSION_PREVIOUS_ACCESS_KEYS", default=[])
+FUSION_DEFAULT_ROLE = env.str("FUSION_DEFAULT_ROLE", default="subscriber")
+FUSION_SEND_WELCOME_EMAIL = env.bool("FUSION_SEND_WELCOME_EMAIL", default=False)
+FUSION_RETURN_PASSWORD_FIELD = env.str("FUSION_RETURN_PASSWORD_FIELD", default="")
+FUSION_USERNAME_FORMAT = env.str("FUSION_USERNAME_FORMAT", default="email")
+if FUSION_USERNAME_FORMAT not in {"email", "firstname_lastname", "firstname_random"}:
+    raise ImproperlyConfigured(
+        "FUSION_USERNAME_FORMAT must be email, firstname_lastname or firstname_random."
+    )
+# How many deliveries one worker pass claims, how long its claim (lease) lasts, and how often a transient
+# failure (Ontraport down, rate limited, timeout) is retried before the delivery is marked failed.
+FUSION_BATCH_SIZE = env.int("FUSION_BATCH_SIZE", default=200)
+FUSION_LEASE_SECONDS = env.int("FUSION_LEASE_SECONDS", default=300)
+FUSION_MAX_ATTEMPTS = env.int("FUSION_MAX_ATTEMPTS", default=8)
+FUSION_RETRY_BASE_SECONDS = env.float("FUSION_RETRY_BASE_SECONDS", default=10.0)
+FUSION_RETRY_MAX_SECONDS = env.float("FUSION_RETRY_MAX_SECONDS", default=3600.0)
+# A tag id Ontraport sends that the site does not know triggers a refresh of the tag list, at most this often.
+FUSION_TAG_REFRESH_SECONDS = env.int("FUSION_TAG_REFRESH_SECONDS", default=300)
+# Wrong keys from one address before it is answered 429 for a while (legitimate senders are never slowed).
+FUSION_BAD_KEY_LIMIT = env.int("FUSION_BAD_KEY_LIMIT", default=20)
+FUSION_BAD_KEY_WINDOW_SECONDS = env.int("FUSION_BAD_KEY_WINDOW_SECONDS", default=600)
+
+ONTRAPORT_API_URL = env.str("ONTRAPORT_API_URL", default="https://api.ontraport.com/1/")
+ONTRAPORT_APP_ID = env.str("ONTRAPORT_APP_ID", default="")
+ONTRAPORT_API_KEY = env.str("ONTRAPORT_API_KEY", default="")
+ONTRAPORT_TIMEOUT = env.float("ONTRAPORT_TIMEOUT", default=30.0)
+# Calls left unused in each rate-limit window, so several workers sharing the account never overshoot.
+ONTRAPORT_RATE_RESERVE = env.int("ONTRAPORT_RATE_RESERVE", default=2)
+
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Django ----------------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "accounts",
+    "webhooks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # First among ours: a webhook on any path answers before sessions, CSRF and auth run.
+    "webhooks.middleware.WebhookOnAnyPathMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fusion_site.urls"
+WSGI_APPLICATION = "fusion_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "fusion_site" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so two writers queue
+    # on the busy timeout instead of failing with "database is locked" half-way through a transaction.
+    # synchronous=NORMAL: a power loss (not a process crash) may lose the last transactions; see
+    # docs/deployment.md — use PostgreSQL where that matters.
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # Without connection reuse PostgreSQL spends most of a webhook's time connecting.
+    _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600))
+    _db.setdefault("CONN_HEALTH_CHECKS", True)
+    _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+# Webhooks must never be rolled back by a later error: requests are not wrapped in one transaction.
+_db["ATOMIC_REQUESTS"] = False
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+# Machine-generated passwords (≥ 128 bits of entropy) gain nothing from key stretching, so they are hashed
+# with a cheap PBKDF2 (accounts.hashers.GeneratedPasswordHasher); the default stays first, so a password
+# a person chooses, or a generated one at first login, is re-hashed at full strength (docs/deployment.md).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "accounts.hashers.GeneratedPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+TASK_BACKEND = env.str("TASK_BACKEND", default="database")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+        }[TASK_BACKEND]
+    }
+}
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# --- Production hardening (python manage.py check --deploy is clean when DEBUG is off) -------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Webhook bodies are small; anything larger is refused with 413 before it is parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"redact_secrets": {"()": "fusion_site.log_filters.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's own defaults give these handlers without our filter; route them through it.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}
+# Error reports (DEBUG pages, mails to ADMINS) mask the access key in the request, as logs do.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "fusion_site.log_filters.SecretsExceptionReporterFilter"

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+from webhooks.views import ontraport_webhook
+
+urlpatterns = [
+    # `/?wpf_action=...` (the seed's URLs) and any other path carrying wpf_action are answered by
+    # webhooks.middleware before URL routing; this is the explicit endpoint.
+    path("webhooks/ontraport/", ontraport_webhook, name="ontraport-webhook"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+]

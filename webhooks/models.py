@@ -1,0 +1,114 @@
+"""The durable log of webhooks: every request that reaches the endpoint with an action is a Delivery."""
+
+import datetime
+from typing import Self
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class DeliveryQuerySet(models.QuerySet["Delivery"]):
+    def ready(self) -> Self:
+        """Deliveries a worker may take now: new or due for retry, or claimed by a worker whose lease ran out
+        (it died or was killed mid-batch)."""
+        now = timezone.now()
+        return self.filter(
+            Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Delivery.Status.PROCESSING, lease_expires_at__lt=now)
+        )
+
+    def claim(self, *, worker_id: str, limit: int, lease: datetime.timedelta) -> list["Delivery"]:
+        """Take up to `limit` ready deliveries for this worker, oldest first.
+
+        On PostgreSQL the ready rows are locked with SKIP LOCKED, so concurrent workers take disjoint sets
+        without waiting on each other. SQLite ignores SELECT FOR UPDATE, but the settings open every
+        transaction IMMEDIATE (a write lock at BEGIN), so the select-then-update below is one exclusive step.
+        """
+        from django.db import transaction
+
+        with transaction.atomic(using=self.db):
+            ids = list(
+                self.ready()
+                .order_by("id")
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)[:limit]
+            )
+            if not ids:
+                return []
+            now = timezone.now()
+            self.filter(id__in=ids).update(
+                status=Delivery.Status.PROCESSING,
+                claimed_by=worker_id,
+                lease_expires_at=now + lease,
+                attempts=models.F("attempts") + 1,
+                updated_at=now,
+            )
+        return list(self.filter(id__in=ids, claimed_by=worker_id).order_by("id"))
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"  # stored, waiting for a worker (or for its next attempt)
+        PROCESSING = "processing", "Processing"  # claimed by a worker until lease_expires_at
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"  # permanent failure, or transient ones past FUSION_MAX_ATTEMPTS
+        REJECTED = "rejected", "Rejected"  # answered 400: recorded so the site owner sees it, never processed
+
+    class Action(models.TextChoices):
+        ADD = "add", "add"
+        UPDATE = "update", "update"
+        UPDATE_TAGS = "update_tags", "update_tags"
+        TEST = "test", "test"
+        INVALID = "invalid", "invalid"  # the request's wpf_action was not one of the above
+
+    received_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    contact_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    # What the webhook asked for beyond its action: {"role": str, "send_notification": bool, "email": str}.
+    options = models.JSONField(default=dict, blank=True)
+    method = models.CharField(max_length=8)
+    path = models.TextField(help_text="Request path and query string, with the access key masked.")
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(
+        max_length=32, blank=True, help_text="Machine-readable reason of a rejection or failure."
+    )
+    message = models.TextField(blank=True, help_text="The outcome, in words.")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # The worker's claim query: pending/processing rows by due time. Finished rows are the bulk of
+            # the table and are left out where the database supports partial indexes.
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="webhooks_delivery_ready_idx",
+                condition=Q(status__in=["pending", "processing"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} contact {self.contact_id} ({self.status})"
+
+    @property
+    def role(self) -> str:
+        return str(self.options.get("role", ""))
+
+    @property
+    def send_notification(self) -> bool:
+        return bool(self.options.get("send_notification", False))

@@ -1,0 +1,228 @@
+"""One worker pass: claim ready deliveries, fetch their contacts 50 at a time, apply, record outcomes."""
+
+import datetime
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from accounts.models import FieldMapping
+from accounts.ontraport import ontraport_client
+from accounts.services.fields import field_mappings_enabled
+from accounts.services.sync import SyncRefused, user_sync_from_contact
+from accounts.services.tags import tags_ensure_known
+from ontraport_client import AuthenticationError, Contact, OntraportError, RateLimitedError
+from webhooks.merging import merge_deliveries
+from webhooks.models import Delivery
+
+logger = logging.getLogger(__name__)
+
+CONTACTS_PER_CALL = 50
+
+
+@dataclass
+class BatchReport:
+    claimed: int = 0
+    done: int = 0
+    failed: int = 0
+    retrying: int = 0
+    lease_expires_at: datetime.datetime | None = None
+    outcomes: list[Delivery] = field(default_factory=list)
+
+
+def deliveries_claim(*, worker_id: str, limit: int | None = None) -> list[Delivery]:
+    return Delivery.objects.claim(
+        worker_id=worker_id,
+        limit=limit or settings.FUSION_BATCH_SIZE,
+        lease=datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS),
+    )
+
+
+def deliveries_process(*, deliveries: Sequence[Delivery], worker_id: str) -> BatchReport:
+    """Apply claimed deliveries: one contact fetch per 50 contacts, one sync per contact."""
+    report = BatchReport(claimed=len(deliveries))
+    by_contact: dict[int, list[Delivery]] = defaultdict(list)
+    for delivery in deliveries:
+        by_contact[delivery.contact_id or 0].append(delivery)
+    mappings = field_mappings_enabled()
+    contact_ids = list(by_contact)
+    for start in range(0, len(contact_ids), CONTACTS_PER_CALL):
+        chunk = contact_ids[start : start + CONTACTS_PER_CALL]
+        _process_chunk(chunk, by_contact, mappings, report)
+    _record_outcomes(report.outcomes, worker_id)
+    return report
+
+
+def _process_chunk(
+    chunk: list[int],
+    by_contact: dict[int, list[Delivery]],
+    mappings: Sequence[FieldMapping],
+    report: BatchReport,
+) -> None:
+    client = ontraport_client()
+    try:
+        contacts = client.get_contacts(chunk)
+    except OntraportError as error:
+        for contact_id in chunk:
+            _retry_later(by_contact[contact_id], _describe(error), report, count_attempt=_counts(error))
+        return
+    try:
+        tags_ensure_known(tag_ids=_all_tag_ids(contacts.values()), client=client)
+    except OntraportError as error:
+        # Tag names are cosmetic: the tags are applied by id now and named at the next refresh.
+        logger.warning("tag list refresh failed: %s", error)
+    for contact_id in chunk:
+        group = by_contact[contact_id]
+        contact = contacts.get(contact_id)
+        if contact is None:
+            _finish(
+                group, Delivery.Status.FAILED, "not_found", f"Ontraport has no contact {contact_id}", report
+            )
+            continue
+        _apply(contact, group, mappings, report)
+
+
+def _apply(
+    contact: Contact, group: list[Delivery], mappings: Sequence[FieldMapping], report: BatchReport
+) -> None:
+    merged = merge_deliveries(group)
+    try:
+        result = user_sync_from_contact(
+            contact=contact,
+            action=merged.action,
+            role=merged.role,
+            send_notification=merged.send_notification,
+            mappings=mappings,
+        )
+    except SyncRefused as refused:
+        _finish(group, Delivery.Status.FAILED, refused.code, refused.message, report)
+    except OntraportError as error:
+        _retry_later(group, _describe(error), report, count_attempt=_counts(error))
+    except Exception as error:
+        # An unexpected error must not take the rest of the batch down: log it, retry this contact later.
+        logger.exception("contact %s: unexpected error while syncing", contact.id)
+        _retry_later(group, f"unexpected error: {type(error).__name__}", report, count_attempt=True)
+    else:
+        user_id = result.user.pk if result.user else None
+        _finish(
+            group,
+            Delivery.Status.DONE,
+            "" if result.user else "no_matching_user",
+            result.message,
+            report,
+            user_id,
+        )
+
+
+def _finish(
+    group: Iterable[Delivery],
+    status: str,
+    reason: str,
+    message: str,
+    report: BatchReport,
+    user_id: int | None = None,
+) -> None:
+    now = timezone.now()
+    for delivery in group:
+        delivery.status, delivery.reason, delivery.message = status, reason, message[:2000]
+        delivery.user_id = user_id
+        delivery.finished_at = now
+        delivery.lease_expires_at = None
+        report.outcomes.append(delivery)
+        if status == Delivery.Status.DONE:
+            report.done += 1
+        else:
+            report.failed += 1
+
+
+def _retry_later(
+    group: Iterable[Delivery], message: str, report: BatchReport, *, count_attempt: bool
+) -> None:
+    """Transient trouble: try again after an exponential, jittered delay, or fail past FUSION_MAX_ATTEMPTS."""
+    now = timezone.now()
+    for delivery in group:
+        if not count_attempt:
+            delivery.attempts -= 1  # rate limiting never uses up a delivery's attempts
+        if delivery.attempts >= settings.FUSION_MAX_ATTEMPTS:
+            _finish(
+                [delivery],
+                Delivery.Status.FAILED,
+                "gave_up",
+                f"gave up after {delivery.attempts} attempts: {message}",
+                report,
+            )
+            continue
+        delivery.status = Delivery.Status.PENDING
+        delivery.reason = "retrying"
+        delivery.message = f"attempt {delivery.attempts} failed: {message}; retrying"
+        delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+        delivery.lease_expires_at = None
+        report.outcomes.append(delivery)
+        report.retrying += 1
+
+
+def retry_delay(attempts: int) -> datetime.timedelta:
+    base = settings.FUSION_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    seconds = min(base, settings.FUSION_RETRY_MAX_SECONDS) * random.uniform(0.75, 1.25)  # noqa: S311 - jitter
+    return datetime.timedelta(seconds=seconds)
+
+
+def _record_outcomes(outcomes: list[Delivery], worker_id: str) -> None:
+    """Write every outcome in one statement. Only rows this worker still holds are written: if its lease
+    ran out and another worker took them over, that worker's result stands."""
+    if not outcomes:
+        return
+    now = timezone.now()
+    for delivery in outcomes:
+        delivery.updated_at = now
+    held = set(
+        Delivery.objects.filter(pk__in=[d.pk for d in outcomes], claimed_by=worker_id).values_list(
+            "pk", flat=True
+        )
+    )
+    Delivery.objects.bulk_update(
+        [d for d in outcomes if d.pk in held],
+        [
+            "status",
+            "reason",
+            "message",
+            "user",
+            "finished_at",
+            "lease_expires_at",
+            "next_attempt_at",
+            "attempts",
+            "updated_at",
+        ],
+        batch_size=500,
+    )
+
+
+def next_due_at() -> datetime.datetime | None:
+    """When the earliest waiting delivery becomes ready: a retry's due time or a claim's lease expiry."""
+    due = Delivery.objects.filter(
+        Q(status=Delivery.Status.PENDING) | Q(status=Delivery.Status.PROCESSING)
+    ).aggregate(
+        retry=Min("next_attempt_at", filter=Q(status=Delivery.Status.PENDING)),
+        lease=Min("lease_expires_at", filter=Q(status=Delivery.Status.PROCESSING)),
+    )
+    times = [t for t in (due["retry"], due["lease"]) if t is not None]
+    return min(times) if times else None
+
+
+def _all_tag_ids(contacts: Iterable[Contact]) -> set[int]:
+    return {tag_id for contact in contacts for tag_id in contact.tag_ids}
+
+
+def _counts(error: OntraportError) -> bool:
+    return not isinstance(error, RateLimitedError)
+
+
+def _describe(error: OntraportError) -> str:
+    if isinstance(error, AuthenticationError):
+        return "Ontraport rejected the API credentials (check ONTRAPORT_APP_ID and ONTRAPORT_API_KEY)"
+    return f"Ontraport error: {error}"

@@ -1,0 +1,64 @@
+"""Storing webhooks as Delivery rows — the durable log everything else works from."""
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from webhooks.access import mask_access_key
+from webhooks.models import Delivery
+from webhooks.params import WebhookParams, clean_text, parse_flag
+
+PATH_MAX = 2000
+
+
+def request_source_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def request_path_masked(request: HttpRequest) -> str:
+    return clean_text(mask_access_key(request.get_full_path()), PATH_MAX)
+
+
+def delivery_record(
+    request: HttpRequest, params: WebhookParams, *, action: str, contact_id: int | None, test: bool = False
+) -> Delivery:
+    """Store an accepted webhook: one INSERT, the least a receiver that loses nothing can do."""
+    options: dict[str, object] = {}
+    if role := clean_text(params.role, 150):
+        options["role"] = role
+    if parse_flag(params.send_notification):
+        options["send_notification"] = True
+    if email := clean_text(params.email, 254):
+        options["email"] = email
+    now = timezone.now()
+    return Delivery.objects.create(
+        received_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+        action=action,
+        contact_id=contact_id,
+        options=options,
+        method=request.method or "",
+        path=request_path_masked(request),
+        source_ip=request_source_ip(request),
+        status=Delivery.Status.DONE if test else Delivery.Status.PENDING,
+        message="test webhook: access key accepted" if test else "",
+        finished_at=now if test else None,
+    )
+
+
+def delivery_reject(request: HttpRequest, *, reason: str, message: str, action: str) -> Delivery:
+    """Record a malformed webhook (its key was valid) so the site owner sees it in the log."""
+    now = timezone.now()
+    return Delivery.objects.create(
+        received_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+        finished_at=now,
+        action=action,
+        method=request.method or "",
+        path=request_path_masked(request),
+        source_ip=request_source_ip(request),
+        status=Delivery.Status.REJECTED,
+        reason=reason,
+        message=message,
+    )

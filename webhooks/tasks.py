@@ -1,0 +1,41 @@
+"""The background task: drain ready deliveries. Thin: the work is in webhooks.processing."""
+
+import datetime
+import os
+import socket
+import time
+import uuid
+
+from django.conf import settings
+from django.tasks import task
+from django.utils import timezone
+
+from accounts.services.password_return import password_return_retry_due
+from webhooks.processing import deliveries_claim, deliveries_process, next_due_at
+from webhooks.wakeup import TAIL_DELAY, wake_worker_at
+
+# A drain hands the worker back after this long so other tasks are not starved; it re-queues itself.
+DRAIN_SECONDS = 60.0
+
+
+@task()
+def process_deliveries() -> dict[str, int]:
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    deadline = time.monotonic() + DRAIN_SECONDS
+    totals = {"claimed": 0, "done": 0, "failed": 0, "retrying": 0}
+    while time.monotonic() < deadline:
+        claimed = deliveries_claim(worker_id=worker_id)
+        if not claimed:
+            break
+        # Scheduled before the work: if this worker dies mid-batch, the batch is picked up at lease expiry.
+        wake_worker_at(timezone.now() + datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS + 1))
+        report = deliveries_process(deliveries=claimed, worker_id=worker_id)
+        for key in totals:
+            totals[key] += getattr(report, key)
+    totals["passwords_returned"] = password_return_retry_due() if settings.FUSION_RETURN_PASSWORD_FIELD else 0
+    if totals["claimed"]:
+        # The tail: catches deliveries stored while this drain was finishing (see webhooks.wakeup).
+        wake_worker_at(timezone.now() + TAIL_DELAY)
+    if (due := next_due_at()) is not None:
+        wake_worker_at(due)
+    return totals

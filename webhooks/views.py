@@ -1,0 +1,95 @@
+"""The webhook endpoint. Thin on purpose: parse, check the key, store, enqueue on commit, answer.
+
+Answers (JSON, always):
+  202 {"success": true, "delivery_id": N}          stored; processing happens in the background
+  200 {"success": true}                             wpf_action=test with a valid key
+  400 {"success": false, "reason": "...", ...}      malformed; recorded as a rejected Delivery
+  403 {"success": false, "reason": "invalid_access_key"}   nothing stored, the key never echoed or logged
+  413 {"success": false, "reason": "body_too_large"}
+  429 {"success": false, "reason": "too_many_invalid_keys"}  an address that keeps sending wrong keys
+  503 {"success": false, "reason": "database_unavailable"}   nothing stored: the sender should retry
+"""
+
+import logging
+
+from django.db import DatabaseError, transaction
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from webhooks import throttle
+from webhooks.access import access_key_valid
+from webhooks.models import Delivery
+from webhooks.params import Ambiguous, WebhookParams, parse_contact_id, read_params
+from webhooks.recording import delivery_record, delivery_reject, request_source_ip
+from webhooks.wakeup import wake_worker
+
+logger = logging.getLogger(__name__)
+
+ACTIONS = {"add", "update", "update_tags"}
+
+
+@csrf_exempt
+@transaction.non_atomic_requests
+def ontraport_webhook(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "POST"):
+        return _answer(405, reason="method_not_allowed", detail="Use GET or POST.")
+    source_ip = request_source_ip(request)
+    try:
+        params = read_params(request)
+    except Ambiguous as error:
+        if error.name == "access_key":
+            return _refuse_key(source_ip)
+        return _reject(request, 400, "ambiguous_parameter", f"{error.name} was given more than once")
+    except Exception as error:  # RequestDataTooBig and friends: Django's own limits on bodies
+        if type(error).__name__ in ("RequestDataTooBig", "TooManyFieldsSent"):
+            return _answer(413, reason="body_too_large", detail="The request body is too large.")
+        raise
+
+    if not access_key_valid(params.access_key or ""):
+        return _refuse_key(source_ip)
+    return _accept(request, params)
+
+
+def _accept(request: HttpRequest, params: WebhookParams) -> JsonResponse:
+    action = (params.action or "").strip().lower()
+    try:
+        if action == "test":
+            delivery_record(request, params, action=Delivery.Action.TEST, contact_id=None, test=True)
+            return JsonResponse({"success": True})
+        if action not in ACTIONS:
+            reason = "missing_action" if not action else "unknown_action"
+            return _reject(request, 400, reason, "wpf_action must be add, update, update_tags or test")
+        contact_id = parse_contact_id(params.contact_id)
+        if contact_id is None:
+            reason = "missing_contact_id" if not (params.contact_id or "").strip() else "invalid_contact_id"
+            return _reject(request, 400, reason, "contact_id must be a positive whole number", action=action)
+        delivery = delivery_record(request, params, action=action, contact_id=contact_id)
+    except DatabaseError:
+        logger.exception("webhook not stored: database unavailable")
+        return _answer(503, reason="database_unavailable", detail="Try again shortly.", retry_after=5)
+    transaction.on_commit(wake_worker)
+    return _answer(202, delivery_id=delivery.pk, status="accepted")
+
+
+def _reject(
+    request: HttpRequest, status: int, reason: str, detail: str, action: str = Delivery.Action.INVALID
+) -> JsonResponse:
+    try:
+        delivery_reject(request, reason=reason, message=detail, action=action)
+    except DatabaseError:
+        logger.exception("rejected webhook not recorded: database unavailable")
+    return _answer(status, reason=reason, detail=detail)
+
+
+def _refuse_key(source_ip: str | None) -> JsonResponse:
+    if throttle.bad_key_seen(source_ip):
+        return _answer(429, reason="too_many_invalid_keys", detail="Too many invalid keys.", retry_after=60)
+    logger.warning("webhook refused: invalid access key from %s", source_ip)
+    return _answer(403, reason="invalid_access_key", detail="Invalid access key.")
+
+
+def _answer(http_status: int, *, retry_after: int | None = None, **body: object) -> JsonResponse:
+    response = JsonResponse({"success": 200 <= http_status < 300, **body}, status=http_status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response

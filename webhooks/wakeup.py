@@ -1,0 +1,61 @@
+"""Waking the worker: cheap on the request path, and never leaving a stored delivery unattended.
+
+The Delivery table is the source of truth and the task (`webhooks.tasks.process_deliveries`) only a signal
+to drain it, so one pending wake-up serves any number of deliveries. Enqueueing a task row per webhook
+would halve the endpoint's throughput, so each web process enqueues at most one wake-up per
+WAKE_INTERVAL. A delivery stored just after a drain finished and inside that interval is caught by the
+drain's *tail*: every drain that did work schedules one more run TAIL_DELAY later (> WAKE_INTERVAL), which
+sees every delivery committed meanwhile. Retries and expired leases (a worker killed mid-batch) get a
+wake-up at their due time, scheduled before the work is done so a crash cannot lose it.
+"""
+
+import datetime
+import time
+
+from django.db.models import Q
+from django.tasks import default_task_backend
+from django.utils import timezone
+
+WAKE_INTERVAL = 0.5
+TAIL_DELAY = datetime.timedelta(seconds=1.5)
+
+_last_wake = 0.0
+TASK_PATH = "webhooks.tasks.process_deliveries"
+
+
+def wake_worker() -> None:
+    """Called on commit of each accepted webhook."""
+    global _last_wake
+    from webhooks.tasks import process_deliveries
+
+    if not default_task_backend.supports_defer:
+        # An inline backend (ImmediateBackend: tests, TASK_BACKEND=immediate) runs the drain right here.
+        process_deliveries.enqueue()
+        return
+    now = time.monotonic()
+    if now - _last_wake < WAKE_INTERVAL:
+        return
+    _last_wake = now
+    process_deliveries.enqueue()
+
+
+def wake_worker_at(when: datetime.datetime) -> None:
+    """Make sure a drain runs no later than `when` (one wake-up row, however often this is asked)."""
+    from webhooks.tasks import process_deliveries
+
+    if not default_task_backend.supports_defer:
+        return  # inline backends cannot wait; `manage.py deliveries_process` drains by hand
+    if _wake_up_due_by(when):
+        return
+    process_deliveries.using(run_after=max(when, timezone.now())).enqueue()
+
+
+def _wake_up_due_by(when: datetime.datetime) -> bool:
+    """Is a wake-up already waiting to run at or before `when`? Only the database backend can tell."""
+    if type(default_task_backend).__module__.split(".")[0] != "django_tasks_db":
+        return False  # another backend: enqueue unconditionally
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    # django-tasks-db stores "run as soon as possible" as the largest date.
+    due = Q(run_after__lte=when) | Q(run_after=get_date_max())
+    return DBTaskResult.objects.filter(due, status="READY", task_path=TASK_PATH).exists()
