@@ -1,0 +1,45 @@
+"""Counts of the Ontraport API requests the sandbox received (control requests are not counted)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+
+class RequestStats:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._requests = 0
+            self._by_endpoint: Counter[str] = Counter()
+            self._by_status: Counter[str] = Counter()
+            self._rate_limited = 0
+            self._faults_applied = 0
+
+    def received(self, endpoint: str) -> None:
+        """Counted on arrival, so a request whose answer is still delayed by a fault already shows."""
+        with self._lock:
+            self._requests += 1
+            self._by_endpoint[endpoint] += 1
+
+    def answered(self, status: int, *, faulted: bool = False) -> None:
+        with self._lock:
+            self._by_status[str(status)] += 1
+            self._rate_limited += status == 429
+            self._faults_applied += faulted
+
+    def snapshot(self) -> dict[str, Any]:
+        """``requests``: every API request received, whatever the answer (401, 429 and faults included);
+        ``by_status``: the answers sent so far; ``rate_limited``: how many were answered 429."""
+        with self._lock:
+            return {
+                "requests": self._requests,
+                "by_endpoint": dict(self._by_endpoint),
+                "by_status": dict(self._by_status),
+                "rate_limited": self._rate_limited,
+                "faults_applied": self._faults_applied,
+            }
