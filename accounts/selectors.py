@@ -1,0 +1,31 @@
+"""Read-only queries about users, for the admin's neighbours (management commands, support scripts)."""
+
+from typing import Any
+
+from accounts.models import User
+
+
+def user_find(*, email_or_contact_id: str) -> User | None:
+    """The user with this Ontraport contact id (a whole number) or e-mail address (any case)."""
+    term = email_or_contact_id.strip()
+    users = User.objects.prefetch_related("groups", "tags")
+    if term.isascii() and term.isdigit():
+        return users.filter(contact_id=int(term)).first()
+    if not term:
+        return None
+    return users.filter(email__iexact=term).first()
+
+
+def user_summary(*, user: User) -> dict[str, Any]:
+    """What the site knows about a user from Ontraport, as plain JSON-ready values."""
+    return {
+        "username": user.username,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "contact_id": user.contact_id,
+        "roles": sorted(group.name for group in user.groups.all()),
+        "tags": sorted(tag.name or f"Tag {tag.pk}" for tag in user.tags.all()),
+        "profile": dict(user.profile),
+        "is_active": user.is_active,
+    }

@@ -1,0 +1,56 @@
+"""Loading Ontraport's contact field list into FieldMapping rows, so the site owner only has to switch on
+the fields they want (WP Fusion's "Load fields from Ontraport" button)."""
+
+from django.db import transaction
+
+from accounts.models import FieldMapping
+from ontraport_client import OntraportClient
+
+# Fields that are never worth a profile value: the contact id is User.contact_id already, and the tag
+# string is applied as the user's tags.
+NOT_MAPPABLE = frozenset({"id", "contact_cat"})
+
+KEY_MAX = FieldMapping._meta.get_field("ontraport_field").max_length or 64
+LABEL_MAX = FieldMapping._meta.get_field("label").max_length or 255
+
+
+@transaction.atomic
+def field_mappings_sync_from_ontraport(*, client: OntraportClient) -> int:
+    """Create a *disabled* profile mapping for every Ontraport field not mapped yet, and refresh the labels
+    of mapped ones. Returns how many mappings were created.
+
+    Nothing is ever enabled here: which Ontraport data lands on the site is the site owner's decision, made
+    in the admin. A field whose key is already used as a profile key by another mapping is left alone
+    rather than breaking the one-source-per-target rule.
+    """
+    remote = [field for field in client.contact_fields() if field.key not in NOT_MAPPABLE]
+    by_key: dict[str, list[FieldMapping]] = {}
+    for mapping in FieldMapping.objects.filter(ontraport_field__in=[field.key for field in remote]):
+        by_key.setdefault(mapping.ontraport_field, []).append(mapping)
+    profile_keys_taken = set(
+        FieldMapping.objects.filter(target=FieldMapping.Target.PROFILE).values_list("attribute", flat=True)
+    )
+
+    relabelled: list[FieldMapping] = []
+    created: list[FieldMapping] = []
+    for field in remote:
+        label = field.label[:LABEL_MAX]
+        if field.key in by_key:
+            for mapping in by_key[field.key]:
+                if mapping.label != label:
+                    mapping.label = label
+                    relabelled.append(mapping)
+        elif len(field.key) <= KEY_MAX and field.key not in profile_keys_taken:
+            created.append(
+                FieldMapping(
+                    ontraport_field=field.key,
+                    label=label,
+                    target=FieldMapping.Target.PROFILE,
+                    attribute=field.key,
+                    enabled=False,
+                )
+            )
+            profile_keys_taken.add(field.key)
+    FieldMapping.objects.bulk_update(relabelled, ["label"])
+    FieldMapping.objects.bulk_create(created)
+    return len(created)
