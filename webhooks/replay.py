@@ -1,0 +1,53 @@
+"""Replaying deliveries: run finished webhooks again, e.g. after fixing a field mapping or an outage.
+
+A replay fetches the contact as it is *now* (as every delivery does), so it is safe to replay anything:
+`user_sync_from_contact` is idempotent.
+"""
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from webhooks.models import Delivery
+from webhooks.wakeup import wake_worker
+
+REPLAYABLE_STATUSES = (Delivery.Status.DONE, Delivery.Status.FAILED)
+# Test pings and rejected (malformed) requests have nothing to apply.
+REPLAYABLE_ACTIONS = (Delivery.Action.ADD, Delivery.Action.UPDATE, Delivery.Action.UPDATE_TAGS)
+
+
+def deliveries_replayable(*, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """The deliveries of `queryset` a replay would take: finished ones of a real action with a contact.
+
+    Pending and processing ones are left alone, so a replay never races the worker over a claimed row.
+    """
+    return queryset.filter(
+        status__in=REPLAYABLE_STATUSES, action__in=REPLAYABLE_ACTIONS, contact_id__isnull=False
+    )
+
+
+@transaction.atomic
+def deliveries_replay(*, queryset: QuerySet[Delivery], by: str) -> int:
+    """Put the replayable deliveries of `queryset` back in the queue and wake the worker once they are
+    committed. Returns how many were replayed; the caller tells the rest were skipped.
+
+    Attempts start again from zero: a delivery that gave up after the maximum would otherwise fail at
+    its first transient error. The claim is cleared too, so a worker that lost its lease on the row long
+    ago can never record an old outcome over the replay (outcomes are written only where claimed_by
+    still names the worker).
+    """
+    now = timezone.now()
+    replayed = deliveries_replayable(queryset=queryset).update(
+        status=Delivery.Status.PENDING,
+        reason="",
+        message=f"replayed by {by}"[:2000],
+        attempts=0,
+        next_attempt_at=now,
+        claimed_by="",
+        lease_expires_at=None,
+        finished_at=None,
+        updated_at=now,
+    )
+    if replayed:
+        transaction.on_commit(wake_worker)
+    return replayed
