@@ -20,6 +20,6 @@ def ontraport_client() -> OntraportClient:
         api_key=settings.ONTRAPORT_API_KEY,
         base_url=settings.ONTRAPORT_API_URL,
         timeout=settings.ONTRAPORT_TIMEOUT,
-        retry=RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=2.0),
+        retry=RetryPolicy(max_attempts=settings.ONTRAPORT_CLIENT_ATTEMPTS, base_delay=0.5, max_delay=2.0),
         pacer=Pacer(reserve=settings.ONTRAPORT_RATE_RESERVE),
     )

@@ -60,6 +60,8 @@ ONTRAPORT_APP_ID = env.str("ONTRAPORT_APP_ID", default="")
 ONTRAPORT_API_KEY = env.str("ONTRAPORT_API_KEY", default="")
 ONTRAPORT_TIMEOUT = env.float("ONTRAPORT_TIMEOUT", default=30.0)
 # Calls left unused in each rate-limit window, so several workers sharing the account never overshoot.
+# Tries per call inside the client (a second try for a 5xx or timeout); longer outages are retried durably.
+ONTRAPORT_CLIENT_ATTEMPTS = env.int("ONTRAPORT_CLIENT_ATTEMPTS", default=2)
 ONTRAPORT_RATE_RESERVE = env.int("ONTRAPORT_RATE_RESERVE", default=2)
 
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -171,8 +173,26 @@ TASKS = {
     }
 }
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# EMAIL_URL (django-environ) turned into Django 6.1's MAILERS: each backend gets only the options it takes.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+_email_options = {
+    "django.core.mail.backends.smtp.EmailBackend": {
+        "host": _email.get("EMAIL_HOST"),
+        "port": _email.get("EMAIL_PORT"),
+        "username": _email.get("EMAIL_HOST_USER"),
+        "password": _email.get("EMAIL_HOST_PASSWORD"),
+        "use_tls": _email.get("EMAIL_USE_TLS", False),
+        "use_ssl": _email.get("EMAIL_USE_SSL", False),
+        "timeout": 30,
+    },
+    "django.core.mail.backends.filebased.EmailBackend": {"file_path": _email.get("EMAIL_FILE_PATH")},
+}.get(_email["EMAIL_BACKEND"], {})
+MAILERS = {
+    "default": {
+        "BACKEND": _email["EMAIL_BACKEND"],
+        "OPTIONS": {key: value for key, value in _email_options.items() if value not in (None, "")},
+    }
+}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

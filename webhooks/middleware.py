@@ -3,6 +3,7 @@
 Placed before the session, CSRF and auth middleware, so a webhook costs none of their work.
 """
 
+import json
 from collections.abc import Callable
 
 from django.core.exceptions import SuspiciousOperation
@@ -18,15 +19,21 @@ class WebhookOnAnyPathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if "wpf_action" in request.GET or self._form_names_action(request):
+        if "wpf_action" in request.GET or self._body_names_action(request):
             return ontraport_webhook(request)
         return self.get_response(request)
 
     @staticmethod
-    def _form_names_action(request: HttpRequest) -> bool:
-        if request.method != "POST" or request.content_type not in FORM_TYPES:
+    def _body_names_action(request: HttpRequest) -> bool:
+        """A POST whose form or JSON body carries wpf_action (Ontraport's "Send A Webhook" may post either)."""
+        if request.method != "POST":
             return False
         try:
-            return "wpf_action" in request.POST
-        except SuspiciousOperation:  # a body over Django's limits: not ours to answer on an arbitrary path
+            if request.content_type in FORM_TYPES:
+                return "wpf_action" in request.POST
+            if request.content_type == "application/json" and b"wpf_action" in request.body:
+                return "wpf_action" in json.loads(request.body)
+        except (SuspiciousOperation, ValueError, TypeError):
+            # A body over Django's limits, or not JSON: not ours to answer on an arbitrary path.
             return False
+        return False

@@ -1,0 +1,100 @@
+"""`make run`: set up a development site on first run, then run it with its worker (and the sandbox).
+
+- writes `.env` with a random access key (192 bits) and a secret key, if there is no `.env` yet;
+- with no Ontraport credentials, points the site at the local sandbox and runs it with its demo contacts;
+- migrates, creates an `admin` superuser whose password is kept in `.env` (never printed);
+- prints the webhook URLs and a `curl` to try, then runs every process under honcho (Ctrl-C stops all).
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+ENV_FILE = BASE_DIR / ".env"
+SANDBOX_PORT = 8765
+SANDBOX_CREDENTIALS = {
+    "ONTRAPORT_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/1/",
+    "ONTRAPORT_APP_ID": "sandbox-app",
+    "ONTRAPORT_API_KEY": "sandbox-key",
+}
+
+
+def env_file_ensure() -> None:
+    if ENV_FILE.exists():
+        return
+    lines = [
+        "# Written by `make run` on first run. Keep it private: it holds the webhook access key.",
+        "DEBUG=true",
+        f"SECRET_KEY={secrets.token_urlsafe(40)}",
+        f"FUSION_ACCESS_KEY={secrets.token_urlsafe(24)}",
+        f"DEV_ADMIN_PASSWORD={secrets.token_urlsafe(12)}",
+        "# Set ONTRAPORT_APP_ID and ONTRAPORT_API_KEY to use your Ontraport account instead of the sandbox.",
+    ]
+    ENV_FILE.write_text("\n".join(lines) + "\n")
+    ENV_FILE.chmod(0o600)
+    print(f"Wrote {ENV_FILE.name} with a new access key.")
+
+
+def env_file_values() -> dict[str, str]:
+    values = {}
+    for line in ENV_FILE.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def main() -> None:
+    env_file_ensure()
+    file_values = env_file_values()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fusion_site.settings", "PYTHONUNBUFFERED": "1"}
+    use_sandbox = not (env.get("ONTRAPORT_APP_ID") or file_values.get("ONTRAPORT_APP_ID"))
+    if use_sandbox:
+        env.update(SANDBOX_CREDENTIALS)
+    python = sys.executable
+    manage = [python, str(BASE_DIR / "manage.py")]
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True)
+    admin_password = env.get("DEV_ADMIN_PASSWORD") or file_values.get("DEV_ADMIN_PASSWORD", "")
+    if admin_password:
+        subprocess.run(
+            [*manage, "shell", "-c", _ENSURE_ADMIN],
+            env={**env, "DEV_ADMIN_PASSWORD": admin_password},
+            check=True,
+        )
+    procfile = BASE_DIR / "var" / "Procfile.dev"
+    procfile.parent.mkdir(exist_ok=True)
+    processes = [
+        f"web: {python} manage.py runserver 127.0.0.1:8000 --noreload",
+        f"worker: {python} manage.py db_worker --interval 0.2",
+    ]
+    if use_sandbox:
+        processes.append(f"sandbox: {python} -m ontraport_client.sandbox --port {SANDBOX_PORT} --data demo")
+    procfile.write_text("\n".join(processes) + "\n")
+
+    print(
+        "\nfusion-site is starting on http://127.0.0.1:8000/ (admin: /admin/, user 'admin', "
+        "password in .env as DEV_ADMIN_PASSWORD)"
+    )
+    if use_sandbox:
+        print(f"No Ontraport credentials: using the local sandbox on port {SANDBOX_PORT} with demo contacts.")
+    print("\nWebhook URLs for Ontraport:")
+    subprocess.run([*manage, "webhook_urls"], env=env, check=False)
+    key = env.get("FUSION_ACCESS_KEY") or file_values.get("FUSION_ACCESS_KEY", "")
+    print("\nTry it (creates the user for sandbox contact 1, with the role 'subscriber'):")
+    print(f'  curl "http://127.0.0.1:8000/?wpf_action=add&access_key={key}&contact_id=1"\n')
+    os.chdir(BASE_DIR)
+    os.execvpe(python, [python, "-m", "honcho", "-f", str(procfile), "start"], env)
+
+
+_ENSURE_ADMIN = """
+import os
+from accounts.models import User
+if not User.objects.filter(username="admin").exists():
+    User.objects.create_superuser("admin", "admin@localhost", os.environ["DEV_ADMIN_PASSWORD"])
+"""
+
+if __name__ == "__main__":
+    main()

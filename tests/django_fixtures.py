@@ -1,0 +1,59 @@
+"""Fixtures for the Django apps, loaded as a plugin (`-p tests.django_fixtures` in pyproject.toml).
+
+Every test that touches the site talks to the local Ontraport sandbox over HTTP: `site_sandbox` points the
+site's client at it and resets its data (the demo contacts) before each test.
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+ACCESS_KEY = "test-access-key-0123456789abcdef"
+
+
+@pytest.fixture
+def site_sandbox(sandbox: Any, settings: Any) -> Iterator[Any]:
+    """The sandbox (reset to its demo data), with the site's Ontraport client pointed at it."""
+    from accounts.ontraport import ontraport_client
+
+    settings.ONTRAPORT_API_URL = sandbox.url
+    settings.ONTRAPORT_APP_ID = sandbox.app_id
+    settings.ONTRAPORT_API_KEY = sandbox.api_key
+    ontraport_client.cache_clear()
+    yield sandbox
+    ontraport_client.cache_clear()
+
+
+@pytest.fixture
+def access_key(settings: Any) -> str:
+    settings.FUSION_ACCESS_KEY = ACCESS_KEY
+    settings.FUSION_PREVIOUS_ACCESS_KEYS = []
+    return ACCESS_KEY
+
+
+@pytest.fixture
+def webhook(client: Any, access_key: str) -> Callable[..., Any]:
+    """Send a webhook the way Ontraport's "Ping a URL" does: `webhook("add", 12, role="customer")`.
+
+    `method` is "get" (query string), "post-form" (form body) or "post-json" (JSON body); `path` defaults to
+    the site root, as in the seed's URLs. Returns Django's test response.
+    """
+
+    def send(
+        action: str, contact_id: object = None, *, method: str = "get", path: str = "/", **extra: object
+    ) -> Any:
+        params: dict[str, object] = {"wpf_action": action, "access_key": access_key}
+        if contact_id is not None:
+            params["contact_id"] = contact_id
+        params.update(extra)
+        if method == "get":
+            return client.get(f"{path}?{urlencode(params)}")
+        if method == "post-form":
+            return client.post(path, data=urlencode(params), content_type="application/x-www-form-urlencoded")
+        if method == "post-json":
+            return client.post(path, data=params, content_type="application/json")
+        raise ValueError(method)
+
+    return send

@@ -1,0 +1,27 @@
+"""Settings for the test-suite: the real settings module, fed a test environment.
+
+DATABASE_URL decides the database (SQLite by default; `make test` runs the suite again on PostgreSQL when
+it names one). Tasks run inline (ImmediateBackend) unless a test uses the real worker.
+"""
+
+import os
+
+os.environ.setdefault("FUSION_ACCESS_KEY", "test-access-key-0123456789abcdef")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("TASK_BACKEND", "immediate")
+os.environ.setdefault("DATABASE_URL", "sqlite:///var/test.sqlite3")
+# The sandbox fixture points the client at a local server; nothing in the tests may reach Ontraport.
+os.environ.setdefault("ONTRAPORT_API_URL", "http://127.0.0.1:9/1/")
+os.environ.setdefault("ONTRAPORT_APP_ID", "sandbox-app")
+os.environ.setdefault("ONTRAPORT_API_KEY", "sandbox-key")
+# Tests inject faults and check the durable retry; the client's own quick retry would hide them.
+os.environ.setdefault("ONTRAPORT_CLIENT_ATTEMPTS", "1")
+
+from fusion_site.settings import *  # noqa: E402, F403
+
+# A file, not SQLite's in-memory default: tests that run the real worker or a server process share it.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    os.makedirs(BASE_DIR / "var", exist_ok=True)  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}  # noqa: F405

@@ -1,0 +1,185 @@
+"""The worker's side: batching, merging, retries, leases and wake-ups."""
+
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from webhooks.merging import merge_deliveries
+from webhooks.models import Delivery
+from webhooks.processing import deliveries_claim, deliveries_process, next_due_at
+from webhooks.tasks import process_deliveries
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+User = get_user_model()
+
+
+def store(action: str, contact_id: int, **options: object) -> Delivery:
+    """A delivery as the endpoint stores it (pending), without running the worker."""
+    return Delivery.objects.create(
+        action=action, contact_id=contact_id, options=options, method="GET", path="/"
+    )
+
+
+def seed_contacts(sandbox, ids):
+    sandbox.add_contacts(
+        [
+            {
+                "id": str(i),
+                "firstname": f"First{i}",
+                "lastname": "Bulk",
+                "email": f"bulk{i}@example.com",
+                "contact_cat": "*/*1*/*",
+            }
+            for i in ids
+        ]
+    )
+
+
+def test_120_contacts_are_fetched_in_3_calls(site_sandbox):
+    ids = range(1000, 1120)
+    seed_contacts(site_sandbox, ids)
+    for contact_id in ids:
+        store("add", contact_id)
+    before = site_sandbox.stats()["by_endpoint"].get("GET /Contacts", 0)
+
+    totals = process_deliveries.call()
+
+    assert totals["done"] == 120
+    assert site_sandbox.stats()["by_endpoint"].get("GET /Contacts", 0) - before == 3
+    assert User.objects.filter(contact_id__in=ids).count() == 120
+
+
+def test_deliveries_for_one_contact_are_merged_into_one_application(site_sandbox, mailoutbox):
+    Group.objects.create(name="customer")
+    deliveries = [
+        store("update_tags", 2),
+        store("add", 2, role="customer", send_notification=True),
+        store("update", 2),
+        store("update_tags", 2),
+    ]
+    process_deliveries.call()
+
+    user = User.objects.get(contact_id=2)
+    assert list(user.groups.values_list("name", flat=True)) == ["customer"]
+    assert len(mailoutbox) == 1
+    for delivery in deliveries:
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.user_id) == (Delivery.Status.DONE, user.pk)
+    assert site_sandbox.stats()["by_endpoint"].get("GET /Contacts", 0) == 1
+
+
+def test_merge_rules():
+    def d(action, **options):
+        return Delivery(action=action, options=options, contact_id=1)
+
+    assert merge_deliveries([d("update_tags"), d("update")]).action == "update"
+    assert merge_deliveries([d("update"), d("add"), d("update_tags")]).action == "add"
+    merged = merge_deliveries(
+        [d("update", role="editor"), d("add", role="customer"), d("add", send_notification=True)]
+    )
+    assert (merged.role, merged.send_notification) == ("customer", True)
+    assert merge_deliveries([d("update", role="editor"), d("update_tags")]).role == "editor"
+    assert merge_deliveries([d("update", send_notification=True)]).send_notification is False
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"status": 500}, {"status": 503}, {"malformed": True}, {"html": True}, {"status": 401}, {"status": 429}],
+)
+def test_transient_failures_wait_and_retry_then_complete(site_sandbox, fault):
+    delivery = store("add", 3)
+    site_sandbox.fault(**fault, count=1, endpoint="GET /Contacts")
+
+    process_deliveries.call()
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.PENDING
+    assert delivery.next_attempt_at > timezone.now()
+    assert "retrying" in delivery.message
+    assert User.objects.count() == 0
+    if fault.get("status") == 401:
+        assert "credentials" in delivery.message
+
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    process_deliveries.call()
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.DONE
+    assert User.objects.filter(contact_id=3).count() == 1
+
+
+def test_rate_limiting_never_uses_up_attempts(site_sandbox, settings):
+    settings.FUSION_MAX_ATTEMPTS = 1
+    delivery = store("add", 3)
+    site_sandbox.fault(status=429, count=1, endpoint="GET /Contacts")
+    process_deliveries.call()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 0)
+
+
+def test_a_delivery_fails_visibly_after_the_last_attempt(site_sandbox, settings):
+    settings.FUSION_MAX_ATTEMPTS = 2
+    delivery = store("add", 3)
+    site_sandbox.fault(status=500, count=5, endpoint="GET /Contacts")
+    for _ in range(2):
+        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        process_deliveries.call()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.reason, delivery.attempts) == (Delivery.Status.FAILED, "gave_up", 2)
+    assert "500" in delivery.message
+
+
+def test_a_timeout_is_retried(site_sandbox, settings):
+    settings.ONTRAPORT_TIMEOUT = 0.2
+    from accounts.ontraport import ontraport_client
+
+    ontraport_client.cache_clear()
+    delivery = store("update_tags", 3)
+    site_sandbox.fault(delay_ms=1000, count=1, endpoint="GET /Contacts")
+    process_deliveries.call()
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.PENDING
+    ontraport_client.cache_clear()
+
+
+def test_a_claim_whose_worker_died_is_taken_over_after_its_lease(site_sandbox):
+    delivery = store("add", 4)
+    claimed = deliveries_claim(worker_id="worker-that-dies")
+    assert [d.pk for d in claimed] == [delivery.pk]
+    assert deliveries_claim(worker_id="other") == []  # leased: nobody else takes it
+
+    Delivery.objects.filter(pk=delivery.pk).update(
+        lease_expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    taken_over = deliveries_claim(worker_id="rescuer")
+    assert [d.pk for d in taken_over] == [delivery.pk]
+    deliveries_process(deliveries=taken_over, worker_id="rescuer")
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.DONE, 2)
+
+
+def test_a_late_worker_does_not_overwrite_the_rescuers_outcome(site_sandbox):
+    delivery = store("add", 4)
+    stale = deliveries_claim(worker_id="slow")
+    Delivery.objects.filter(pk=delivery.pk).update(
+        lease_expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    deliveries_process(deliveries=deliveries_claim(worker_id="rescuer"), worker_id="rescuer")
+    site_sandbox.delete_contact(4)
+    deliveries_process(deliveries=stale, worker_id="slow")  # would record "not found"
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.claimed_by) == (Delivery.Status.DONE, "rescuer")
+
+
+def test_next_due_at_names_the_earliest_retry_or_lease():
+    soon = timezone.now() + datetime.timedelta(seconds=30)
+    later = timezone.now() + datetime.timedelta(seconds=90)
+    Delivery.objects.create(action="add", contact_id=1, method="GET", path="/", next_attempt_at=later)
+    Delivery.objects.create(
+        action="add", contact_id=2, method="GET", path="/", status="processing", lease_expires_at=soon
+    )
+    Delivery.objects.create(
+        action="add", contact_id=3, method="GET", path="/", status="done", next_attempt_at=soon
+    )
+    assert next_due_at() == soon
