@@ -19,7 +19,7 @@ os.environ.setdefault("ONTRAPORT_API_KEY", "sandbox-key")
 # Tests inject faults and check the durable retry; the client's own quick retry would hide them.
 os.environ.setdefault("ONTRAPORT_CLIENT_ATTEMPTS", "1")
 
-from fusion_site.settings import *  # noqa: E402, F403
+from fusion_site.settings import *  # noqa: F403
 
 # A file, not SQLite's in-memory default: tests that run the real worker or a server process share it.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

@@ -25,7 +25,7 @@ class WebhookOnAnyPathMiddleware:
 
     @staticmethod
     def _body_names_action(request: HttpRequest) -> bool:
-        """A POST whose form or JSON body carries wpf_action (Ontraport's "Send A Webhook" may post either)."""
+        """A POST whose form or JSON body carries wpf_action ("Send A Webhook" may post either)."""
         if request.method != "POST":
             return False
         try:

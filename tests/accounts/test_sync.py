@@ -115,7 +115,8 @@ def test_unknown_or_administrative_roles_fall_back_to_the_default_with_the_reaso
     webhook("add", 2, role=role)
     user = User.objects.get(contact_id=2)
     assert list(user.groups.values_list("name", flat=True)) == ["subscriber"]
-    assert not user.is_staff and not user.is_superuser
+    assert not user.is_staff
+    assert not user.is_superuser
     assert role in last_delivery().message
 
 
