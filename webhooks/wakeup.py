@@ -13,7 +13,7 @@ import datetime
 import time
 
 from django.db.models import Q
-from django.tasks import default_task_backend
+from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
 
 WAKE_INTERVAL = 0.5
@@ -28,7 +28,7 @@ def wake_worker() -> None:
     global _last_wake
     from webhooks.tasks import process_deliveries
 
-    if not default_task_backend.supports_defer:
+    if not task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
         # An inline backend (ImmediateBackend: tests, TASK_BACKEND=immediate) runs the drain right here.
         process_deliveries.enqueue()
         return
@@ -43,7 +43,7 @@ def wake_worker_at(when: datetime.datetime) -> None:
     """Make sure a drain runs no later than `when` (one wake-up row, however often this is asked)."""
     from webhooks.tasks import process_deliveries
 
-    if not default_task_backend.supports_defer:
+    if not task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
         return  # inline backends cannot wait; `manage.py deliveries_process` drains by hand
     if _wake_up_due_by(when):
         return
@@ -52,7 +52,7 @@ def wake_worker_at(when: datetime.datetime) -> None:
 
 def _wake_up_due_by(when: datetime.datetime) -> bool:
     """Is a wake-up already waiting to run at or before `when`? Only the database backend can tell."""
-    if type(default_task_backend).__module__.split(".")[0] != "django_tasks_db":
+    if type(task_backends[DEFAULT_TASK_BACKEND_ALIAS]).__module__.split(".")[0] != "django_tasks_db":
         return False  # another backend: enqueue unconditionally
     from django_tasks_db.models import DBTaskResult, get_date_max
 
