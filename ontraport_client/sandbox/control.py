@@ -141,5 +141,9 @@ class SandboxControl:
         pending: list[dict[str, Any]] = self._call("POST", "faults", spec)["pending"]
         return pending
 
+    def pending_faults(self) -> list[dict[str, Any]]:
+        pending: list[dict[str, Any]] = self._call("GET", "faults")["pending"]
+        return pending
+
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")

@@ -46,9 +46,9 @@ def parse_seed(data: Mapping[str, Any]) -> SeedData:
     """Validate and normalise seed data; raises ``ValueError`` with a readable reason."""
     if not isinstance(data, Mapping):
         raise ValueError("seed data must be a JSON object")
-    contacts = data.get("contacts") or []
-    tags = data.get("tags") or []
-    fields = data.get("fields") or {}
+    contacts = data.get("contacts", [])
+    tags = data.get("tags", [])
+    fields = data.get("fields", {})
     if not isinstance(contacts, list) or not isinstance(tags, list) or not isinstance(fields, Mapping):
         raise ValueError('"contacts" and "tags" must be lists, "fields" an object')
     parsed_tags = []
@@ -75,6 +75,8 @@ def load_seed(source: SeedSource) -> SeedData:
     """``"demo"``, ``"empty"``, a path to a JSON file, or the data itself."""
     if isinstance(source, Mapping):
         return parse_seed(source)
+    if not isinstance(source, str | Path):
+        raise ValueError("seed data must be 'demo', 'empty', a JSON file path or an object")
     if source == "empty":
         return SeedData()
     if source == "demo":

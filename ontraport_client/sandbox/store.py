@@ -38,6 +38,7 @@ class ContactStore:
         with self._lock:
             self._fields: dict[str, dict[str, Any]] = {**STANDARD_CONTACT_FIELDS, **seed.fields}
             self._contacts: dict[int, Record] = {}
+            self._highest_contact_id = 0
             self._tags: dict[int, str] = dict(seed.tags)
             for contact in seed.contacts:
                 self.put_contact(contact)
@@ -66,7 +67,9 @@ class ContactStore:
         return complete
 
     def _next_id(self) -> int:
-        return max(self._contacts, default=0) + 1
+        # Kept as a counter (bulk seeding of 10,000 contacts must not rescan them all); like
+        # Ontraport's, the ids of deleted contacts are not handed out again.
+        return self._highest_contact_id + 1
 
     def put_contact(self, data: Mapping[str, Any]) -> Record:
         """Create or replace a contact from raw fields (the control API and seeding). The id is
@@ -77,15 +80,19 @@ class ContactStore:
             contact_id = int(raw_id) if raw_id not in (None, "") else self._next_id()
             if contact_id <= 0:
                 raise ValueError("a contact id must be a positive integer")
-            self._contacts[contact_id] = self._complete(record, contact_id)
+            self._store(contact_id, record)
             return dict(self._contacts[contact_id])
+
+    def _store(self, contact_id: int, record: Record) -> None:
+        self._contacts[contact_id] = self._complete(record, contact_id)
+        self._highest_contact_id = max(self._highest_contact_id, contact_id)
 
     def create_contact(self, data: Mapping[str, Any]) -> Record:
         """Create a contact through the API: only known, writable fields are taken."""
         with self._lock:
             record = {key: value for key, value in ontraport_record(data).items() if self._writable(key)}
             contact_id = self._next_id()
-            self._contacts[contact_id] = self._complete(record, contact_id)
+            self._store(contact_id, record)
             return dict(self._contacts[contact_id])
 
     def _writable(self, key: str) -> bool:

@@ -1,0 +1,186 @@
+"""Pacer and RetryPolicy on their own: the decisions, without HTTP."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ontraport_client import (
+    ApiError,
+    AuthenticationError,
+    NotFoundError,
+    Pacer,
+    RateLimitedError,
+    RetryPolicy,
+    ServerError,
+    TransportError,
+)
+from ontraport_client.pacing import RateLimitState
+from ontraport_client.testing import FakeClock
+
+
+def headers(limit="180", remaining="0", reset="30") -> dict[str, str]:
+    return {"X-Rate-Limit-Limit": limit, "X-Rate-Limit-Remaining": remaining, "X-Rate-Limit-Reset": reset}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def pacer(clock) -> Pacer:
+    return Pacer(clock=clock, sleep=clock.sleep)
+
+
+class TestPacer:
+    def test_without_any_answer_it_does_not_wait(self, pacer, clock):
+        assert pacer.before_request() == 0
+        assert clock.sleeps == []
+
+    def test_waits_until_the_reset_when_nothing_remains(self, pacer, clock):
+        pacer.observe(headers(remaining="0", reset="30"))
+        clock.advance(10)
+
+        assert pacer.before_request() == 20
+        assert clock.sleeps == [20]
+
+    def test_does_not_wait_while_requests_remain(self, pacer, clock):
+        pacer.observe(headers(remaining="5", reset="30"))
+
+        for _ in range(5):
+            pacer.before_request()
+
+        assert clock.sleeps == []
+
+    def test_counts_its_own_requests_down_until_the_next_answer(self, pacer, clock):
+        pacer.observe(headers(remaining="2", reset="30"))
+
+        pacer.before_request()
+        pacer.before_request()
+        pacer.before_request()  # the third would be over the limit
+
+        assert clock.sleeps == [30]
+
+    def test_once_the_reset_is_past_it_forgets_the_old_numbers(self, pacer, clock):
+        pacer.observe(headers(remaining="0", reset="5"))
+        clock.advance(6)
+
+        assert pacer.before_request() == 0
+        assert pacer.store.load() == RateLimitState(limit=180)
+
+    def test_reserve(self, clock):
+        pacer = Pacer(clock=clock, sleep=clock.sleep, reserve=10)
+        pacer.observe(headers(remaining="10", reset="12"))
+
+        pacer.before_request()
+
+        assert clock.sleeps == [12]
+
+    def test_header_names_are_case_insensitive_and_garbage_is_ignored(self, pacer, clock):
+        pacer.observe({"x-rate-limit-remaining": "0", "x-rate-limit-reset": "8"})
+        pacer.observe({"X-Rate-Limit-Remaining": "lots", "X-Rate-Limit-Reset": "-1", "Other": "1"})
+
+        pacer.before_request()
+
+        assert clock.sleeps == [8]
+
+    def test_answers_without_the_headers_change_nothing(self, pacer, clock):
+        pacer.observe(headers(remaining="0", reset="8"))
+        pacer.observe({"Content-Type": "application/json"})
+
+        pacer.before_request()
+
+        assert clock.sleeps == [8]
+
+    def test_state_lives_in_a_pluggable_store(self, clock):
+        class RecordingStore:
+            def __init__(self):
+                self.state = RateLimitState()
+                self.saved: list[RateLimitState] = []
+
+            def load(self):
+                return self.state
+
+            def save(self, state):
+                self.state = state
+                self.saved.append(state)
+
+        store = RecordingStore()
+        pacer = Pacer(clock=clock, sleep=clock.sleep, store=store)
+
+        pacer.observe(headers(limit="180", remaining="3", reset="20"))
+
+        assert store.saved == [RateLimitState(limit=180, remaining=3, reset_at=clock() + 20)]
+
+    def test_threads_share_the_budget(self, clock):
+        slept: list[float] = []
+        lock = threading.Lock()
+
+        def sleep(seconds: float) -> None:  # record only: the clock stays put for every thread
+            with lock:
+                slept.append(seconds)
+
+        pacer = Pacer(clock=clock, sleep=sleep)
+        pacer.observe(headers(remaining="5", reset="30"))
+        threads = [threading.Thread(target=pacer.before_request) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert slept == [30] * 7  # 5 went through, the other 7 waited for the reset
+
+    def test_negative_reserve_is_refused(self):
+        with pytest.raises(ValueError):
+            Pacer(reserve=-1)
+
+
+class TestRetryPolicy:
+    def test_defaults(self):
+        assert RetryPolicy() == RetryPolicy(5, 0.5, 30.0, 0.5, True, 120.0)
+
+    def test_max_attempts_1_never_retries(self):
+        policy = RetryPolicy(max_attempts=1)
+
+        for error in (ServerError("x"), TransportError("x"), RateLimitedError("x", reset_seconds=1)):
+            assert policy.delay_before_retry(1, error, 0.5) is None
+
+    def test_stops_at_max_attempts(self):
+        policy = RetryPolicy(max_attempts=3)
+
+        assert policy.delay_before_retry(2, ServerError("x"), 0.0) is not None
+        assert policy.delay_before_retry(3, ServerError("x"), 0.0) is None
+
+    @pytest.mark.parametrize("error", [ApiError("x"), NotFoundError("x"), AuthenticationError("x")])
+    def test_permanent_errors_are_not_retried(self, error):
+        assert RetryPolicy().delay_before_retry(1, error, 0.0) is None
+
+    def test_backoff_doubles_with_jitter_and_is_capped(self):
+        policy = RetryPolicy(base_delay=0.5, max_delay=3.0, jitter=0.5)
+
+        assert [policy.backoff(n, 0.0) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 3.0]
+        assert [policy.backoff(n, 1.0) for n in (1, 2, 3)] == [0.75, 1.5, 3.0]
+
+    def test_rate_limited_waits_the_reset(self):
+        policy = RetryPolicy()
+
+        assert policy.delay_before_retry(1, RateLimitedError("x", reset_seconds=42), 0.9) == 42
+
+    def test_rate_limited_without_reset_falls_back_to_backoff(self):
+        assert RetryPolicy(jitter=0).delay_before_retry(2, RateLimitedError("x", reset_seconds=0), 0.0) == 1.0
+
+    def test_rate_limited_can_be_turned_off_or_bounded(self):
+        error = RateLimitedError("x", reset_seconds=61)
+
+        assert RetryPolicy(retry_rate_limited=False).delay_before_retry(1, error, 0.0) is None
+        assert RetryPolicy(max_rate_limit_wait=60).delay_before_retry(1, error, 0.0) is None
+        assert RetryPolicy(max_rate_limit_wait=61).delay_before_retry(1, error, 0.0) == 61
+
+    @pytest.mark.parametrize(
+        "options", [{"max_attempts": 0}, {"base_delay": -1}, {"jitter": 1.5}, {"max_rate_limit_wait": -1}]
+    )
+    def test_nonsense_is_refused(self, options):
+        with pytest.raises(ValueError):
+            RetryPolicy(**options)
