@@ -34,6 +34,9 @@ MAX_BODY_BYTES = 64 * 1024 * 1024  # bulk seeding of tens of thousands of contac
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # a kept-alive idle connection must not keep the process alive
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops bursts of connections (20 threads, a benchmark):
+    # the kernel then makes clients retry their SYN a full second later.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: SandboxApp, log_requests: bool) -> None:
         self.app = app
