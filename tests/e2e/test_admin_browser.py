@@ -1,0 +1,106 @@
+"""The admin in a real Chromium: a webhook creates a user from a demo contact, the site owner finds it with
+its name, tags and role, sees the delivery in the log and replays it.
+
+The site runs in pytest-django's live server (a thread of this process) against the sandbox; the inline
+task backend processes each webhook before its answer, so the pages can be checked right after.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from playwright.sync_api import Page, expect, sync_playwright
+
+from webhooks.models import Delivery
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery staple 42"
+
+
+@pytest.fixture
+def page(live_server, monkeypatch) -> Iterator[Page]:
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still plain
+    # synchronous code, which Django would otherwise refuse next to a running loop.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=live_server.url)
+        context.set_default_timeout(15_000)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def log_in(page: Page) -> None:
+    get_user_model().objects.create_superuser("owner", "owner@example.com", PASSWORD)
+    page.goto("/admin/")
+    page.fill("#id_username", "owner")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#user-tools")).to_contain_text("owner")
+
+
+def test_site_owner_follows_a_webhook_from_user_to_log_and_replays_it(page, site_sandbox, access_key):
+    Group.objects.create(name="customer")
+    log_in(page)
+
+    # Ontraport pings the site for demo contact 3 (Sofía Martínez, tags Members, Customers, VIP, Gold).
+    answer = page.goto(f"/?wpf_action=add&access_key={access_key}&contact_id=3&role=customer")
+    assert answer is not None
+    assert answer.status == 202
+    assert answer.json()["status"] == "accepted"
+
+    # The users changelist: found by search, with the contact's name, role and tag count.
+    page.goto("/admin/accounts/user/")
+    page.fill("#searchbar", "martínez")
+    page.press("#searchbar", "Enter")
+    row = page.locator("#result_list tbody tr")
+    expect(row).to_have_count(1)
+    expect(row.locator(".field-first_name")).to_have_text("Sofía")
+    expect(row.locator(".field-last_name")).to_have_text("Martínez")
+    expect(row.locator(".field-contact_id")).to_have_text("3")
+    expect(row.locator(".field-roles")).to_have_text("customer")
+    expect(row.locator(".field-tag_count")).to_have_text("4")
+
+    # Filtered by one of its tags it is still there; the change page names every tag.
+    page.goto("/admin/accounts/user/")
+    page.locator("#changelist-filter").get_by_role("link", name="VIP", exact=True).click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    page.locator("#result_list tbody tr th a").click()
+    chosen = page.locator(".field-tags .select2-selection__choice")
+    expect(chosen).to_have_count(4)
+    for name in ("Members", "Customers", "VIP", "Gold Members"):
+        expect(page.locator(".field-tags")).to_contain_text(name)
+
+    # The delivery log: the webhook is there, done, linked to the user.
+    page.goto("/admin/webhooks/delivery/")
+    delivery_row = page.locator("#result_list tbody tr").filter(has_text="sofia.martinez@example.org")
+    expect(delivery_row).to_have_count(1)
+    expect(delivery_row.locator(".field-status")).to_have_text("Done")
+    expect(delivery_row.locator(".field-action")).to_have_text("add")
+    expect(delivery_row.locator(".field-message_preview")).to_have_text(
+        "created user sofia.martinez@example.org"
+    )
+
+    # Replay it: processed again at once, this time updating the user it created.
+    site_sandbox.add_contact({**site_sandbox.get_contact(3), "lastname": "Martínez Ruiz"})
+    delivery_row.locator("input.action-select").check()
+    page.select_option("select[name=action]", "replay")
+    page.locator("button[name=index]").first.click()  # "Run"
+    expect(page.locator(".messagelist")).to_contain_text("Replayed 1 of 1 selected deliveries.")
+    expect(delivery_row.locator(".field-status")).to_have_text("Done")
+    expect(delivery_row.locator(".field-message_preview")).to_have_text(
+        "updated user sofia.martinez@example.org"
+    )
+    assert get_user_model().objects.get(contact_id=3).last_name == "Martínez Ruiz"
+    assert Delivery.objects.get().status == Delivery.Status.DONE
