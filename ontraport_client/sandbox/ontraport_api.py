@@ -18,6 +18,8 @@ CONTACTS = 0
 TAGS = 14
 MAX_RANGE = 50
 
+Handler = Callable[[dict[str, Any]], Response]
+
 
 class Refusal(Exception):
     """An error answer: Ontraport sends these as plain text."""
@@ -60,28 +62,31 @@ class OntraportApi:
     def __init__(self, store: ContactStore, account_id: int) -> None:
         self.store = store
         self.account_id = account_id
-        self._routes: dict[tuple[str, str], Callable[[dict[str, Any]], Response]] = {
+        contacts_only = self._contacts_only
+        # Keys are lower-cased paths: the named forms (/Contacts) and the generic ones (/objects with
+        # objectID) lead to the same handlers.
+        self._routes: dict[tuple[str, str], Handler] = {
             ("GET", "/contact"): lambda p: self._get_object(p, CONTACTS),
-            ("DELETE", "/contact"): lambda p: self._delete_contact(p),
             ("GET", "/object"): lambda p: self._get_object(p, self._object_type(p)),
+            ("DELETE", "/contact"): self._delete_contact,
             ("GET", "/contacts"): lambda p: self._list_objects(p, CONTACTS),
             ("GET", "/tags"): lambda p: self._list_objects(p, TAGS),
             ("GET", "/objects"): lambda p: self._list_objects(p, self._object_type(p)),
-            ("GET", "/contacts/getinfo"): lambda p: self._contacts_info(p),
-            ("GET", "/objects/getinfo"): lambda p: self._contacts_info(p, self._contact_type(p)),
+            ("GET", "/contacts/getinfo"): self._contacts_info,
+            ("GET", "/objects/getinfo"): contacts_only(self._contacts_info),
             ("PUT", "/contacts"): self._update_contact,
-            ("PUT", "/objects"): lambda p: self._update_contact(p, self._contact_type(p)),
+            ("PUT", "/objects"): contacts_only(self._update_contact),
             ("POST", "/contacts"): lambda p: self._create(p, CONTACTS),
             ("POST", "/tags"): lambda p: self._create(p, TAGS),
             ("POST", "/objects"): lambda p: self._create(p, self._object_type(p)),
             ("POST", "/contacts/saveorupdate"): self._save_or_update,
-            ("POST", "/objects/saveorupdate"): lambda p: self._save_or_update(p, self._contact_type(p)),
+            ("POST", "/objects/saveorupdate"): contacts_only(self._save_or_update),
             ("GET", "/contacts/meta"): self._meta,
-            ("GET", "/objects/meta"): lambda p: self._meta(p, self._contact_type(p)),
+            ("GET", "/objects/meta"): contacts_only(self._meta),
             ("GET", "/object/getbyemail"): self._get_by_email,
-            ("PUT", "/objects/tag"): lambda p: self._change_tags(p, adding=True),
-            ("DELETE", "/objects/tag"): lambda p: self._change_tags(p, adding=False),
-            ("GET", "/objects/tag"): self._contacts_with_tag,
+            ("PUT", "/objects/tag"): contacts_only(lambda p: self._change_tags(p, adding=True)),
+            ("DELETE", "/objects/tag"): contacts_only(lambda p: self._change_tags(p, adding=False)),
+            ("GET", "/objects/tag"): contacts_only(self._contacts_with_tag),
         }
 
     def handle(self, request: Request, path: str) -> Response:
@@ -116,10 +121,15 @@ class OntraportApi:
             raise invalid("Invalid object type (the sandbox knows 0 Contacts and 14 Tags)")
         return object_type
 
-    def _contact_type(self, params: Mapping[str, Any]) -> int:
-        if self._object_type(params) != CONTACTS:
-            raise invalid("Invalid object type for this call")
-        return CONTACTS
+    def _contacts_only(self, handler: Handler) -> Handler:
+        """A generic-form handler that needs ``objectID=0``."""
+
+        def checked(params: dict[str, Any]) -> Response:
+            if self._object_type(params) != CONTACTS:
+                raise invalid("Invalid object type for this call")
+            return handler(params)
+
+        return checked
 
     def _tag_row(self, tag_id: int, name: str) -> dict[str, str]:
         return {"tag_id": str(tag_id), "tag_name": name, "object_type_id": str(CONTACTS)}
@@ -187,21 +197,21 @@ class OntraportApi:
             contacts = [{key: value for key, value in c.items() if key in wanted} for c in contacts]
         return contacts, total
 
-    def _contacts_info(self, params: Mapping[str, Any], object_type: int = CONTACTS) -> Response:
+    def _contacts_info(self, params: Mapping[str, Any]) -> Response:
         _, total = self._query_contacts(params)
         return self._ok(
             {"listFields": ["firstname", "lastname", "email"], "listFieldSettings": [], "count": str(total)}
         )
 
-    def _meta(self, params: Mapping[str, Any], object_type: int = CONTACTS) -> Response:
+    def _meta(self, params: Mapping[str, Any]) -> Response:
         section = {"name": "Contact", "fields": self.store.field_meta()}
         # format=byId keys the answer by object type id; the default keys it by object name.
         key = str(CONTACTS) if str(params.get("format", "")).lower() == "byid" else "Contact"
         return self._ok({key: section})
 
     def _get_by_email(self, params: Mapping[str, Any]) -> Response:
-        if "objectID" in params:
-            self._contact_type(params)
+        if "objectID" in params and self._object_type(params) != CONTACTS:
+            raise invalid("Invalid object type for this call")
         email = str(params.get("email") or "")
         if not email:
             raise invalid("Missing parameter: email")
@@ -211,7 +221,6 @@ class OntraportApi:
         return self._ok({"id": str(contact_id)})
 
     def _contacts_with_tag(self, params: Mapping[str, Any]) -> Response:
-        self._contact_type(params)
         if params.get("tag_id") not in (None, ""):
             tag_id = _int(params, "tag_id")
         elif params.get("tag_name"):
@@ -231,7 +240,7 @@ class OntraportApi:
 
     # Writes
 
-    def _update_contact(self, params: Mapping[str, Any], object_type: int = CONTACTS) -> Response:
+    def _update_contact(self, params: Mapping[str, Any]) -> Response:
         contact_id = _int(params, "id")
         fields = {key: value for key, value in params.items() if key not in ("id", "objectID")}
         try:
@@ -258,7 +267,7 @@ class OntraportApi:
         except ValueError:
             raise invalid("Invalid field value") from None
 
-    def _save_or_update(self, params: Mapping[str, Any], object_type: int = CONTACTS) -> Response:
+    def _save_or_update(self, params: Mapping[str, Any]) -> Response:
         """Match on e-mail (``update_by=email``, the default): update the match, or create."""
         update_by = str(params.get("update_by") or "email")
         if update_by != "email":
@@ -276,7 +285,6 @@ class OntraportApi:
         return self._ok("Deleted")
 
     def _change_tags(self, params: Mapping[str, Any], *, adding: bool) -> Response:
-        self._contact_type(params)
         list_name = "add_list" if adding else "remove_list"
         tag_ids = _id_list(params.get(list_name) or "")
         contact_ids = _id_list(params.get("ids") or "")
