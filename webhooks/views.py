@@ -67,7 +67,9 @@ def _accept(request: HttpRequest, params: WebhookParams) -> JsonResponse:
     except DatabaseError:
         logger.exception("webhook not stored: database unavailable")
         return _answer(503, reason="database_unavailable", detail="Try again shortly.", retry_after=5)
-    transaction.on_commit(wake_worker)
+    # Robust: the delivery is stored, so the answer is 202 even if waking the worker fails (the failure is
+    # logged; the next webhook's wake-up, a drain's tail or a retry's wake-up drains it).
+    transaction.on_commit(wake_worker, robust=True)
     return _answer(202, delivery_id=delivery.pk, status="accepted")
 
 
