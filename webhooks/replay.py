@@ -49,5 +49,7 @@ def deliveries_replay(*, queryset: QuerySet[Delivery], by: str) -> int:
         updated_at=now,
     )
     if replayed:
-        transaction.on_commit(wake_worker)
+        # Robust, as for an incoming webhook: the replay is committed whether or not the wake-up can be
+        # enqueued (a failure is logged, and the next wake-up drains these rows with the rest).
+        transaction.on_commit(wake_worker, robust=True)
     return replayed

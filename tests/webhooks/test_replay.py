@@ -93,3 +93,17 @@ def test_nothing_to_replay_wakes_nobody(monkeypatch):
 
     assert deliveries_replay(queryset=Delivery.objects.all(), by="carol") == 0
     assert woken == []
+
+
+def test_a_failing_wake_up_does_not_undo_the_replay(monkeypatch, caplog):
+    def broken_wake_up() -> None:
+        raise RuntimeError("task queue unavailable")
+
+    monkeypatch.setattr("webhooks.replay.wake_worker", broken_wake_up)
+    delivery = store(status="failed", reason="not_found")
+
+    assert deliveries_replay(queryset=Delivery.objects.all(), by="dave") == 1
+
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+    assert "task queue unavailable" in caplog.text
