@@ -85,3 +85,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             sort_keys=True,
         )
     )
+
+
+@pytest.fixture
+def live_site(django_db_setup: None, live_server: Any) -> Any:
+    """pytest-django's live server, started only after the test database exists (the session-scoped
+    live_server would otherwise open its threads' connections on the unprefixed database)."""
+    return live_server
