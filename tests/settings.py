@@ -21,7 +21,13 @@ os.environ.setdefault("ONTRAPORT_CLIENT_ATTEMPTS", "1")
 
 from fusion_site.settings import *  # noqa: F403
 
-# A file, not SQLite's in-memory default: tests that run the real worker or a server process share it.
+# Each pytest run gets its own test database (name from TEST_DB_NAME, else the run's process id), so two
+# runs on one machine never drop each other's database. Processes a test starts (a worker, a server) are
+# given the test database's name explicitly. On SQLite it is a file, not the in-memory default, so those
+# processes can share it.
+_test_db = os.environ.get("TEST_DB_NAME") or f"test_fusion_{os.getpid()}"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     os.makedirs(BASE_DIR / "var", exist_ok=True)  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"{_test_db}.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"NAME": _test_db}  # noqa: F405

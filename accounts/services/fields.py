@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -34,7 +35,10 @@ def user_apply_fields(*, user: User, contact: Contact, mappings: Sequence[FieldM
     """
     changed: list[str] = []
     profile = dict(user.profile)
+    password_fields = _password_fields(mappings)
     for mapping in mappings:
+        if mapping.target == FieldMapping.Target.PROFILE and mapping.ontraport_field in password_fields:
+            continue  # a password is never stored in plaintext, whatever a mapping says
         value = contact.fields.get(mapping.ontraport_field)
         if value is None or str(value).strip() == "":
             continue
@@ -52,6 +56,18 @@ def user_apply_fields(*, user: User, contact: Contact, mappings: Sequence[FieldM
         user.profile = profile
         changed.append("profile")
     return changed
+
+
+def _password_fields(mappings: Sequence[FieldMapping]) -> set[str]:
+    """Ontraport fields that hold passwords: the Return Password field and any mapped to the password."""
+    fields = {
+        m.ontraport_field
+        for m in mappings
+        if m.target == FieldMapping.Target.USER and m.attribute == "password"
+    }
+    if settings.FUSION_RETURN_PASSWORD_FIELD:
+        fields.add(settings.FUSION_RETURN_PASSWORD_FIELD)
+    return fields
 
 
 def email_is_valid(email: str) -> bool:

@@ -12,7 +12,7 @@ FORBIDDEN_ROLES = frozenset({"administrator", "admin", "superuser", "staff"})
 @dataclass(frozen=True)
 class RoleChoice:
     group: Group
-    note: str  # why the asked-for role was not used, or ""
+    refused: str  # why the requested role was not used (the group is then the default), or ""
 
 
 def role_resolve(*, requested: str) -> RoleChoice:
@@ -20,15 +20,13 @@ def role_resolve(*, requested: str) -> RoleChoice:
     requested = requested.strip()
     default = role_default_group()
     if not requested or requested.lower() == default.name.lower():
-        return RoleChoice(group=default, note="")
+        return RoleChoice(group=default, refused="")
     if requested.lower() in FORBIDDEN_ROLES:
-        return RoleChoice(
-            group=default, note=f"role {requested!r} is never granted by a webhook; used default"
-        )
+        return RoleChoice(group=default, refused=f"role {requested!r} is never granted by a webhook")
     group = Group.objects.filter(name__iexact=requested).first()
     if group is None:
-        return RoleChoice(group=default, note=f"role {requested!r} does not exist; used {default.name!r}")
-    return RoleChoice(group=group, note="")
+        return RoleChoice(group=default, refused=f"role {requested!r} does not exist")
+    return RoleChoice(group=group, refused="")
 
 
 def role_default_group() -> Group:

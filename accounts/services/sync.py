@@ -106,9 +106,11 @@ def _sync(
         changed += user_apply_fields(user=user, contact=contact, mappings=mappings)
         if role and not user.is_protected:
             choice = role_resolve(requested=role)
-            user.groups.set([choice.group])
-            if choice.note:
-                result.notes.append(choice.note)
+            if choice.refused:
+                # A typo in a URL must not demote an existing customer to the default role.
+                result.notes.append(f"{choice.refused}; groups unchanged")
+            else:
+                user.groups.set([choice.group])
     if changed:
         user.save(update_fields=changed)
     user_tags_replace(user=user, tag_ids=contact.tag_ids)
@@ -167,8 +169,8 @@ def _user_create(
     user_tags_replace(user=user, tag_ids=contact.tag_ids)
 
     result = SyncResult(user=user, created=True)
-    if choice.note:
-        result.notes.append(choice.note)
+    if choice.refused:
+        result.notes.append(f"{choice.refused}; used the default role {choice.group.name!r}")
     if generated_password and settings.FUSION_RETURN_PASSWORD_FIELD:
         password_return_after_create(user=user, password=generated_password)
         result.notes.append("password return scheduled")

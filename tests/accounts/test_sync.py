@@ -253,3 +253,27 @@ def test_the_data_migration_creates_the_default_role_and_mappings():
         ("lastname", "last_name"),
         ("email", "email"),
     }
+
+
+def test_a_bad_role_on_update_leaves_an_existing_users_groups_alone(site_sandbox, webhook):
+    Group.objects.create(name="customer")
+    webhook("add", 2, role="customer")
+    webhook("update", 2, role="custmer")  # a typo in the rule's URL
+    user = User.objects.get(contact_id=2)
+    assert list(user.groups.values_list("name", flat=True)) == ["customer"]
+    assert "groups unchanged" in last_delivery().message
+
+
+def test_a_valid_role_on_update_changes_the_role(site_sandbox, webhook):
+    Group.objects.create(name="customer")
+    webhook("add", 2)
+    webhook("update", 2, role="customer")
+    assert list(User.objects.get(contact_id=2).groups.values_list("name", flat=True)) == ["customer"]
+
+
+def test_password_fields_are_never_stored_as_profile_values(site_sandbox, webhook, settings):
+    settings.FUSION_RETURN_PASSWORD_FIELD = "f1536"
+    FieldMapping.objects.create(ontraport_field="f1536", target="profile", attribute="site_password")
+    site_sandbox.add_contact({**site_sandbox.get_contact(1), "f1536": "plaintext-secret"})
+    webhook("add", 1)
+    assert "site_password" not in User.objects.get(contact_id=1).profile
