@@ -20,9 +20,9 @@ def mapped_value(*, contact: Contact, mappings: Sequence[FieldMapping], attribut
     """The contact's value for a mapped user attribute (e.g. username), or "" when unmapped or empty."""
     for mapping in mappings:
         if mapping.target == FieldMapping.Target.USER and mapping.attribute == attribute:
-            value = contact.fields.get(mapping.ontraport_field)
+            value = _text(contact.fields.get(mapping.ontraport_field))
             if value:
-                return str(value)
+                return value
     return ""
 
 
@@ -39,10 +39,9 @@ def user_apply_fields(*, user: User, contact: Contact, mappings: Sequence[FieldM
     for mapping in mappings:
         if mapping.target == FieldMapping.Target.PROFILE and mapping.ontraport_field in password_fields:
             continue  # a password is never stored in plaintext, whatever a mapping says
-        value = contact.fields.get(mapping.ontraport_field)
-        if value is None or str(value).strip() == "":
+        value = _text(contact.fields.get(mapping.ontraport_field))
+        if value.strip() == "":
             continue
-        value = str(value)
         if mapping.target == FieldMapping.Target.PROFILE:
             profile[mapping.attribute] = value
         elif mapping.attribute in ("first_name", "last_name"):
@@ -56,6 +55,12 @@ def user_apply_fields(*, user: User, contact: Contact, mappings: Sequence[FieldM
         user.profile = profile
         changed.append("profile")
     return changed
+
+
+def _text(value: object) -> str:
+    """A contact value as text the database will take: PostgreSQL refuses NUL bytes in text columns (a
+    value carrying one would fail the sync on every retry), so they are dropped; all else is kept as data."""
+    return "" if value is None else str(value).replace("\x00", "")
 
 
 def _password_fields(mappings: Sequence[FieldMapping]) -> set[str]:
