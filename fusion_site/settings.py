@@ -174,7 +174,9 @@ TASKS = {
 }
 
 # EMAIL_URL (django-environ) turned into Django 6.1's MAILERS: each backend gets only the options it takes.
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# Unset: the console in development, a local SMTP server in production (Django's own default; the console
+# backend would silently print every welcome e-mail to the worker's log instead of sending it).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 _email_options = {
     "django.core.mail.backends.smtp.EmailBackend": {
         "host": _email.get("EMAIL_HOST"),
@@ -205,6 +207,9 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Preloading is a commitment every subdomain must keep (HTTPS only, for good), so it is the site owner's
+# explicit choice; until it is made, check --deploy's reminder about it (security.W021) is silenced.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Webhook bodies are small; anything larger is refused with 413 before it is parsed.
