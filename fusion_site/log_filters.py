@@ -7,7 +7,8 @@ not control; this filter is the safety net under the rule that no secret reaches
 import logging
 import re
 
-from django.views.debug import SafeExceptionReporterFilter
+from django.conf import settings
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 SECRET_PATTERNS = [
     re.compile(r"((?:access_key|access%5[Ff]key)=)[^&\s\"']*", re.IGNORECASE),
@@ -51,3 +52,30 @@ def _mask_query(params):  # type: ignore[no-untyped-def]
         params = params.copy()
         params["access_key"] = SafeExceptionReporterFilter.cleansed_substitute
     return params
+
+
+class SecretsExceptionReporter(ExceptionReporter):
+    """Error reports (mails to ADMINS, the 500 page) with every configured secret masked wherever it appears.
+
+    The filter above cleans settings, POST and META, but Django prints a request's GET parameters, its URL
+    and each frame's local variables (a view's `params`, a client's headers) as they are: a webhook's
+    access key sits in all three. So the finished report is scrubbed of the secrets' values themselves.
+    """
+
+    def get_traceback_text(self) -> str:
+        return _scrub(super().get_traceback_text())
+
+    def get_traceback_html(self) -> str:
+        return _scrub(super().get_traceback_html())
+
+
+def _scrub(report: str) -> str:
+    secrets = [
+        settings.FUSION_ACCESS_KEY,
+        *settings.FUSION_PREVIOUS_ACCESS_KEYS,
+        settings.ONTRAPORT_API_KEY,
+        settings.SECRET_KEY,
+    ]
+    for secret in sorted((s for s in secrets if s and len(s) >= 8), key=len, reverse=True):
+        report = report.replace(secret, SafeExceptionReporterFilter.cleansed_substitute)
+    return redact(report)

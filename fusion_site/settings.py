@@ -233,3 +233,4 @@ LOGGING = {
 }
 # Error reports (DEBUG pages, mails to ADMINS) mask the access key in the request, as logs do.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "fusion_site.log_filters.SecretsExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "fusion_site.log_filters.SecretsExceptionReporter"
