@@ -8,6 +8,7 @@ import logging
 import re
 
 from django.conf import settings
+from django.utils.safestring import SafeString
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 SECRET_PATTERNS = [
@@ -62,11 +63,12 @@ class SecretsExceptionReporter(ExceptionReporter):
     access key sits in all three. So the finished report is scrubbed of the secrets' values themselves.
     """
 
-    def get_traceback_text(self) -> str:
-        return _scrub(super().get_traceback_text())
+    # Replacing a secret with asterisks keeps rendered (escaped) HTML safe.
+    def get_traceback_text(self) -> SafeString:
+        return SafeString(_scrub(super().get_traceback_text()))
 
-    def get_traceback_html(self) -> str:
-        return _scrub(super().get_traceback_html())
+    def get_traceback_html(self) -> SafeString:
+        return SafeString(_scrub(super().get_traceback_html()))
 
 
 def _scrub(report: str) -> str:

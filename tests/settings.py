@@ -18,7 +18,7 @@ os.environ.setdefault("ONTRAPORT_APP_ID", "sandbox-app")
 os.environ.setdefault("ONTRAPORT_API_KEY", "sandbox-key")
 # Tests inject faults and check the durable retry; the client's own quick retry would hide them.
 os.environ.setdefault("ONTRAPORT_CLIENT_ATTEMPTS", "1")
-# Production's default mailer is SMTP on localhost; worker and server processes started by tests print instead.
+# Production's default mailer is SMTP on localhost; processes started by tests print mail instead.
 os.environ.setdefault("EMAIL_URL", "consolemail://")
 
 from fusion_site.settings import *  # noqa: F403
