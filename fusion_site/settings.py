@@ -123,6 +123,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # Reused connections: when the last connection to a WAL database closes, SQLite checkpoints the WAL
+    # and deletes it (with fsyncs), which with a connection per request (Django's default) doubled the
+    # webhook's latency and cost a third of its throughput (docs/benchmarks.md).
+    _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600))
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Without connection reuse PostgreSQL spends most of a webhook's time connecting.
     _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600))

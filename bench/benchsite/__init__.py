@@ -1,0 +1,1 @@
+"""A bench-only Django app: the two reference views the webhook endpoint is measured against."""
