@@ -66,7 +66,7 @@ def site_env(database_url: str, **extra: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="bench.benchsite.settings",
         DEBUG="false",
-        SECRET_KEY="bench-secret-key-not-for-production-0123456789abcdef",
+        SECRET_KEY="bench-secret-key-not-for-production-0123456789abcdef",  # noqa: S106
         ALLOWED_HOSTS="127.0.0.1,localhost",
         FUSION_ACCESS_KEY=ACCESS_KEY,
         SECURE_SSL_REDIRECT="false",

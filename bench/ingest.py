@@ -8,9 +8,9 @@ database, migrated) with the bench settings (bench/benchsite), then loads from a
   floor    /bench/floor/?contact_id=N   (INSERT one Delivery-shaped row and commit: the least durable work)
   bare     /bench/bare/?contact_id=N    (answer 200)
 wrk runs for a time, not a count: each endpoint's run lasts what its warm-up rate needs for about
---requests requests (3 s to 120 s). Each round runs the three one after the other (order rotated between rounds); the figures are the median
-over rounds. Then 200 sequential requests to an idle server (new connection each, 10 ms apart, timed
-by this client) give the unloaded p50/p99.
+--requests requests (3 s to 120 s). Each round runs the three one after the other (order rotated
+between rounds); the figures are the median over rounds. Then 200 sequential requests to an idle server
+(new connection each, 10 ms apart, timed by this client) give the unloaded p50/p99.
 """
 
 from __future__ import annotations
@@ -198,7 +198,8 @@ def main() -> None:
     print(f"  webhook/floor p99 {report['p99_webhook_over_floor']:.3f} (target <= 1.2)")
     print(
         f"  unloaded webhook ({args.unloaded} sequential): p50 {report['unloaded_webhook_p50_ms']} ms, "
-        f"p99 {report['unloaded_webhook_p99_ms']} ms (target <= 5); floor p99 {report['unloaded_floor_p99_ms']} ms"
+        f"p99 {report['unloaded_webhook_p99_ms']} ms (target <= 5); "
+        f"floor p99 {report['unloaded_floor_p99_ms']} ms"
     )
 
 

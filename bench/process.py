@@ -159,7 +159,8 @@ def main() -> None:
                 results["rates"].append(result)
                 if not args.json:
                     print(
-                        f"{database:8} {scenario:6} {result['size']:6} deliveries: {result['per_second']:7.1f}/s"
+                        f"{database:8} {scenario:6} {result['size']:6} deliveries: "
+                        f"{result['per_second']:7.1f}/s"
                         f"  ({result['seconds']} s, peak RSS {result['maxrss_mb']} MB; {result['load']})",
                         flush=True,
                     )

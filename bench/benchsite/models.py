@@ -32,3 +32,6 @@ class FloorRecord(models.Model):
                 condition=Q(status__in=["pending", "processing"]),
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"floor #{self.pk}"
