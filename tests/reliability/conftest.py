@@ -92,3 +92,11 @@ def live_site(django_db_setup: None, live_server: Any) -> Any:
     """pytest-django's live server, started only after the test database exists (the session-scoped
     live_server would otherwise open its threads' connections on the unprefixed database)."""
     return live_server
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle() -> None:
+    """Wrong keys sent by earlier tests (same address) must not get this test's requests throttled."""
+    from django.core.cache import cache
+
+    cache.clear()
