@@ -8,13 +8,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
 from accounts.models import FieldMapping
 from accounts.ontraport import ontraport_client
 from accounts.services.fields import field_mappings_enabled
-from accounts.services.sync import SyncRefused, user_sync_from_contact
+from accounts.services.sync import SyncRefused, UsersPrefetched, user_sync_from_contact, users_prefetch
 from accounts.services.tags import tags_ensure_known
 from ontraport_client import AuthenticationError, Contact, OntraportError, RateLimitedError
 from webhooks.merging import merge_deliveries
@@ -76,19 +77,42 @@ def _process_chunk(
     except OntraportError as error:
         # Tag names are cosmetic: the tags are applied by id now and named at the next refresh.
         logger.warning("tag list refresh failed: %s", error)
-    for contact_id in chunk:
-        group = by_contact[contact_id]
-        contact = contacts.get(contact_id)
-        if contact is None:
-            _finish(
-                group, Delivery.Status.FAILED, "not_found", f"Ontraport has no contact {contact_id}", report
+    # One transaction for the chunk: a commit (an fsync on PostgreSQL) per 50 contacts instead of one per
+    # contact. Each contact still syncs in its own savepoint, so one contact's failure undoes only its work.
+    chunk_report = BatchReport()
+    try:
+        with transaction.atomic():
+            prefetched = users_prefetch(contacts=list(contacts.values()))
+            for contact_id in chunk:
+                group = by_contact[contact_id]
+                contact = contacts.get(contact_id)
+                if contact is None:
+                    message = f"Ontraport has no contact {contact_id}"
+                    _finish(group, Delivery.Status.FAILED, "not_found", message, chunk_report)
+                    continue
+                _apply(contact, group, mappings, chunk_report, prefetched)
+    except DatabaseError as error:
+        # The chunk's commit (or its prefetch) failed: none of its work stands, so all of it is retried.
+        logger.exception("contacts %s..%s: database error while syncing", chunk[0], chunk[-1])
+        for contact_id in chunk:
+            for delivery in by_contact[contact_id]:
+                delivery.user_id, delivery.finished_at = None, None
+            _retry_later(
+                by_contact[contact_id], f"database error: {type(error).__name__}", report, count_attempt=True
             )
-            continue
-        _apply(contact, group, mappings, report)
+        return
+    report.outcomes += chunk_report.outcomes
+    report.done += chunk_report.done
+    report.failed += chunk_report.failed
+    report.retrying += chunk_report.retrying
 
 
 def _apply(
-    contact: Contact, group: list[Delivery], mappings: Sequence[FieldMapping], report: BatchReport
+    contact: Contact,
+    group: list[Delivery],
+    mappings: Sequence[FieldMapping],
+    report: BatchReport,
+    prefetched: UsersPrefetched,
 ) -> None:
     merged = merge_deliveries(group)
     try:
@@ -98,6 +122,7 @@ def _apply(
             role=merged.role,
             send_notification=merged.send_notification,
             mappings=mappings,
+            prefetched=prefetched,
         )
     except SyncRefused as refused:
         _finish(group, Delivery.Status.FAILED, refused.code, refused.message, report)

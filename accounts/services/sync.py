@@ -12,6 +12,8 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
 
 from accounts.models import FieldMapping, User
 from accounts.passwords import password_generate, password_hash_generated
@@ -61,6 +63,62 @@ class SyncResult:
         return "; ".join([head, *self.notes])
 
 
+@dataclass
+class UsersPrefetched:
+    """The users a batch of contacts may touch, read (and locked) in one query instead of one per contact,
+    with their current tag ids. Only valid inside the transaction that read them.
+
+    A user already synced in this batch, or an e-mail address a sync in this batch created or changed, is
+    not answered from here (`user_for` says it cannot tell): the caller reads it fresh, so contacts that
+    share a user or an e-mail within one batch get exactly the outcome they would get one by one."""
+
+    by_contact_id: dict[int, User]
+    by_email: dict[str, User]
+    tag_ids: dict[int, frozenset[int]]
+    used_user_ids: set[int] = field(default_factory=set)
+    touched_emails: set[str] = field(default_factory=set)
+
+    def user_for(self, contact: Contact) -> tuple[bool, User | None]:
+        """(True, the user `contact` would be applied to or None), or (False, None) when this cannot tell."""
+        user = self.by_contact_id.get(contact.id)
+        if user is None and contact.email:
+            if contact.email.lower() in self.touched_emails:
+                return False, None
+            user = self.by_email.get(contact.email.lower())
+        if user is not None and user.pk in self.used_user_ids:
+            return False, None
+        return True, user
+
+    def mark_used(self, contact: Contact, user: User | None) -> None:
+        if user is not None:
+            self.used_user_ids.add(user.pk)
+            self.touched_emails.add(user.email.lower())
+        if contact.email:
+            self.touched_emails.add(contact.email.lower())
+
+
+def users_prefetch(*, contacts: Sequence[Contact]) -> UsersPrefetched:
+    """Lock and load the users linked to `contacts` or sharing their e-mail addresses, and their tags."""
+    contact_ids = [contact.id for contact in contacts]
+    emails = {contact.email.lower() for contact in contacts if contact.email}
+    users = list(
+        User.objects.select_for_update()
+        .alias(email_lower=Lower("email"))
+        .filter(Q(contact_id__in=contact_ids) | (Q(email_lower__in=emails) & ~Q(email="")))
+        .order_by("pk")
+    )
+    tag_ids: dict[int, set[int]] = {user.pk: set() for user in users}
+    for user_id, tag_id in User.tags.through.objects.filter(user_id__in=tag_ids).values_list(
+        "user_id", "tag_id"
+    ):
+        tag_ids[user_id].add(tag_id)
+    return UsersPrefetched(
+        by_contact_id={user.contact_id: user for user in users if user.contact_id is not None},
+        by_email={user.email.lower(): user for user in users if user.email},
+        tag_ids={user_id: frozenset(ids) for user_id, ids in tag_ids.items()},
+    )
+
+
 # A create that loses a race (same contact or e-mail committed by another worker meanwhile) re-reads once.
 _RACE_RETRIES = 3
 
@@ -72,15 +130,24 @@ def user_sync_from_contact(
     role: str = "",
     send_notification: bool = False,
     mappings: Sequence[FieldMapping] | None = None,
+    prefetched: UsersPrefetched | None = None,
 ) -> SyncResult:
-    """Apply `contact` to its user; `add` creates the user when there is none. Raises SyncRefused."""
+    """Apply `contact` to its user; `add` creates the user when there is none. Raises SyncRefused.
+
+    `prefetched` (from `users_prefetch`, in the caller's transaction) saves the per-contact reads when a
+    worker applies many contacts at once; it is used for the first try only, a retry reads afresh."""
     if mappings is None:
         mappings = list(FieldMapping.objects.filter(enabled=True))
+    batch = prefetched
     for _ in range(_RACE_RETRIES):
         try:
             with transaction.atomic():
-                return _sync(contact, action, role, send_notification, mappings)
+                result = _sync(contact, action, role, send_notification, mappings, prefetched)
+            if batch is not None:
+                batch.mark_used(contact, result.user)  # its e-mail may have changed
+            return result
         except IntegrityError:
+            prefetched = None
             # Another worker created or linked this contact's user (or took the username) between our read
             # and our write; its row is committed now, so reading again finds it.
             logger.info("contact %s: concurrent change while syncing, reading again", contact.id)
@@ -88,9 +155,23 @@ def user_sync_from_contact(
 
 
 def _sync(
-    contact: Contact, action: SyncAction, role: str, send_notification: bool, mappings: Sequence[FieldMapping]
+    contact: Contact,
+    action: SyncAction,
+    role: str,
+    send_notification: bool,
+    mappings: Sequence[FieldMapping],
+    prefetched: UsersPrefetched | None,
 ) -> SyncResult:
-    user = _user_for_contact(contact)
+    known, user = prefetched.user_for(contact) if prefetched is not None else (False, None)
+    current_tags = None
+    if not known:
+        user = _user_for_contact(contact)
+    elif user is not None:
+        _check_email_owner(contact, user)
+        current_tags = prefetched.tag_ids.get(user.pk) if prefetched is not None else None
+    if prefetched is not None:
+        # Whatever happens next, later contacts of the batch must not trust the prefetch for these.
+        prefetched.mark_used(contact, user)
     if user is None:
         if action != SyncAction.ADD:
             return SyncResult(user=None)
@@ -113,7 +194,7 @@ def _sync(
                 user.groups.set([choice.group])
     if changed:
         user.save(update_fields=changed)
-    user_tags_replace(user=user, tag_ids=contact.tag_ids)
+    user_tags_replace(user=user, tag_ids=contact.tag_ids, current=current_tags)
     return result
 
 
@@ -123,13 +204,18 @@ def _user_for_contact(contact: Contact) -> User | None:
     user = users.filter(contact_id=contact.id).first()
     if user is None and contact.email:
         user = users.filter(email__iexact=contact.email).first()
-        if user is not None and user.contact_id not in (None, contact.id):
-            raise SyncRefused(
-                "email_conflict",
-                f"e-mail {contact.email} belongs to user {user.username}, "
-                f"already linked to Ontraport contact {user.contact_id}",
-            )
+        _check_email_owner(contact, user)
     return user
+
+
+def _check_email_owner(contact: Contact, user: User | None) -> None:
+    """A user found by e-mail that is linked to another contact is not this contact's to change."""
+    if user is not None and user.contact_id not in (None, contact.id):
+        raise SyncRefused(
+            "email_conflict",
+            f"e-mail {contact.email} belongs to user {user.username}, "
+            f"already linked to Ontraport contact {user.contact_id}",
+        )
 
 
 def _user_create(
@@ -166,7 +252,7 @@ def _user_create(
 
     choice = role_resolve(requested=role)
     user.groups.add(choice.group)
-    user_tags_replace(user=user, tag_ids=contact.tag_ids)
+    user_tags_replace(user=user, tag_ids=contact.tag_ids, current=frozenset())
 
     result = SyncResult(user=user, created=True)
     if choice.refused:

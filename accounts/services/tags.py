@@ -55,10 +55,15 @@ def tags_ensure_known(*, tag_ids: Iterable[int], client: OntraportClient) -> boo
     return True
 
 
-def user_tags_replace(*, user: User, tag_ids: frozenset[int]) -> tuple[frozenset[int], frozenset[int]]:
-    """Set the user's tags to exactly `tag_ids` (rows must exist). Returns (applied, removed)."""
+def user_tags_replace(
+    *, user: User, tag_ids: frozenset[int], current: frozenset[int] | None = None
+) -> tuple[frozenset[int], frozenset[int]]:
+    """Set the user's tags to exactly `tag_ids` (rows must exist). Returns (applied, removed).
+
+    `current`: the user's tag ids when the caller already read them (a batch prefetch, a new user)."""
     through = User.tags.through
-    current = frozenset(through.objects.filter(user_id=user.pk).values_list("tag_id", flat=True))
+    if current is None:
+        current = frozenset(through.objects.filter(user_id=user.pk).values_list("tag_id", flat=True))
     applied, removed = tag_ids - current, current - tag_ids
     if removed:
         through.objects.filter(user_id=user.pk, tag_id__in=removed).delete()
