@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -197,34 +197,44 @@ def retry_delay(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=seconds)
 
 
+OUTCOME_FIELDS = (
+    "status",
+    "reason",
+    "message",
+    "user",
+    "finished_at",
+    "lease_expires_at",
+    "next_attempt_at",
+    "attempts",
+    "updated_at",
+)
+
+
 def _record_outcomes(outcomes: list[Delivery], worker_id: str) -> None:
-    """Write every outcome in one statement. Only rows this worker still holds are written: if its lease
-    ran out and another worker took them over, that worker's result stands."""
+    """Write every outcome, only to rows this worker still holds: if its lease ran out and another worker
+    took them over, that worker's result stands.
+
+    One parameterised UPDATE run for all rows (executemany: pipelined on PostgreSQL), not `bulk_update`,
+    whose CASE expression over nine fields cost ~5 ms of Python per row and was half the worker's time."""
     if not outcomes:
         return
     now = timezone.now()
+    fields = [f for f in Delivery._meta.concrete_fields if f.name in OUTCOME_FIELDS]
+    connection = connections[Delivery.objects.db]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
+    # Only quoted model names are formatted in; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(Delivery._meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {quote('id')} = %s AND {quote('claimed_by')} = %s"
+    )
+    rows = []
     for delivery in outcomes:
         delivery.updated_at = now
-    held = set(
-        Delivery.objects.filter(pk__in=[d.pk for d in outcomes], claimed_by=worker_id).values_list(
-            "pk", flat=True
-        )
-    )
-    Delivery.objects.bulk_update(
-        [d for d in outcomes if d.pk in held],
-        [
-            "status",
-            "reason",
-            "message",
-            "user",
-            "finished_at",
-            "lease_expires_at",
-            "next_attempt_at",
-            "attempts",
-            "updated_at",
-        ],
-        batch_size=500,
-    )
+        values = [f.get_db_prep_save(getattr(delivery, f.attname), connection) for f in fields]
+        rows.append([*values, delivery.pk, worker_id])
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def next_due_at() -> datetime.datetime | None:
