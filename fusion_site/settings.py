@@ -47,6 +47,8 @@ if FUSION_USERNAME_FORMAT not in {"email", "firstname_lastname", "firstname_rand
 FUSION_BATCH_SIZE = env.int("FUSION_BATCH_SIZE", default=200)
 FUSION_LEASE_SECONDS = env.int("FUSION_LEASE_SECONDS", default=300)
 FUSION_MAX_ATTEMPTS = env.int("FUSION_MAX_ATTEMPTS", default=8)
+# A group of fewer than 50 contacts (one Ontraport call) waits up to this long for more webhooks to fill it.
+FUSION_COALESCE_SECONDS = env.float("FUSION_COALESCE_SECONDS", default=1.0)
 FUSION_RETRY_BASE_SECONDS = env.float("FUSION_RETRY_BASE_SECONDS", default=10.0)
 FUSION_RETRY_MAX_SECONDS = env.float("FUSION_RETRY_MAX_SECONDS", default=3600.0)
 # A tag id Ontraport sends that the site does not know triggers a refresh of the tag list, at most this often.

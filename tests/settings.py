@@ -18,6 +18,8 @@ os.environ.setdefault("ONTRAPORT_APP_ID", "sandbox-app")
 os.environ.setdefault("ONTRAPORT_API_KEY", "sandbox-key")
 # Tests inject faults and check the durable retry; the client's own quick retry would hide them.
 os.environ.setdefault("ONTRAPORT_CLIENT_ATTEMPTS", "1")
+# Deliveries are taken as soon as they are ready; tests of coalescing set it themselves.
+os.environ.setdefault("FUSION_COALESCE_SECONDS", "0")
 # Production's default mailer is SMTP on localhost; processes started by tests print mail instead.
 os.environ.setdefault("EMAIL_URL", "consolemail://")
 

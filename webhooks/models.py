@@ -19,8 +19,21 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
             | Q(status=Delivery.Status.PROCESSING, lease_expires_at__lt=now)
         )
 
-    def claim(self, *, worker_id: str, limit: int, lease: datetime.timedelta) -> list["Delivery"]:
+    def claim(
+        self,
+        *,
+        worker_id: str,
+        limit: int,
+        lease: datetime.timedelta,
+        chunk: int = 1,
+        coalesce: datetime.timedelta = datetime.timedelta(0),
+    ) -> list["Delivery"]:
         """Take up to `limit` ready deliveries for this worker, oldest first.
+
+        Deliveries are taken for whole groups of `chunk` contacts (one Ontraport call each). The contacts
+        of a last, partial group are left for later while its oldest delivery is younger than `coalesce`:
+        during a burst, waiting a second for a full group of 50 costs far less than spending one of
+        Ontraport's 180 calls a minute on a handful of contacts.
 
         On PostgreSQL the ready rows are locked with SKIP LOCKED, so concurrent workers take disjoint sets
         without waiting on each other. SQLite ignores SELECT FOR UPDATE, but the settings open every
@@ -29,12 +42,13 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         from django.db import transaction
 
         with transaction.atomic(using=self.db):
-            ids = list(
+            rows = list(
                 self.ready()
                 .order_by("id")
                 .select_for_update(skip_locked=True)
-                .values_list("id", flat=True)[:limit]
+                .values_list("id", "contact_id", "received_at")[:limit]
             )
+            ids = _ids_in_whole_chunks(rows, chunk, young_after=timezone.now() - coalesce)
             if not ids:
                 return []
             now = timezone.now()
@@ -46,6 +60,24 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
                 updated_at=now,
             )
         return list(self.filter(id__in=ids, claimed_by=worker_id).order_by("id"))
+
+
+def _ids_in_whole_chunks(
+    rows: list[tuple[int, int | None, datetime.datetime]], chunk: int, young_after: datetime.datetime
+) -> list[int]:
+    """The ids of `rows` (id, contact_id, received_at) whose contacts fill whole chunks, plus those of the
+    partial last chunk unless all of its deliveries arrived after `young_after`."""
+    first_seen: dict[int | None, datetime.datetime] = {}
+    for _, contact_id, received_at in rows:
+        first_seen.setdefault(contact_id, received_at)
+    contacts = list(first_seen)
+    whole = len(contacts) - len(contacts) % chunk
+    partial = contacts[whole:]
+    if partial and min(first_seen[c] for c in partial) > young_after:
+        kept = set(contacts[:whole])
+    else:
+        kept = set(contacts)
+    return [delivery_id for delivery_id, contact_id, _ in rows if contact_id in kept]
 
 
 class Delivery(models.Model):

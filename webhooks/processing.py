@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 from django.db.models import Min, Q
+from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
 
 from accounts.models import FieldMapping
@@ -41,7 +42,17 @@ def deliveries_claim(*, worker_id: str, limit: int | None = None) -> list[Delive
         worker_id=worker_id,
         limit=limit or settings.FUSION_BATCH_SIZE,
         lease=datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS),
+        chunk=CONTACTS_PER_CALL,
+        coalesce=coalesce_window(),
     )
+
+
+def coalesce_window() -> datetime.timedelta:
+    """How long a partial group of contacts may wait to fill up. Zero with an inline task backend, which
+    cannot wake itself later."""
+    if not task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
+        return datetime.timedelta(0)
+    return datetime.timedelta(seconds=settings.FUSION_COALESCE_SECONDS)
 
 
 def deliveries_process(*, deliveries: Sequence[Delivery], worker_id: str) -> BatchReport:
@@ -245,7 +256,10 @@ def next_due_at() -> datetime.datetime | None:
         retry=Min("next_attempt_at", filter=Q(status=Delivery.Status.PENDING)),
         lease=Min("lease_expires_at", filter=Q(status=Delivery.Status.PROCESSING)),
     )
-    times = [t for t in (due["retry"], due["lease"]) if t is not None]
+    retry, now = due["retry"], timezone.now()
+    if retry is not None and retry <= now:
+        retry = now + coalesce_window()  # ready, but held back to fill a group of contacts
+    times = [t for t in (retry, due["lease"]) if t is not None]
     return min(times) if times else None
 
 

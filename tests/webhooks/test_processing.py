@@ -183,3 +183,46 @@ def test_next_due_at_names_the_earliest_retry_or_lease():
         action="add", contact_id=3, method="GET", path="/", status="done", next_attempt_at=soon
     )
     assert next_due_at() == soon
+
+
+def claim_with_coalescing(**kwargs):
+    return Delivery.objects.claim(
+        worker_id="w", limit=200, lease=datetime.timedelta(seconds=60), chunk=50, **kwargs
+    )
+
+
+def test_a_young_partial_group_of_contacts_waits_to_fill_up():
+    for contact_id in range(1, 31):
+        store("update_tags", contact_id)
+    assert claim_with_coalescing(coalesce=datetime.timedelta(seconds=30)) == []
+    assert Delivery.objects.filter(status="pending").count() == 30
+
+
+def test_whole_groups_are_taken_at_once_and_the_young_rest_waits():
+    for contact_id in range(1, 61):
+        store("update_tags", contact_id)
+        store("update", contact_id)
+    claimed = claim_with_coalescing(coalesce=datetime.timedelta(seconds=30))
+    assert {d.contact_id for d in claimed} == set(range(1, 51))
+    assert len(claimed) == 100
+    assert set(Delivery.objects.filter(status="pending").values_list("contact_id", flat=True)) == set(
+        range(51, 61)
+    )
+
+
+def test_a_partial_group_that_waited_long_enough_is_taken():
+    for contact_id in range(1, 31):
+        store("update_tags", contact_id)
+    Delivery.objects.update(received_at=timezone.now() - datetime.timedelta(seconds=31))
+    assert len(claim_with_coalescing(coalesce=datetime.timedelta(seconds=30))) == 30
+
+
+def test_held_back_deliveries_get_a_wake_up_one_window_later(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.FUSION_COALESCE_SECONDS = 5
+    store("update_tags", 1)
+    due = next_due_at()
+    assert due is not None
+    assert (
+        timezone.now() + datetime.timedelta(seconds=4) < due <= timezone.now() + datetime.timedelta(seconds=5)
+    )
