@@ -35,12 +35,12 @@ def username_candidates(base: str) -> Iterator[str]:
 
 
 def username_first_free(base: str) -> str:
-    """The first candidate nobody has, checked in one query for the common cases."""
-    taken = set(
-        User.objects.filter(username__istartswith=base[: USERNAME_MAX - 4]).values_list("username", flat=True)
-    )
-    taken_lower = {name.lower() for name in taken}
-    for candidate in username_candidates(base):
-        if candidate.lower() not in taken_lower:
-            return candidate
-    raise AssertionError("unreachable: username_candidates never ends")
+    """The first candidate nobody has. Candidates are checked ten at a time by exact name, which the
+    username's unique index answers directly (a prefix or case-insensitive match would scan the table)."""
+    candidates = username_candidates(base)
+    while True:
+        batch = [next(candidates) for _ in range(10)]
+        taken = set(User.objects.filter(username__in=batch).values_list("username", flat=True))
+        for candidate in batch:
+            if candidate not in taken:
+                return candidate

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import FieldMapping
 from accounts.ontraport import ontraport_client
 from accounts.services.fields import field_mappings_enabled
+from accounts.services.roles import role_memo_clear
 from accounts.services.sync import SyncRefused, UsersPrefetched, user_sync_from_contact, users_prefetch
 from accounts.services.tags import tags_ensure_known
 from ontraport_client import AuthenticationError, Contact, OntraportError, RateLimitedError
@@ -62,6 +63,7 @@ def deliveries_process(*, deliveries: Sequence[Delivery], worker_id: str) -> Bat
     for delivery in deliveries:
         by_contact[delivery.contact_id or 0].append(delivery)
     mappings = field_mappings_enabled()
+    role_memo_clear()  # settings and groups are read afresh for every batch
     contact_ids = list(by_contact)
     for start in range(0, len(contact_ids), CONTACTS_PER_CALL):
         chunk = contact_ids[start : start + CONTACTS_PER_CALL]

@@ -29,6 +29,21 @@ def role_resolve(*, requested: str) -> RoleChoice:
     return RoleChoice(group=group, refused="")
 
 
+# The default role's group, remembered for one worker batch (the worker calls role_memo_clear before each):
+# a burst of new users would otherwise read the same row once per user. A sync that fails with an
+# IntegrityError clears it too, in case the group was deleted meanwhile.
+_default_groups: dict[str, Group] = {}
+
+
 def role_default_group() -> Group:
-    group, _ = Group.objects.get_or_create(name=settings.FUSION_DEFAULT_ROLE)
-    return group
+    name = settings.FUSION_DEFAULT_ROLE
+    if name not in _default_groups:
+        group, created = Group.objects.get_or_create(name=name)
+        if created:
+            return group  # not remembered: the transaction that created it may still roll back
+        _default_groups[name] = group
+    return _default_groups[name]
+
+
+def role_memo_clear() -> None:
+    _default_groups.clear()

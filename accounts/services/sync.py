@@ -19,7 +19,7 @@ from accounts.models import FieldMapping, User
 from accounts.passwords import password_generate, password_hash_generated
 from accounts.services.fields import email_is_valid, mapped_value, user_apply_fields
 from accounts.services.password_return import password_return_after_create
-from accounts.services.roles import role_resolve
+from accounts.services.roles import role_memo_clear, role_resolve
 from accounts.services.tags import user_tags_replace
 from accounts.services.welcome import welcome_email_send_on_commit
 from accounts.usernames import username_base, username_first_free
@@ -148,6 +148,7 @@ def user_sync_from_contact(
             return result
         except IntegrityError:
             prefetched = None
+            role_memo_clear()  # in case the default role's group was deleted since it was remembered
             # Another worker created or linked this contact's user (or took the username) between our read
             # and our write; its row is committed now, so reading again finds it.
             logger.info("contact %s: concurrent change while syncing, reading again", contact.id)

@@ -277,3 +277,11 @@ def test_password_fields_are_never_stored_as_profile_values(site_sandbox, webhoo
     site_sandbox.add_contact({**site_sandbox.get_contact(1), "f1536": "plaintext-secret"})
     webhook("add", 1)
     assert "site_password" not in User.objects.get(contact_id=1).profile
+
+
+def test_a_deleted_default_role_group_is_created_again(site_sandbox, webhook):
+    webhook("add", 1)
+    Group.objects.filter(name="subscriber").delete()
+    webhook("add", 2)
+    assert list(User.objects.get(contact_id=2).groups.values_list("name", flat=True)) == ["subscriber"]
+    assert last_delivery().status == Delivery.Status.DONE
