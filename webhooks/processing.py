@@ -6,6 +6,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
@@ -83,7 +84,7 @@ def _process_chunk(
         contacts = client.get_contacts(chunk)
     except OntraportError as error:
         for contact_id in chunk:
-            _retry_later(by_contact[contact_id], _describe(error), report, count_attempt=_counts(error))
+            _retry_later(by_contact[contact_id], _describe(error), report, **_retry_kind(error))
         return
     try:
         tags_ensure_known(tag_ids=_all_tag_ids(contacts.values()), client=client)
@@ -140,7 +141,7 @@ def _apply(
     except SyncRefused as refused:
         _finish(group, Delivery.Status.FAILED, refused.code, refused.message, report)
     except OntraportError as error:
-        _retry_later(group, _describe(error), report, count_attempt=_counts(error))
+        _retry_later(group, _describe(error), report, **_retry_kind(error))
     except Exception as error:
         # An unexpected error must not take the rest of the batch down: log it, retry this contact later.
         logger.exception("contact %s: unexpected error while syncing", contact.id)
@@ -179,7 +180,12 @@ def _finish(
 
 
 def _retry_later(
-    group: Iterable[Delivery], message: str, report: BatchReport, *, count_attempt: bool
+    group: Iterable[Delivery],
+    message: str,
+    report: BatchReport,
+    *,
+    count_attempt: bool,
+    reason: str = "retrying",
 ) -> None:
     """Transient trouble: try again after an exponential, jittered delay, or fail past FUSION_MAX_ATTEMPTS."""
     now = timezone.now()
@@ -190,13 +196,13 @@ def _retry_later(
             _finish(
                 [delivery],
                 Delivery.Status.FAILED,
-                "gave_up",
+                "gave_up" if reason == "retrying" else reason,
                 f"gave up after {delivery.attempts} attempts: {message}",
                 report,
             )
             continue
         delivery.status = Delivery.Status.PENDING
-        delivery.reason = "retrying"
+        delivery.reason = reason
         delivery.message = f"attempt {delivery.attempts} failed: {message}; retrying"
         delivery.next_attempt_at = now + retry_delay(delivery.attempts)
         delivery.lease_expires_at = None
@@ -269,8 +275,13 @@ def _all_tag_ids(contacts: Iterable[Contact]) -> set[int]:
     return {tag_id for contact in contacts for tag_id in contact.tag_ids}
 
 
-def _counts(error: OntraportError) -> bool:
-    return not isinstance(error, RateLimitedError)
+def _retry_kind(error: OntraportError) -> dict[str, Any]:
+    """Rate limiting never uses up an attempt; rejected credentials get a reason of their own, so the site
+    owner sees a configuration problem rather than a generic failure."""
+    return {
+        "count_attempt": not isinstance(error, RateLimitedError),
+        "reason": "ontraport_credentials" if isinstance(error, AuthenticationError) else "retrying",
+    }
 
 
 def _describe(error: OntraportError) -> str:

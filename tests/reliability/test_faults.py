@@ -167,7 +167,8 @@ def test_ontraport_failing_for_a_long_stretch_then_everything_completes(
         process_deliveries.call()
         for delivery in deliveries:
             delivery.refresh_from_db()
-            assert (delivery.status, delivery.reason, delivery.attempts) == ("pending", "retrying", attempt)
+            reason = "ontraport_credentials" if kind.startswith("wrong credentials") else "retrying"
+            assert (delivery.status, delivery.reason, delivery.attempts) == ("pending", reason, attempt)
             assert delivery.next_attempt_at > timezone.now()
             if kind.startswith("wrong credentials"):
                 assert "credentials" in delivery.message and "not found" not in delivery.message.lower()
@@ -190,7 +191,7 @@ def test_wrong_api_credentials_are_reported_as_such_and_recover_when_fixed(site_
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.PENDING
     assert "credentials" in delivery.message
-    assert delivery.reason != "not_found"
+    assert delivery.reason == "ontraport_credentials"
     assert "not-the-key" not in delivery.message
 
     settings.ONTRAPORT_API_KEY = site_sandbox.api_key

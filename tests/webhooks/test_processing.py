@@ -101,6 +101,9 @@ def test_transient_failures_wait_and_retry_then_complete(site_sandbox, fault):
     assert User.objects.count() == 0
     if fault.get("status") == 401:
         assert "credentials" in delivery.message
+        assert delivery.reason == "ontraport_credentials"
+    else:
+        assert delivery.reason == "retrying"
 
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     process_deliveries.call()
