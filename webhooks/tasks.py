@@ -11,6 +11,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from accounts.services.password_return import password_return_retry_due
+from accounts.services.welcome import welcome_emails_send_due
 from webhooks.processing import deliveries_claim, deliveries_process, next_due_at
 from webhooks.wakeup import TAIL_DELAY, wake_worker_at
 
@@ -32,7 +33,9 @@ def process_deliveries() -> dict[str, int]:
         report = deliveries_process(deliveries=claimed, worker_id=worker_id)
         for key in totals:
             totals[key] += getattr(report, key)
+    # Side effects owed by users created earlier whose first try failed (or whose worker died).
     totals["passwords_returned"] = password_return_retry_due() if settings.FUSION_RETURN_PASSWORD_FIELD else 0
+    totals["welcome_emails_sent"] = welcome_emails_send_due()
     if totals["claimed"]:
         # The tail: catches deliveries stored while this drain was finishing (see webhooks.wakeup).
         wake_worker_at(timezone.now() + TAIL_DELAY)

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,7 +20,7 @@ from accounts.services.fields import email_is_valid, mapped_value, user_apply_fi
 from accounts.services.password_return import password_return_after_create
 from accounts.services.roles import role_memo_clear, role_resolve
 from accounts.services.tags import user_tags_replace
-from accounts.services.welcome import welcome_email_send_on_commit
+from accounts.services.welcome import welcome_email_owe
 from accounts.usernames import username_base, username_first_free
 from ontraport_client import Contact
 
@@ -262,6 +261,6 @@ def _user_create(
         password_return_after_create(user=user, password=generated_password)
         result.notes.append("password return scheduled")
     if send_notification or settings.FUSION_SEND_WELCOME_EMAIL:
-        transaction.on_commit(partial(welcome_email_send_on_commit, user_id=user.pk))
+        welcome_email_owe(user=user)
         result.notes.append("welcome e-mail queued")
     return result

@@ -285,3 +285,44 @@ def test_a_deleted_default_role_group_is_created_again(site_sandbox, webhook):
     webhook("add", 2)
     assert list(User.objects.get(contact_id=2).groups.values_list("name", flat=True)) == ["subscriber"]
     assert last_delivery().status == Delivery.Status.DONE
+
+
+def test_a_welcome_email_the_mail_server_refused_is_sent_later(site_sandbox, webhook, settings, mailoutbox):
+    import datetime
+    import socket
+
+    from django.utils import timezone
+
+    from accounts.services.welcome import welcome_emails_send_due
+
+    with socket.socket() as probe:  # a port with nothing listening: the SMTP connection is refused
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    locmem = settings.MAILERS
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": closed_port, "timeout": 2},
+        }
+    }
+    webhook("add", 2, send_notification="true")
+    user = User.objects.get(contact_id=2)
+    assert user.welcome_email_due_at is not None
+    assert last_delivery().status == Delivery.Status.DONE  # the user stands; only the e-mail is owed
+
+    settings.MAILERS = locmem
+    assert welcome_emails_send_due() == 0  # not due yet
+    User.objects.filter(pk=user.pk).update(
+        welcome_email_due_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert welcome_emails_send_due() == 1
+    assert [m.to for m in mailoutbox] == [["liam.chen@example.com"]]
+    user.refresh_from_db()
+    assert user.welcome_email_due_at is None
+    assert welcome_emails_send_due() == 0  # sent once, never twice
+
+
+def test_a_sent_welcome_email_is_no_longer_owed(site_sandbox, webhook, mailoutbox):
+    webhook("add", 2, send_notification="true")
+    assert len(mailoutbox) == 1
+    assert User.objects.get(contact_id=2).welcome_email_due_at is None
