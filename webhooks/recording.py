@@ -1,5 +1,7 @@
 """Storing webhooks as Delivery rows — the durable log everything else works from."""
 
+import datetime
+
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -31,15 +33,10 @@ def delivery_record(
         options["email"] = email
     now = timezone.now()
     return Delivery.objects.create(
-        received_at=now,
-        updated_at=now,
-        next_attempt_at=now,
+        **_about_the_request(request, now),
         action=action,
         contact_id=contact_id,
         options=options,
-        method=request.method or "",
-        path=request_path_masked(request),
-        source_ip=request_source_ip(request),
         status=Delivery.Status.DONE if test else Delivery.Status.PENDING,
         message="test webhook: access key accepted" if test else "",
         finished_at=now if test else None,
@@ -50,15 +47,22 @@ def delivery_reject(request: HttpRequest, *, reason: str, message: str, action: 
     """Record a malformed webhook (its key was valid) so the site owner sees it in the log."""
     now = timezone.now()
     return Delivery.objects.create(
-        received_at=now,
-        updated_at=now,
-        next_attempt_at=now,
+        **_about_the_request(request, now),
         finished_at=now,
         action=action,
-        method=request.method or "",
-        path=request_path_masked(request),
-        source_ip=request_source_ip(request),
         status=Delivery.Status.REJECTED,
         reason=reason,
         message=message,
     )
+
+
+def _about_the_request(request: HttpRequest, now: datetime.datetime) -> dict[str, object]:
+    """What every stored webhook records of its request (the key masked)."""
+    return {
+        "received_at": now,
+        "updated_at": now,
+        "next_attempt_at": now,
+        "method": request.method or "",
+        "path": request_path_masked(request),
+        "source_ip": request_source_ip(request),
+    }
