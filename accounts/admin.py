@@ -168,6 +168,7 @@ class FieldMappingAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "target")
     search_fields = ("ontraport_field", "label", "attribute")
     actions = ("load_from_ontraport",)
+    readonly_fields = ("options",)  # loaded from Ontraport's field list, not typed in
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

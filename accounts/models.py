@@ -78,6 +78,9 @@ class FieldMapping(models.Model):
         "For a profile value: the key it is stored under.",
     )
     enabled = models.BooleanField(default=True)
+    # A dropdown or list field's {option id: label} from Ontraport's field list: contacts carry the id
+    # ("3"), profile values store the label ("Gold").
+    options = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["ontraport_field"]

@@ -43,7 +43,7 @@ def user_apply_fields(*, user: User, contact: Contact, mappings: Sequence[FieldM
         if value.strip() == "":
             continue
         if mapping.target == FieldMapping.Target.PROFILE:
-            profile[mapping.attribute] = value
+            profile[mapping.attribute] = mapping.options.get(value, value)  # a dropdown's label, not its id
         elif mapping.attribute in ("first_name", "last_name"):
             if getattr(user, mapping.attribute) != value[:NAME_MAX]:
                 setattr(user, mapping.attribute, value[:NAME_MAX])

@@ -17,7 +17,7 @@ LABEL_MAX = FieldMapping._meta.get_field("label").max_length or 255
 @transaction.atomic
 def field_mappings_sync_from_ontraport(*, client: OntraportClient) -> int:
     """Create a *disabled* profile mapping for every Ontraport field not mapped yet, and refresh the labels
-    of mapped ones. Returns how many mappings were created.
+    (and dropdown options) of mapped ones. Returns how many mappings were created.
 
     Nothing is ever enabled here: which Ontraport data lands on the site is the site owner's decision, made
     in the admin. A field whose key is already used as a profile key by another mapping is left alone
@@ -35,10 +35,11 @@ def field_mappings_sync_from_ontraport(*, client: OntraportClient) -> int:
     created: list[FieldMapping] = []
     for field in remote:
         label = field.label[:LABEL_MAX]
+        options = dict(field.options)
         if field.key in by_key:
             for mapping in by_key[field.key]:
-                if mapping.label != label:
-                    mapping.label = label
+                if (mapping.label, mapping.options) != (label, options):
+                    mapping.label, mapping.options = label, options
                     relabelled.append(mapping)
         elif len(field.key) <= KEY_MAX and field.key not in profile_keys_taken:
             created.append(
@@ -47,10 +48,11 @@ def field_mappings_sync_from_ontraport(*, client: OntraportClient) -> int:
                     label=label,
                     target=FieldMapping.Target.PROFILE,
                     attribute=field.key,
+                    options=options,
                     enabled=False,
                 )
             )
             profile_keys_taken.add(field.key)
-    FieldMapping.objects.bulk_update(relabelled, ["label"])
+    FieldMapping.objects.bulk_update(relabelled, ["label", "options"])
     FieldMapping.objects.bulk_create(created)
     return len(created)

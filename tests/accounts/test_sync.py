@@ -326,3 +326,14 @@ def test_a_sent_welcome_email_is_no_longer_owed(site_sandbox, webhook, mailoutbo
     webhook("add", 2, send_notification="true")
     assert len(mailoutbox) == 1
     assert User.objects.get(contact_id=2).welcome_email_due_at is None
+
+
+def test_dropdown_profile_values_are_stored_as_their_labels(site_sandbox, webhook):
+    from accounts.ontraport import ontraport_client
+    from accounts.services.fields_sync import field_mappings_sync_from_ontraport
+
+    field_mappings_sync_from_ontraport(client=ontraport_client())
+    FieldMapping.objects.filter(ontraport_field="f1535").update(enabled=True)
+    site_sandbox.add_contact({**site_sandbox.get_contact(3), "f1535": "3"})
+    webhook("add", 3)
+    assert User.objects.get(contact_id=3).profile["f1535"] == "Gold"
