@@ -18,7 +18,13 @@ from accounts.models import FieldMapping
 from accounts.ontraport import ontraport_client
 from accounts.services.fields import field_mappings_enabled
 from accounts.services.roles import role_memo_clear
-from accounts.services.sync import SyncRefused, UsersPrefetched, user_sync_from_contact, users_prefetch
+from accounts.services.sync import (
+    SyncRefused,
+    UsersPrefetched,
+    user_sync_from_contact,
+    users_batch_write,
+    users_prefetch,
+)
 from accounts.services.tags import tags_ensure_known
 from ontraport_client import AuthenticationError, Contact, OntraportError, RateLimitedError
 from webhooks.merging import merge_deliveries
@@ -92,11 +98,12 @@ def _process_chunk(
         # Tag names are cosmetic: the tags are applied by id now and named at the next refresh.
         logger.warning("tag list refresh failed: %s", error)
     # One transaction for the chunk: a commit (an fsync on PostgreSQL) per 50 contacts instead of one per
-    # contact. Each contact still syncs in its own savepoint, so one contact's failure undoes only its work.
+    # contact. Each contact still syncs in its own savepoint, so one contact's failure undoes only its work;
+    # the tag and group rows of the contacts that succeeded are written together at the end.
     chunk_report = BatchReport()
     try:
         with transaction.atomic():
-            prefetched = users_prefetch(contacts=list(contacts.values()))
+            prefetched = users_prefetch(contacts=list(contacts.values()), mappings=mappings)
             for contact_id in chunk:
                 group = by_contact[contact_id]
                 contact = contacts.get(contact_id)
@@ -105,8 +112,10 @@ def _process_chunk(
                     _finish(group, Delivery.Status.FAILED, "not_found", message, chunk_report)
                     continue
                 _apply(contact, group, mappings, chunk_report, prefetched)
+            users_batch_write(prefetched=prefetched)
     except DatabaseError as error:
-        # The chunk's commit (or its prefetch) failed: none of its work stands, so all of it is retried.
+        # The chunk's commit (or its prefetch, or its batched writes) failed: none of its work stands, so all
+        # of it is retried.
         logger.exception("contacts %s..%s: database error while syncing", chunk[0], chunk[-1])
         for contact_id in chunk:
             for delivery in by_contact[contact_id]:

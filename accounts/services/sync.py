@@ -19,9 +19,9 @@ from accounts.passwords import password_generate, password_hash_generated
 from accounts.services.fields import email_is_valid, mapped_value, user_apply_fields
 from accounts.services.password_return import password_return_after_create
 from accounts.services.roles import role_memo_clear, role_resolve
-from accounts.services.tags import user_tags_replace
+from accounts.services.tags import TagChange, user_tags_diff, user_tags_replace, user_tags_write
 from accounts.services.welcome import welcome_email_owe
-from accounts.usernames import username_base, username_first_free
+from accounts.usernames import UsernamesKnown, username_base, username_first_free, usernames_probe
 from ontraport_client import Contact
 
 logger = logging.getLogger(__name__)
@@ -64,8 +64,10 @@ class SyncResult:
 
 @dataclass
 class UsersPrefetched:
-    """The users a batch of contacts may touch, read (and locked) in one query instead of one per contact,
-    with their current tag ids. Only valid inside the transaction that read them.
+    """A batch of contacts synced in one transaction: the users they may touch, read (and locked) in one
+    query instead of one per contact, with their current tag ids and the usernames new users may want;
+    and the writes the batch defers to its end (`users_batch_write`): tag changes and new users' groups,
+    one statement each for the whole batch instead of one per contact. Only valid inside that transaction.
 
     A user already synced in this batch, or an e-mail address a sync in this batch created or changed, is
     not answered from here (`user_for` says it cannot tell): the caller reads it fresh, so contacts that
@@ -74,8 +76,13 @@ class UsersPrefetched:
     by_contact_id: dict[int, User]
     by_email: dict[str, User]
     tag_ids: dict[int, frozenset[int]]
+    usernames: UsernamesKnown = field(default_factory=UsernamesKnown)
     used_user_ids: set[int] = field(default_factory=set)
     touched_emails: set[str] = field(default_factory=set)
+    # Deferred writes, and each user's tags once they are written (what a later sync must diff against).
+    tag_changes: list[TagChange] = field(default_factory=list)
+    tags_after: dict[int, frozenset[int]] = field(default_factory=dict)
+    group_rows: list[tuple[int, int]] = field(default_factory=list)
 
     def user_for(self, contact: Contact) -> tuple[bool, User | None]:
         """(True, the user `contact` would be applied to or None), or (False, None) when this cannot tell."""
@@ -95,9 +102,30 @@ class UsersPrefetched:
         if contact.email:
             self.touched_emails.add(contact.email.lower())
 
+    def defer(self, writes: "_Writes") -> None:
+        """Take over one successful sync's writes (a sync whose savepoint rolled back never gets here)."""
+        if writes.tag_change is not None:
+            self.tag_changes.append(writes.tag_change)
+            self.tags_after[writes.tag_change.user.pk] = writes.tags_now
+        if writes.group_row is not None:
+            self.group_rows.append(writes.group_row)
+        if writes.username:
+            self.usernames.taken.add(writes.username.lower())
 
-def users_prefetch(*, contacts: Sequence[Contact]) -> UsersPrefetched:
-    """Lock and load the users linked to `contacts` or sharing their e-mail addresses, and their tags."""
+
+@dataclass
+class _Writes:
+    """What one sync leaves for its batch to write: kept apart until the sync's savepoint is released."""
+
+    tag_change: TagChange | None = None
+    tags_now: frozenset[int] = frozenset()  # the user's whole tag set after tag_change
+    group_row: tuple[int, int] | None = None  # (user id, group id) of a new user's role
+    username: str = ""  # a new user's name, taken from now on
+
+
+def users_prefetch(*, contacts: Sequence[Contact], mappings: Sequence[FieldMapping] = ()) -> UsersPrefetched:
+    """Lock and load the users linked to `contacts` or sharing their e-mail addresses, and their tags;
+    probe the usernames the contacts without a user would want."""
     contact_ids = [contact.id for contact in contacts]
     emails = {contact.email.lower() for contact in contacts if contact.email}
     users = list(
@@ -111,11 +139,32 @@ def users_prefetch(*, contacts: Sequence[Contact]) -> UsersPrefetched:
         "user_id", "tag_id"
     ):
         tag_ids[user_id].add(tag_id)
+    by_contact_id: dict[int, User] = {user.contact_id: user for user in users if user.contact_id is not None}
+    by_email: dict[str, User] = {user.email.lower(): user for user in users if user.email}
+    new = [
+        contact
+        for contact in contacts
+        if contact.id not in by_contact_id and contact.email and contact.email.lower() not in by_email
+    ]
     return UsersPrefetched(
-        by_contact_id={user.contact_id: user for user in users if user.contact_id is not None},
-        by_email={user.email.lower(): user for user in users if user.email},
+        by_contact_id=by_contact_id,
+        by_email=by_email,
         tag_ids={user_id: frozenset(ids) for user_id, ids in tag_ids.items()},
+        usernames=usernames_probe(bases=[_username_wanted(contact, mappings) for contact in new]),
     )
+
+
+def users_batch_write(*, prefetched: UsersPrefetched) -> None:
+    """The batch's deferred writes, in the batch's transaction after its last sync: new users' groups in
+    one INSERT, every tag change in one DELETE and one INSERT (then the tag signals, in sync order)."""
+    if prefetched.group_rows:
+        through = User.groups.through
+        through.objects.bulk_create(
+            [through(user_id=user_id, group_id=group_id) for user_id, group_id in prefetched.group_rows],
+            ignore_conflicts=True,
+        )
+    user_tags_write(changes=prefetched.tag_changes)
+    prefetched.group_rows, prefetched.tag_changes = [], []
 
 
 # A create that loses a race (same contact or e-mail committed by another worker meanwhile) re-reads once.
@@ -134,16 +183,19 @@ def user_sync_from_contact(
     """Apply `contact` to its user; `add` creates the user when there is none. Raises SyncRefused.
 
     `prefetched` (from `users_prefetch`, in the caller's transaction) saves the per-contact reads when a
-    worker applies many contacts at once; it is used for the first try only, a retry reads afresh."""
+    worker applies many contacts at once; it is used for the first try only, a retry reads afresh. With it,
+    the tag and group writes are left to the caller's `users_batch_write`."""
     if mappings is None:
         mappings = list(FieldMapping.objects.filter(enabled=True))
     batch = prefetched
     for _ in range(_RACE_RETRIES):
         try:
+            writes = _Writes()
             with transaction.atomic():
-                result = _sync(contact, action, role, send_notification, mappings, prefetched)
+                result = _sync(contact, action, role, send_notification, mappings, prefetched, batch, writes)
             if batch is not None:
                 batch.mark_used(contact, result.user)  # its e-mail may have changed
+                batch.defer(writes)
             return result
         except IntegrityError:
             prefetched = None
@@ -161,7 +213,11 @@ def _sync(
     send_notification: bool,
     mappings: Sequence[FieldMapping],
     prefetched: UsersPrefetched | None,
+    batch: UsersPrefetched | None,
+    writes: _Writes,
 ) -> SyncResult:
+    """One try. With a `batch`, tag and group writes go to `writes` (the batch writes them at its end);
+    without one they are written here, inside the sync's transaction."""
     known, user = prefetched.user_for(contact) if prefetched is not None else (False, None)
     current_tags = None
     if not known:
@@ -169,13 +225,15 @@ def _sync(
     elif user is not None:
         _check_email_owner(contact, user)
         current_tags = prefetched.tag_ids.get(user.pk) if prefetched is not None else None
+    if user is not None and batch is not None and user.pk in batch.tags_after:
+        current_tags = batch.tags_after[user.pk]  # an earlier sync of the batch changed them, not yet written
     if prefetched is not None:
         # Whatever happens next, later contacts of the batch must not trust the prefetch for these.
         prefetched.mark_used(contact, user)
     if user is None:
         if action != SyncAction.ADD:
             return SyncResult(user=None)
-        return _user_create(contact, role, send_notification, mappings)
+        return _user_create(contact, role, send_notification, mappings, batch, writes)
 
     result = SyncResult(user=user)
     changed: list[str] = []
@@ -194,8 +252,22 @@ def _sync(
                 user.groups.set([choice.group])
     if changed:
         user.save(update_fields=changed)
-    user_tags_replace(user=user, tag_ids=contact.tag_ids, current=current_tags)
+    _tags_set(user, contact.tag_ids, current_tags, batch, writes)
     return result
+
+
+def _tags_set(
+    user: User,
+    tag_ids: frozenset[int],
+    current: frozenset[int] | None,
+    batch: UsersPrefetched | None,
+    writes: _Writes,
+) -> None:
+    if batch is None:
+        user_tags_replace(user=user, tag_ids=tag_ids, current=current)
+        return
+    writes.tag_change = user_tags_diff(user=user, tag_ids=tag_ids, current=current)
+    writes.tags_now = tag_ids
 
 
 def _user_for_contact(contact: Contact) -> User | None:
@@ -219,7 +291,12 @@ def _check_email_owner(contact: Contact, user: User | None) -> None:
 
 
 def _user_create(
-    contact: Contact, role: str, send_notification: bool, mappings: Sequence[FieldMapping]
+    contact: Contact,
+    role: str,
+    send_notification: bool,
+    mappings: Sequence[FieldMapping],
+    batch: UsersPrefetched | None,
+    writes: _Writes,
 ) -> SyncResult:
     if not contact.email:
         raise SyncRefused(
@@ -230,15 +307,9 @@ def _user_create(
     if not email_is_valid(contact.email):
         raise SyncRefused("invalid_email", f"contact {contact.id} has an invalid e-mail address")
 
-    username = mapped_value(contact=contact, mappings=mappings, attribute="username")
-    if not username:
-        username = username_base(
-            email=contact.email,
-            first_name=contact.first_name,
-            last_name=contact.last_name,
-            username_format=settings.FUSION_USERNAME_FORMAT,
-        )
-    user = User(username=username_first_free(username[:150]), email=contact.email, contact_id=contact.id)
+    known_usernames = batch.usernames if batch is not None else None
+    username = username_first_free(_username_wanted(contact, mappings), known=known_usernames)
+    user = User(username=username, email=contact.email, contact_id=contact.id)
     user_apply_fields(user=user, contact=contact, mappings=mappings)
 
     mapped_password = mapped_value(contact=contact, mappings=mappings, attribute="password")
@@ -251,8 +322,11 @@ def _user_create(
     user.save()
 
     choice = role_resolve(requested=role)
-    user.groups.add(choice.group)
-    user_tags_replace(user=user, tag_ids=contact.tag_ids, current=frozenset())
+    if batch is None:
+        user.groups.add(choice.group)
+    else:
+        writes.group_row, writes.username = (user.pk, choice.group.pk), username
+    _tags_set(user, contact.tag_ids, frozenset(), batch, writes)
 
     result = SyncResult(user=user, created=True)
     if choice.refused:
@@ -264,3 +338,16 @@ def _user_create(
         welcome_email_owe(user=user)
         result.notes.append("welcome e-mail queued")
     return result
+
+
+def _username_wanted(contact: Contact, mappings: Sequence[FieldMapping]) -> str:
+    """The name a new user for `contact` is given if it is free (digits are appended while it is not)."""
+    username = mapped_value(contact=contact, mappings=mappings, attribute="username")
+    if not username:
+        username = username_base(
+            email=contact.email,
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            username_format=settings.FUSION_USERNAME_FORMAT,
+        )
+    return username[:150]

@@ -2,7 +2,11 @@
 
 import datetime
 import logging
-from collections.abc import Iterable
+import operator
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import reduce
 
 from django.conf import settings
 from django.db import transaction
@@ -55,24 +59,60 @@ def tags_ensure_known(*, tag_ids: Iterable[int], client: OntraportClient) -> boo
     return True
 
 
+@dataclass(frozen=True)
+class TagChange:
+    """How one sync changes a user's tags."""
+
+    user: User
+    applied: frozenset[int]
+    removed: frozenset[int]
+
+
+def user_tags_diff(
+    *, user: User, tag_ids: frozenset[int], current: frozenset[int] | None = None
+) -> TagChange:
+    """What setting the user's tags to exactly `tag_ids` changes. Reads the user's tags unless the caller
+    already knows them (`current`: a batch prefetch, a new user)."""
+    if current is None:
+        through = User.tags.through
+        current = frozenset(through.objects.filter(user_id=user.pk).values_list("tag_id", flat=True))
+    return TagChange(user=user, applied=tag_ids - current, removed=current - tag_ids)
+
+
+def user_tags_write(*, changes: Sequence[TagChange]) -> None:
+    """Write the changes (tag rows must exist), then signal each one, in order.
+
+    All removals go in one DELETE and all additions in one INSERT, however many users: a worker writes the
+    tag changes of 50 contacts at once. Successive changes of one user are merged into one net change, in
+    which no tag is both added and removed, so the DELETE-then-INSERT order gives the last change's set."""
+    added: dict[int, set[int]] = defaultdict(set)
+    dropped: dict[int, set[int]] = defaultdict(set)
+    for change in changes:
+        user_id = change.user.pk
+        added[user_id] = (added[user_id] - change.removed) | change.applied
+        dropped[user_id] = (dropped[user_id] - change.applied) | change.removed
+    through = User.tags.through
+    removals = [Q(user_id=user_id, tag_id__in=tag_ids) for user_id, tag_ids in dropped.items() if tag_ids]
+    if removals:
+        through.objects.filter(reduce(operator.or_, removals)).delete()
+    rows = [
+        through(user_id=user_id, tag_id=tag_id) for user_id, tag_ids in added.items() for tag_id in tag_ids
+    ]
+    if rows:
+        through.objects.bulk_create(rows, ignore_conflicts=True)
+    for change in changes:
+        if change.applied:
+            tags_applied.send(sender=User, user=change.user, tag_ids=change.applied)
+        if change.removed:
+            tags_removed.send(sender=User, user=change.user, tag_ids=change.removed)
+
+
 def user_tags_replace(
     *, user: User, tag_ids: frozenset[int], current: frozenset[int] | None = None
 ) -> tuple[frozenset[int], frozenset[int]]:
     """Set the user's tags to exactly `tag_ids` (rows must exist). Returns (applied, removed).
 
     `current`: the user's tag ids when the caller already read them (a batch prefetch, a new user)."""
-    through = User.tags.through
-    if current is None:
-        current = frozenset(through.objects.filter(user_id=user.pk).values_list("tag_id", flat=True))
-    applied, removed = tag_ids - current, current - tag_ids
-    if removed:
-        through.objects.filter(user_id=user.pk, tag_id__in=removed).delete()
-    if applied:
-        through.objects.bulk_create(
-            [through(user_id=user.pk, tag_id=tag_id) for tag_id in applied], ignore_conflicts=True
-        )
-    if applied:
-        tags_applied.send(sender=User, user=user, tag_ids=applied)
-    if removed:
-        tags_removed.send(sender=User, user=user, tag_ids=removed)
-    return applied, removed
+    change = user_tags_diff(user=user, tag_ids=tag_ids, current=current)
+    user_tags_write(changes=[change])
+    return change.applied, change.removed
