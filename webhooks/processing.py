@@ -18,13 +18,8 @@ from accounts.models import FieldMapping
 from accounts.ontraport import ontraport_client
 from accounts.services.fields import field_mappings_enabled
 from accounts.services.roles import role_memo_clear
-from accounts.services.sync import (
-    SyncRefused,
-    UsersPrefetched,
-    user_sync_from_contact,
-    users_batch_write,
-    users_prefetch,
-)
+from accounts.services.sync import SyncRefused, user_sync_from_contact
+from accounts.services.sync_batch import UsersPrefetched, users_batch_write, users_prefetch
 from accounts.services.tags import tags_ensure_known
 from ontraport_client import AuthenticationError, Contact, OntraportError, RateLimitedError
 from webhooks.merging import merge_deliveries
