@@ -183,14 +183,16 @@ TASKS = {
 # Unset: the console in development, a local SMTP server in production (Django's own default; the console
 # backend would silently print every welcome e-mail to the worker's log instead of sending it).
 _email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+_email_query = {str(key).upper(): str(value) for key, value in _email.get("OPTIONS", {}).items()}
 _email_options = {
     "django.core.mail.backends.smtp.EmailBackend": {
         "host": _email.get("EMAIL_HOST"),
         "port": _email.get("EMAIL_PORT"),
         "username": _email.get("EMAIL_HOST_USER"),
         "password": _email.get("EMAIL_HOST_PASSWORD"),
-        "use_tls": _email.get("EMAIL_USE_TLS", False),
-        "use_ssl": _email.get("EMAIL_USE_SSL", False),
+        # smtp+tls:// and smtp+ssl:// set these; a ?tls=true / ?ssl=true query lands in OPTIONS instead.
+        "use_tls": bool(_email.get("EMAIL_USE_TLS")) or _email_query.get("TLS", "").lower() in ("true", "1"),
+        "use_ssl": bool(_email.get("EMAIL_USE_SSL")) or _email_query.get("SSL", "").lower() in ("true", "1"),
         "timeout": 30,
     },
     "django.core.mail.backends.filebased.EmailBackend": {"file_path": _email.get("EMAIL_FILE_PATH")},
