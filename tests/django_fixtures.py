@@ -57,3 +57,19 @@ def webhook(client: Any, access_key: str) -> Callable[..., Any]:
         raise ValueError(method)
 
     return send
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stray_connections_closed_at_the_end(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    """Servers and threads some tests start may still hold a connection to the test database when the run
+    ends; PostgreSQL then refuses to drop it and a stale database is left behind. Close them first."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
