@@ -49,6 +49,11 @@ FUSION_LEASE_SECONDS = env.int("FUSION_LEASE_SECONDS", default=300)
 FUSION_MAX_ATTEMPTS = env.int("FUSION_MAX_ATTEMPTS", default=8)
 # A group of fewer than 50 contacts (one Ontraport call) waits up to this long for more webhooks to fill it.
 FUSION_COALESCE_SECONDS = env.float("FUSION_COALESCE_SECONDS", default=1.0)
+# A burst: webhooks arriving faster than this many a second (Ontraport's 180 calls a minute serve 150 contacts
+# a second at 50 per call). While one lasts, workers hold new deliveries, up to FUSION_BURST_MAX_HOLD_SECONDS,
+# so a contact's repeated webhooks merge into one fetch instead of spending the budget twice. 0: never hold.
+FUSION_BURST_RATE = env.float("FUSION_BURST_RATE", default=150.0)
+FUSION_BURST_MAX_HOLD_SECONDS = env.float("FUSION_BURST_MAX_HOLD_SECONDS", default=60.0)
 FUSION_RETRY_BASE_SECONDS = env.float("FUSION_RETRY_BASE_SECONDS", default=10.0)
 FUSION_RETRY_MAX_SECONDS = env.float("FUSION_RETRY_MAX_SECONDS", default=3600.0)
 # A tag id Ontraport sends that the site does not know triggers a refresh of the tag list, at most this often.

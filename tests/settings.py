@@ -20,6 +20,7 @@ os.environ.setdefault("ONTRAPORT_API_KEY", "sandbox-key")
 os.environ.setdefault("ONTRAPORT_CLIENT_ATTEMPTS", "1")
 # Deliveries are taken as soon as they are ready; tests of coalescing set it themselves.
 os.environ.setdefault("FUSION_COALESCE_SECONDS", "0")
+os.environ.setdefault("FUSION_BURST_RATE", "0")
 # Production's default mailer is SMTP on localhost; processes started by tests print mail instead.
 os.environ.setdefault("EMAIL_URL", "consolemail://")
 

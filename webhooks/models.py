@@ -28,7 +28,7 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         chunk: int = 1,
         coalesce: datetime.timedelta = datetime.timedelta(0),
     ) -> list["Delivery"]:
-        """Take up to `limit` ready deliveries for this worker, oldest first.
+        """Take every ready delivery of the contacts that the oldest `limit` ready rows name.
 
         Deliveries are taken for whole groups of `chunk` contacts (one Ontraport call each). The contacts
         of a last, partial group are left for later while its oldest delivery is younger than `coalesce`:
@@ -48,9 +48,17 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
                 .select_for_update(skip_locked=True)
                 .values_list("id", "contact_id", "received_at")[:limit]
             )
-            ids = _ids_in_whole_chunks(rows, chunk, young_after=timezone.now() - coalesce)
-            if not ids:
+            contacts = _contacts_in_whole_chunks(rows, chunk, young_after=timezone.now() - coalesce)
+            if not contacts:
                 return []
+            # Every ready delivery of those contacts, not only those among the first `limit` rows: a
+            # contact's later webhooks are merged into this fetch instead of costing another one.
+            ids = list(
+                self.ready()
+                .filter(contact_id__in=contacts)
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)
+            )
             now = timezone.now()
             self.filter(id__in=ids).update(
                 status=Delivery.Status.PROCESSING,
@@ -62,11 +70,11 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         return list(self.filter(id__in=ids, claimed_by=worker_id).order_by("id"))
 
 
-def _ids_in_whole_chunks(
+def _contacts_in_whole_chunks(
     rows: list[tuple[int, int | None, datetime.datetime]], chunk: int, young_after: datetime.datetime
-) -> list[int]:
-    """The ids of `rows` (id, contact_id, received_at) whose contacts fill whole chunks, plus those of the
-    partial last chunk unless all of its deliveries arrived after `young_after`."""
+) -> list[int | None]:
+    """The contacts of `rows` (id, contact_id, received_at), in order, that fill whole chunks, plus those
+    of the partial last chunk unless all of its deliveries arrived after `young_after`."""
     first_seen: dict[int | None, datetime.datetime] = {}
     for _, contact_id, received_at in rows:
         first_seen.setdefault(contact_id, received_at)
@@ -74,10 +82,8 @@ def _ids_in_whole_chunks(
     whole = len(contacts) - len(contacts) % chunk
     partial = contacts[whole:]
     if partial and min(first_seen[c] for c in partial) > young_after:
-        kept = set(contacts[:whole])
-    else:
-        kept = set(contacts)
-    return [delivery_id for delivery_id, contact_id, _ in rows if contact_id in kept]
+        return contacts[:whole]
+    return contacts
 
 
 class Delivery(models.Model):

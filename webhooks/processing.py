@@ -3,14 +3,15 @@
 import datetime
 import logging
 import random
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
-from django.db.models import Min, Q
+from django.db.models import Max, Min, Q
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
 
@@ -41,6 +42,8 @@ class BatchReport:
 
 
 def deliveries_claim(*, worker_id: str, limit: int | None = None) -> list[Delivery]:
+    if burst_in_progress():
+        return []
     return Delivery.objects.claim(
         worker_id=worker_id,
         limit=limit or settings.FUSION_BATCH_SIZE,
@@ -56,6 +59,43 @@ def coalesce_window() -> datetime.timedelta:
     if not task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
         return datetime.timedelta(0)
     return datetime.timedelta(seconds=settings.FUSION_COALESCE_SECONDS)
+
+
+# The arrival rate is measured over the last few seconds, from the growth of the largest delivery id (an
+# index lookup) as this process saw it: a burst is recognised however fast workers take what arrives.
+BURST_SAMPLE_SECONDS = 2.0
+# The shortest span a rate is taken from: short, so a burst is held from its first moments (every call
+# spent then is spent again on the same contacts' later webhooks).
+BURST_MIN_SPAN_SECONDS = 0.25
+_id_samples: deque[tuple[float, int]] = deque()
+_clock = time.monotonic  # replaced in tests
+
+
+def burst_in_progress() -> bool:
+    """Are webhooks arriving faster than Ontraport's budget can fetch their contacts (FUSION_BURST_RATE)?
+
+    Then fetching now spends calls on contacts whose next webhook is already on its way. Holding new
+    deliveries until the flood slows (at most FUSION_BURST_MAX_HOLD_SECONDS) merges those repeats into one
+    fetch each: a burst converges with the fewest calls, and so the soonest.
+    """
+    rate = settings.FUSION_BURST_RATE
+    if rate <= 0 or not task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
+        return False
+    now = _clock()
+    newest_id = Delivery.objects.aggregate(newest=Max("id"))["newest"] or 0
+    _id_samples.append((now, newest_id))
+    while len(_id_samples) > 2 and _id_samples[1][0] <= now - BURST_SAMPLE_SECONDS:
+        _id_samples.popleft()
+    since, first_id = _id_samples[0]
+    if not first_id or now - since < BURST_MIN_SPAN_SECONDS:
+        return False  # no rate to tell yet (or the table was empty: its first rows are not a burst)
+    if (newest_id - first_id) / (now - since) < rate:
+        return False
+    oldest = Delivery.objects.filter(status=Delivery.Status.PENDING, attempts=0).aggregate(
+        first=Min("next_attempt_at")
+    )["first"]
+    max_hold = datetime.timedelta(seconds=settings.FUSION_BURST_MAX_HOLD_SECONDS)
+    return oldest is not None and oldest > timezone.now() - max_hold
 
 
 def deliveries_process(*, deliveries: Sequence[Delivery], worker_id: str) -> BatchReport:
@@ -270,7 +310,8 @@ def next_due_at() -> datetime.datetime | None:
     )
     retry, now = due["retry"], timezone.now()
     if retry is not None and retry <= now:
-        retry = now + coalesce_window()  # ready, but held back to fill a group of contacts
+        # Ready, but held back to fill a group of contacts or while a burst lasts: look again shortly.
+        retry = now + max(coalesce_window(), datetime.timedelta(seconds=BURST_SAMPLE_SECONDS / 2))
     times = [t for t in (retry, due["lease"]) if t is not None]
     return min(times) if times else None
 

@@ -229,3 +229,63 @@ def test_held_back_deliveries_get_a_wake_up_one_window_later(settings):
     assert (
         timezone.now() + datetime.timedelta(seconds=4) < due <= timezone.now() + datetime.timedelta(seconds=5)
     )
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def burst(settings, monkeypatch):
+    """A database task backend, FUSION_BURST_RATE=10/s, and a clock the test moves."""
+    from webhooks import processing
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.FUSION_BURST_RATE = 10
+    settings.FUSION_BURST_MAX_HOLD_SECONDS = 60
+    clock = FakeClock()
+    monkeypatch.setattr(processing, "_clock", clock)
+    monkeypatch.setattr(processing, "_id_samples", type(processing._id_samples)())
+    return clock
+
+
+def arrive(count: int, clock: FakeClock, seconds: float) -> None:
+    """`count` webhooks arriving over `seconds`, while a worker keeps looking (and claiming nothing yet)."""
+    from webhooks.processing import burst_in_progress
+
+    if not Delivery.objects.exists():  # an empty table gives no rate (its first rows are not a burst)
+        Delivery.objects.create(action="add", contact_id=999, method="GET", path="/", status="done")
+    burst_in_progress()
+    for contact_id in range(1, count + 1):
+        store("add", contact_id)
+    clock.now += seconds
+
+
+def test_during_a_burst_new_deliveries_are_held_so_repeats_merge(burst):
+    arrive(30, burst, seconds=1.5)  # 20 a second, over the rate of 10
+    assert deliveries_claim(worker_id="w") == []
+    assert Delivery.objects.filter(status="pending").count() == 30
+
+
+def test_once_the_burst_slows_the_held_deliveries_are_taken(burst):
+    arrive(30, burst, seconds=1.5)
+    assert deliveries_claim(worker_id="w") == []
+    burst.now += 3  # nothing more arrived
+    assert len(deliveries_claim(worker_id="w")) == 30
+
+
+def test_a_burst_never_holds_a_delivery_longer_than_the_maximum(burst):
+    arrive(30, burst, seconds=1.5)
+    Delivery.objects.filter(contact_id=1).update(
+        next_attempt_at=timezone.now() - datetime.timedelta(seconds=61)
+    )
+    assert len(deliveries_claim(worker_id="w")) == 30
+
+
+def test_a_trickle_is_never_held(burst):
+    arrive(10, burst, seconds=1.5)  # under 10 a second
+    assert len(deliveries_claim(worker_id="w")) == 10
