@@ -42,23 +42,34 @@ class BatchReport:
 
 
 def deliveries_claim(*, worker_id: str, limit: int | None = None) -> list[Delivery]:
-    if burst_in_progress():
+    rate = arrival_rate()
+    if burst_in_progress(rate):
         return []
     return Delivery.objects.claim(
         worker_id=worker_id,
         limit=limit or settings.FUSION_BATCH_SIZE,
         lease=datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS),
         chunk=CONTACTS_PER_CALL,
-        coalesce=coalesce_window(),
+        coalesce=coalesce_window() if _fills_a_group(rate) else datetime.timedelta(0),
     )
 
 
 def coalesce_window() -> datetime.timedelta:
     """How long a partial group of contacts may wait to fill up. Zero with an inline task backend, which
     cannot wake itself later."""
-    if not task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
+    if not _can_wait():
         return datetime.timedelta(0)
     return datetime.timedelta(seconds=settings.FUSION_COALESCE_SECONDS)
+
+
+def _fills_a_group(rate: float | None) -> bool:
+    """Waiting for a partial group only pays when webhooks arrive fast enough to fill it in the coalesce
+    window; a lone webhook is fetched at once."""
+    return rate is not None and rate * settings.FUSION_COALESCE_SECONDS >= CONTACTS_PER_CALL
+
+
+def _can_wait() -> bool:
+    return bool(task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer)
 
 
 # The arrival rate is measured over the last few seconds, from the growth of the largest delivery id (an
@@ -71,16 +82,11 @@ _id_samples: deque[tuple[float, int]] = deque()
 _clock = time.monotonic  # replaced in tests
 
 
-def burst_in_progress() -> bool:
-    """Are webhooks arriving faster than Ontraport's budget can fetch their contacts (FUSION_BURST_RATE)?
-
-    Then fetching now spends calls on contacts whose next webhook is already on its way. Holding new
-    deliveries until the flood slows (at most FUSION_BURST_MAX_HOLD_SECONDS) merges those repeats into one
-    fetch each: a burst converges with the fewest calls, and so the soonest.
-    """
-    rate = settings.FUSION_BURST_RATE
-    if rate <= 0 or not task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
-        return False
+def arrival_rate() -> float | None:
+    """Webhooks stored per second lately, as this process saw it; None when it cannot tell yet (or when
+    neither coalescing nor the burst hold needs it)."""
+    if not _can_wait() or (settings.FUSION_BURST_RATE <= 0 and settings.FUSION_COALESCE_SECONDS <= 0):
+        return None
     now = _clock()
     newest_id = Delivery.objects.aggregate(newest=Max("id"))["newest"] or 0
     _id_samples.append((now, newest_id))
@@ -88,8 +94,18 @@ def burst_in_progress() -> bool:
         _id_samples.popleft()
     since, first_id = _id_samples[0]
     if not first_id or now - since < BURST_MIN_SPAN_SECONDS:
-        return False  # no rate to tell yet (or the table was empty: its first rows are not a burst)
-    if (newest_id - first_id) / (now - since) < rate:
+        return None  # no span yet (or the table was empty: its first rows are not a burst)
+    return (newest_id - first_id) / (now - since)
+
+
+def burst_in_progress(rate: float | None) -> bool:
+    """Are webhooks arriving faster than Ontraport's budget can fetch their contacts (FUSION_BURST_RATE)?
+
+    Then fetching now spends calls on contacts whose next webhook is already on its way. Holding new
+    deliveries until the flood slows (at most FUSION_BURST_MAX_HOLD_SECONDS) merges those repeats into one
+    fetch each: a burst converges with the fewest calls, and so the soonest.
+    """
+    if rate is None or settings.FUSION_BURST_RATE <= 0 or rate < settings.FUSION_BURST_RATE:
         return False
     oldest = Delivery.objects.filter(status=Delivery.Status.PENDING, attempts=0).aggregate(
         first=Min("next_attempt_at")

@@ -255,11 +255,11 @@ def burst(settings, monkeypatch):
 
 def arrive(count: int, clock: FakeClock, seconds: float) -> None:
     """`count` webhooks arriving over `seconds`, while a worker keeps looking (and claiming nothing yet)."""
-    from webhooks.processing import burst_in_progress
+    from webhooks.processing import arrival_rate
 
     if not Delivery.objects.exists():  # an empty table gives no rate (its first rows are not a burst)
         Delivery.objects.create(action="add", contact_id=999, method="GET", path="/", status="done")
-    burst_in_progress()
+    arrival_rate()
     for contact_id in range(1, count + 1):
         store("add", contact_id)
     clock.now += seconds
@@ -289,3 +289,16 @@ def test_a_burst_never_holds_a_delivery_longer_than_the_maximum(burst):
 def test_a_trickle_is_never_held(burst):
     arrive(10, burst, seconds=1.5)  # under 10 a second
     assert len(deliveries_claim(worker_id="w")) == 10
+
+
+def test_a_lone_webhook_is_fetched_at_once_even_with_coalescing_on(burst, settings):
+    settings.FUSION_COALESCE_SECONDS = 5
+    arrive(1, burst, seconds=1.5)
+    assert len(deliveries_claim(worker_id="w")) == 1
+
+
+def test_a_fast_stream_waits_to_fill_a_group(burst, settings):
+    settings.FUSION_COALESCE_SECONDS = 5
+    settings.FUSION_BURST_RATE = 1000  # not a burst: only coalescing is at work
+    arrive(30, burst, seconds=1.5)  # 20 a second: a group of 50 fills within 5 s
+    assert deliveries_claim(worker_id="w") == []
