@@ -84,7 +84,7 @@ class SandboxApp:
             return control_api.handle(self, request, request.path[len(CONTROL_PREFIX) :])
         path = api_path(request.path)
         endpoint = f"{request.method} {path}"
-        self.stats.received(endpoint)
+        token = self.stats.received(endpoint)
         fault: Fault | None = None
         if not self._authenticated(request):
             window = self.limiter.peek()
@@ -98,7 +98,7 @@ class SandboxApp:
                 response = self._faulty(fault, request, path) if fault else self.api.handle(request, path)
         if window is not None:
             response.headers.update(window.headers())
-        self.stats.answered(response.status, faulted=fault is not None)
+        self.stats.answered(response.status, faulted=fault is not None, token=token)
         return response
 
     def _authenticated(self, request: Request) -> bool:

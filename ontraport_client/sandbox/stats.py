@@ -10,24 +10,32 @@ from typing import Any
 class RequestStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._generation = 0
         self.clear()
 
     def clear(self) -> None:
         with self._lock:
+            # A request still being answered (held by a delay fault) when the stats are cleared belongs to
+            # the time before: its answer must not count after the reset.
+            self._generation += 1
             self._requests = 0
             self._by_endpoint: Counter[str] = Counter()
             self._by_status: Counter[str] = Counter()
             self._rate_limited = 0
             self._faults_applied = 0
 
-    def received(self, endpoint: str) -> None:
-        """Counted on arrival, so a request whose answer is still delayed by a fault already shows."""
+    def received(self, endpoint: str) -> int:
+        """Counted on arrival, so a request whose answer is still delayed by a fault already shows.
+        Returns the token to pass to `answered`."""
         with self._lock:
             self._requests += 1
             self._by_endpoint[endpoint] += 1
+            return self._generation
 
-    def answered(self, status: int, *, faulted: bool = False) -> None:
+    def answered(self, status: int, *, faulted: bool = False, token: int | None = None) -> None:
         with self._lock:
+            if token is not None and token != self._generation:
+                return
             self._by_status[str(status)] += 1
             self._rate_limited += status == 429
             self._faults_applied += faulted

@@ -292,3 +292,31 @@ class TestServerLifecycle:
             assert threads
             assert all(t.daemon for t in threads)
             assert server.control().health()["ok"] is True
+
+
+def test_an_answer_still_delayed_at_a_reset_does_not_count_after_it(sandbox):
+    import threading
+
+    import requests
+
+    sandbox.fault(delay_ms=400, count=1)
+    answered = []
+    thread = threading.Thread(
+        target=lambda: answered.append(
+            requests.get(
+                sandbox.url + "Contact",
+                params={"id": 1},
+                headers={"Api-Appid": sandbox.app_id, "Api-Key": sandbox.api_key},
+                timeout=5,
+            ).status_code
+        )
+    )
+    thread.start()
+    for _ in range(200):  # until the request has arrived (it is then held by the delay)
+        if sandbox.stats()["requests"]:
+            break
+        threading.Event().wait(0.01)
+    sandbox.reset()
+    thread.join(timeout=5)
+    assert answered == [200]
+    assert sandbox.stats()["by_status"] == {}
