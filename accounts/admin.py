@@ -100,46 +100,46 @@ class UserAdmin(DjangoUserAdmin):
         return format_html("<table>{}</table>", rows)
 
 
-def _may_load(model_admin: admin.ModelAdmin, request: HttpRequest) -> bool:
-    """Loading from Ontraport creates and changes rows, so it takes both permissions (as the actions do)."""
-    return model_admin.has_add_permission(request) and model_admin.has_change_permission(request)
+class LoadsFromOntraport(admin.ModelAdmin):
+    """A changelist button (POST-only, at `load_path`) that runs `load_all`: it fills this model from
+    Ontraport. Loading creates and changes rows, so it takes both permissions, as the matching actions do."""
 
+    load_path: str
+    load_url_name: str
+    load_all: Callable[[HttpRequest], None]
 
-def _refresh_view(
-    model_admin: admin.ModelAdmin, refresh: Callable[[HttpRequest], None]
-) -> Callable[[HttpRequest], HttpResponse]:
-    """A POST-only changelist button: runs `refresh`, then back to the changelist with its message."""
-
-    @require_POST
-    def view(request: HttpRequest) -> HttpResponse:
-        if not _may_load(model_admin, request):
-            raise PermissionDenied
-        refresh(request)
-        opts = model_admin.model._meta
-        return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
-
-    return model_admin.admin_site.admin_view(view)
-
-
-@admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "user_count", "name_checked_at")
-    search_fields = ("name", "id__exact")
-    readonly_fields = ("name_checked_at",)
-    actions = ("refresh_from_ontraport",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
-        return super().get_queryset(request).annotate(user_count=Count("users", distinct=True))
+    def may_load(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "may_load_from_ontraport": _may_load(self, request)}
+        extra_context = {**(extra_context or {}), "may_load_from_ontraport": self.may_load(request)}
         return super().changelist_view(request, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
-        refresh = path("refresh/", _refresh_view(self, self.refresh_all), name="accounts_tag_refresh")
-        return [refresh, *super().get_urls()]
+        @require_POST
+        def load_view(request: HttpRequest) -> HttpResponse:
+            if not self.may_load(request):
+                raise PermissionDenied
+            self.load_all(request)
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+
+        load = path(self.load_path, self.admin_site.admin_view(load_view), name=self.load_url_name)
+        return [load, *super().get_urls()]
+
+
+@admin.register(Tag)
+class TagAdmin(LoadsFromOntraport):
+    list_display = ("id", "name", "user_count", "name_checked_at")
+    search_fields = ("name", "id__exact")
+    readonly_fields = ("name_checked_at",)
+    actions = ("refresh_from_ontraport",)
+    load_path, load_url_name = "refresh/", "accounts_tag_refresh"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
+        return super().get_queryset(request).annotate(user_count=Count("users", distinct=True))
 
     @admin.display(description="users", ordering="user_count")
     def user_count(self, tag: Tag) -> int:
@@ -148,9 +148,9 @@ class TagAdmin(admin.ModelAdmin):
     @admin.action(description="Refresh tag names from Ontraport", permissions=["add", "change"])
     def refresh_from_ontraport(self, request: HttpRequest, queryset: QuerySet[Tag]) -> None:
         # Ontraport's tag list comes in one paged read, so the whole list is refreshed whatever was selected.
-        self.refresh_all(request)
+        self.load_all(request)
 
-    def refresh_all(self, request: HttpRequest) -> None:
+    def load_all(self, request: HttpRequest) -> None:
         try:
             count = tags_sync_from_ontraport(client=ontraport_client())
         except OntraportError as error:
@@ -160,7 +160,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(FieldMapping)
-class FieldMappingAdmin(admin.ModelAdmin):
+class FieldMappingAdmin(LoadsFromOntraport):
     # The form's validation is the model's clean(): a user attribute must be one of USER_ATTRIBUTES, so a
     # mapping can never make is_staff or groups webhook-controlled.
     list_display = ("ontraport_field", "label", "target", "attribute", "enabled")
@@ -168,17 +168,8 @@ class FieldMappingAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "target")
     search_fields = ("ontraport_field", "label", "attribute")
     actions = ("load_from_ontraport",)
+    load_path, load_url_name = "load/", "accounts_fieldmapping_load"
     readonly_fields = ("options",)  # loaded from Ontraport's field list, not typed in
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "may_load_from_ontraport": _may_load(self, request)}
-        return super().changelist_view(request, extra_context)
-
-    def get_urls(self) -> list[URLPattern]:
-        load = path("load/", _refresh_view(self, self.load_all), name="accounts_fieldmapping_load")
-        return [load, *super().get_urls()]
 
     @admin.action(description="Load fields from Ontraport", permissions=["add", "change"])
     def load_from_ontraport(self, request: HttpRequest, queryset: QuerySet[FieldMapping]) -> None:
