@@ -12,6 +12,7 @@ Answers (JSON, always):
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -40,10 +41,8 @@ def ontraport_webhook(request: HttpRequest) -> JsonResponse:
         if error.name == "access_key":
             return _refuse_key(source_ip)
         return _reject(request, 400, "ambiguous_parameter", f"{error.name} was given more than once")
-    except Exception as error:  # RequestDataTooBig and friends: Django's own limits on bodies
-        if type(error).__name__ in ("RequestDataTooBig", "TooManyFieldsSent"):
-            return _answer(413, reason="body_too_large", detail="The request body is too large.")
-        raise
+    except (RequestDataTooBig, TooManyFieldsSent):  # Django's own limits on bodies
+        return _answer(413, reason="body_too_large", detail="The request body is too large.")
 
     if not access_key_valid(params.access_key or ""):
         return _refuse_key(source_ip)
