@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "accounts",
     "webhooks",
+    "console",  # the admin's Ontraport page (issue 11)
 ]
 
 MIDDLEWARE = [

@@ -2,12 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from webhooks.event_views import ontraport_events
 from webhooks.views import ontraport_webhook
 
 urlpatterns = [
     # `/?wpf_action=...` (the seed's URLs) and any other path carrying wpf_action are answered by
     # webhooks.middleware before URL routing; this is the explicit endpoint.
     path("webhooks/ontraport/", ontraport_webhook, name="ontraport-webhook"),
+    # Issue 11: the Ontraport page (console app) and the events of Ontraport's tag subscriptions.
+    path("webhooks/ontraport/events/", ontraport_events, name="ontraport-events"),
+    path("admin/ontraport/", include("console.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),

@@ -138,6 +138,12 @@ class Delivery(models.Model):
                 name="webhooks_delivery_ready_idx",
                 condition=Q(status__in=["pending", "processing"]),
             ),
+            # The admin's filters and the Ontraport page's last 24 hours: each filter with the date order
+            # the log is read in (issue 11).
+            models.Index(fields=["received_at"], name="webhooks_delivery_received_idx"),
+            models.Index(fields=["status", "received_at"], name="webhooks_delivery_status_idx"),
+            models.Index(fields=["action", "received_at"], name="webhooks_delivery_action_idx"),
+            models.Index(fields=["reason", "received_at"], name="webhooks_delivery_reason_idx"),
         ]
 
     def __str__(self) -> str:
