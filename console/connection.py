@@ -72,50 +72,50 @@ def connection_check() -> ConnectionStatus:
     )
 
 
-def _failed(error: OntraportError, endpoint: str, client: OntraportClient, seconds: float) -> ConnectionStatus:
+def _failed(
+    error: OntraportError, endpoint: str, client: OntraportClient, seconds: float
+) -> ConnectionStatus:
     state = client.pacer.store.load()
-    budget = {"calls_limit": state.limit, "calls_remaining": state.remaining, "seconds": seconds}
-    if isinstance(error, AuthenticationError):
+
+    def failed(headline: str, detail: str) -> ConnectionStatus:
         return ConnectionStatus(
             False,
+            headline,
+            detail,
+            endpoint,
+            calls_limit=state.limit,
+            calls_remaining=state.remaining,
+            seconds=seconds,
+        )
+
+    if isinstance(error, AuthenticationError):
+        return failed(
             "Wrong credentials",
             f"{endpoint} refused the App ID / API key pair (HTTP {error.status}). Check ONTRAPORT_APP_ID and "
             "ONTRAPORT_API_KEY; the key needs the Contacts permissions. Webhooks keep arriving and are "
             "retried once the credentials are fixed.",
-            endpoint,
-            **budget,
         )
     if isinstance(error, RateLimitedError):
-        return ConnectionStatus(
-            False,
+        return failed(
             "Rate-limited",
-            f"The account's calls for this window are used up; a call frees up in {error.reset_seconds:.0f} s. "
+            "The account's calls for this window are used up; a call frees up in "
+            f"{error.reset_seconds:.0f} s. "
             "Webhooks wait and are processed then (rate limiting never fails a delivery). Another program "
             "sharing the API key may be using the budget.",
-            endpoint,
-            **budget,
         )
     if isinstance(error, TransportError) and error.status is None:
-        return ConnectionStatus(
-            False,
+        return failed(
             "No network",
             f"No answer from {settings.ONTRAPORT_API_URL}: {error}. Check the server's network, DNS and "
             "firewall, and ONTRAPORT_API_URL. Webhooks are kept and retried.",
-            endpoint,
-            **budget,
         )
     if isinstance(error, ServerError):
-        return ConnectionStatus(
-            False,
+        return failed(
             "Ontraport is failing",
             f"{endpoint} answered HTTP {error.status}: {error.body_excerpt or error}. This is on Ontraport's "
             "side; webhooks are retried with backoff.",
-            endpoint,
-            **budget,
         )
-    return ConnectionStatus(
-        False, "Unexpected answer", f"{endpoint} answered: {error}", endpoint, **budget
-    )
+    return failed("Unexpected answer", f"{endpoint} answered: {error}")
 
 
 def endpoint_name(api_url: str) -> str:

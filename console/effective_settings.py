@@ -26,14 +26,18 @@ def effective_settings() -> list[Setting]:
         Setting("ONTRAPORT_API_URL", settings.ONTRAPORT_API_URL, "where the site calls Ontraport"),
         Setting("ONTRAPORT_APP_ID", settings.ONTRAPORT_APP_ID or "not set", "the API App ID"),
         Setting("ONTRAPORT_API_KEY", _secret(settings.ONTRAPORT_API_KEY), "the API key"),
-        Setting("FUSION_ACCESS_KEY", _secret(settings.FUSION_ACCESS_KEY), "the key every webhook URL carries"),
+        Setting(
+            "FUSION_ACCESS_KEY", _secret(settings.FUSION_ACCESS_KEY), "the key every webhook URL carries"
+        ),
         Setting(
             "FUSION_PREVIOUS_ACCESS_KEYS",
             f"{len(settings.FUSION_PREVIOUS_ACCESS_KEYS)} still accepted",
             "keys being rotated out",
         ),
         Setting("SITE_URL", settings.SITE_URL, "the address Ontraport calls (the URLs below start with it)"),
-        Setting("FUSION_DEFAULT_ROLE", settings.FUSION_DEFAULT_ROLE, "the group of a new user without a role"),
+        Setting(
+            "FUSION_DEFAULT_ROLE", settings.FUSION_DEFAULT_ROLE, "the group of a new user without a role"
+        ),
         Setting(
             "FUSION_USERNAME_FORMAT",
             settings.FUSION_USERNAME_FORMAT,

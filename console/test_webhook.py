@@ -1,4 +1,4 @@
-""""Send a test webhook": a real HTTP request to the site's own webhook URL, as Ontraport would send it.
+""" "Send a test webhook": a real HTTP request to the site's own webhook URL, as Ontraport would send it.
 
 It goes through everything a real webhook does (the network, the site's address, a proxy if there is one,
 the key check, the log, the worker), so a success here means Ontraport's webhooks will work too. The key

@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from console.connection import connection_check
@@ -20,9 +20,9 @@ from console.effective_settings import effective_settings
 from console.health import delivery_health
 from console.test_webhook import ACTIONS, test_webhook_send
 from webhooks.models import Delivery
+from webhooks.params import parse_contact_id
 from webhooks.reason_advice import reason_advice
 from webhooks.sender_urls import webhook_urls_for_ontraport
-from webhooks.params import parse_contact_id
 
 # Stands for the key in the page's URLs; the page's script puts the key in only when asked (a click).
 KEY_PLACEHOLDER = "KEY-HIDDEN"
@@ -43,7 +43,9 @@ def ontraport_page(request: HttpRequest) -> HttpResponse:
         "may_reveal_key": _may_reveal_key(request),
         "settings_rows": effective_settings(),
         "health": health,
-        "status_counts": [(value, label, health.by_status[value]) for value, label in Delivery.Status.choices],
+        "status_counts": [
+            (value, label, health.by_status[value]) for value, label in Delivery.Status.choices
+        ],
         "since": since.isoformat(),
         "failures": [(delivery, reason_advice(delivery.reason)) for delivery in health.latest_failures],
         "test_actions": ACTIONS,
@@ -76,7 +78,10 @@ def test_webhook(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Enter a contact id (a positive whole number) and choose an action.")
         return HttpResponseRedirect(page + "#test-webhook")
     answer = test_webhook_send(
-        base_url=settings.SITE_URL, access_key=settings.FUSION_ACCESS_KEY, contact_id=contact_id, action=action
+        base_url=settings.SITE_URL,
+        access_key=settings.FUSION_ACCESS_KEY,
+        contact_id=contact_id,
+        action=action,
     )
     if answer.delivery_id is None:
         status = f"HTTP {answer.status}" if answer.status else "no answer"

@@ -5,17 +5,26 @@ superusers may delete rows. Stored paths have the access key masked when recorde
 when shown, so no row stored any other way (an import, an older version) can reveal a key here.
 """
 
+from typing import Any
+
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from django.views.decorators.http import require_POST
 
 from webhooks.access import mask_access_key
 from webhooks.models import Delivery
-from webhooks.replay import deliveries_replay
+from webhooks.reason_advice import reason_advice
+from webhooks.replay import deliveries_replay, deliveries_replayable
+
+# A contact in Ontraport's own app, for the links beside contact ids.
+ONTRAPORT_CONTACT_URL = "https://app.ontraport.com/#!/contact/edit&id={}"
 
 MESSAGE_PREVIEW_CHARS = 80
 
@@ -27,14 +36,20 @@ class DeliveryAdmin(admin.ModelAdmin):
         "received_at",
         "action",
         "contact_id",
-        "status",
+        "status_badge",
         "reason",
         "attempts",
         "user_link",
         "message_preview",
     )
     list_display_links = ("id", "received_at")
-    list_filter = ("status", "action", "reason")
+    # Each filter has an index (status, action, reason, received_at: see Delivery.Meta).
+    list_filter = ("status", "action", "reason", ("received_at", admin.DateFieldListFilter))
+    change_form_template = "admin/webhooks/delivery/change_form.html"
+
+    class Media:
+        css = {"all": ["webhooks/admin.css"]}
+
     # contact_id__exact is skipped by the admin for terms that are not whole numbers; e-mails are matched
     # on the linked user and on the e-mail the webhook itself carried (options.email).
     search_fields = ("contact_id__exact", "user__email", "options__email")
@@ -75,6 +90,61 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_replay_permission(self, request: HttpRequest) -> bool:
         # Replaying edits no field, but it changes rows: the model's change permission is the right gate.
         return bool(request.user.has_perm("webhooks.change_delivery"))
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, delivery: Delivery) -> SafeString:
+        return format_html(
+            '<span class="badge badge-{}">{}</span>', delivery.status, delivery.get_status_display()
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        replay = path(
+            "<int:delivery_id>/replay/",
+            self.admin_site.admin_view(require_POST(self.replay_one)),
+            name="webhooks_delivery_replay",
+        )
+        return [replay, *super().get_urls()]
+
+    def replay_one(self, request: HttpRequest, delivery_id: int) -> HttpResponse:
+        """The "Replay" button of a delivery's page."""
+        if not self.has_replay_permission(request):
+            raise PermissionDenied
+        get_object_or_404(Delivery, pk=delivery_id)
+        replayed = deliveries_replay(
+            queryset=Delivery.objects.filter(pk=delivery_id), by=request.user.get_username()
+        )
+        if replayed:
+            self.message_user(request, f"Delivery #{delivery_id} replayed: it is processed again now.")
+        else:
+            self.message_user(
+                request,
+                "Only done or failed add, update and update_tags deliveries with a contact id "
+                "can be replayed.",
+                messages.WARNING,
+            )
+        return HttpResponseRedirect(reverse("admin:webhooks_delivery_change", args=[delivery_id]))
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        delivery = self.get_object(request, object_id)
+        story: dict[str, Any] = {}
+        if delivery is not None:
+            story = {
+                "delivery": delivery,
+                "masked_path": mask_access_key(delivery.path),
+                "advice": reason_advice(delivery.reason),
+                "ontraport_contact_url": (
+                    ONTRAPORT_CONTACT_URL.format(delivery.contact_id) if delivery.contact_id else ""
+                ),
+                "may_replay": self.has_replay_permission(request)
+                and deliveries_replayable(queryset=Delivery.objects.filter(pk=delivery.pk)).exists(),
+            }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **story})
 
     @admin.display(description="path")
     def masked_path(self, delivery: Delivery) -> str:

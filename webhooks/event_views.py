@@ -39,7 +39,9 @@ def ontraport_events(request: HttpRequest) -> JsonResponse:
         event = tag_event_read(request)
     except BadEvent as bad:
         try:
-            delivery_reject(request, reason=bad.reason, message=bad.message, action=Delivery.Action.UPDATE_TAGS)
+            delivery_reject(
+                request, reason=bad.reason, message=bad.message, action=Delivery.Action.UPDATE_TAGS
+            )
         except DatabaseError:
             logger.exception("rejected subscription event not recorded: database unavailable")
         return _answer(400, reason=bad.reason, detail=bad.message)

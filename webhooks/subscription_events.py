@@ -39,7 +39,9 @@ def tag_event_read(request: HttpRequest) -> TagEvent:
     fields = _fields(request)
     object_type = str(fields.get("object_type_id", CONTACTS)).strip()
     if object_type != CONTACTS:
-        raise BadEvent("unsupported_object", f"object_type_id {object_type[:20]!r}: only contacts (0) are synced")
+        raise BadEvent(
+            "unsupported_object", f"object_type_id {object_type[:20]!r}: only contacts (0) are synced"
+        )
     event_type = str(fields.get("event[type]") or "").strip()
     if event_type not in TAG_EVENTS:
         reason = "missing_event" if not event_type else "unknown_event"

@@ -5,6 +5,7 @@ The events arrive at the site's events URL (webhooks.subscription_events) and ar
 update_tags delivery for the contact, which fetches the contact as it is now.
 """
 
+import contextlib
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -20,9 +21,7 @@ def tag_subscriptions_create(*, tags: Iterable[Tag], url: str, client: Ontraport
     """Subscribe `url` to both events of each tag that is not subscribed yet; returns how many subscriptions
     were made. Each one is stored as soon as Ontraport made it, so an error half-way loses nothing."""
     tags = list(tags)
-    existing = set(
-        TagSubscription.objects.filter(tag__in=tags).values_list("tag_id", "event").order_by()
-    )
+    existing = set(TagSubscription.objects.filter(tag__in=tags).values_list("tag_id", "event").order_by())
     made = 0
     for tag in tags:
         for event in EVENTS:
@@ -58,10 +57,8 @@ def tag_subscriptions_delete(*, subscriptions: Iterable[TagSubscription], client
     """Unsubscribe in Ontraport, then forget; one already gone from Ontraport is simply forgotten."""
     removed = 0
     for subscription in subscriptions:
-        try:
+        with contextlib.suppress(NotFoundError):
             client.webhook_unsubscribe(subscription.ontraport_id)
-        except NotFoundError:
-            pass
         subscription.delete()
         removed += 1
     return removed

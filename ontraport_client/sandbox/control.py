@@ -149,6 +149,6 @@ class SandboxControl:
         self._call("DELETE", "faults")
 
     def webhooks(self) -> list[dict[str, str]]:
-        """The webhook subscriptions with the code each URL last answered (events in flight are waited for)."""
+        """The webhook subscriptions with the code each URL last answered (events in flight waited for)."""
         result: list[dict[str, str]] = self._call("GET", "webhooks")
         return result
