@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from accounts.models import User
 from accounts.services.sync import SyncAction, SyncRefused, user_sync_from_contact
+from accounts.services.tags import tags_ensure_known
 from ontraport_client import OntraportClient
 
 
@@ -27,6 +28,8 @@ def users_resync_from_ontraport(*, users: Iterable[User], client: OntraportClien
         else:
             linked[user.contact_id] = user
     contacts = client.get_contacts(linked)
+    # Tags are rows the users' tag links point to: tag ids first seen here are created (and named) first.
+    tags_ensure_known(tag_ids={tag for contact in contacts.values() for tag in contact.tag_ids}, client=client)
     for contact_id, user in linked.items():
         contact = contacts.get(contact_id)
         if contact is None:

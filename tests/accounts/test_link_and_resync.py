@@ -1,0 +1,107 @@
+"""Linking a protected user to a contact by hand (the only way one gets linked), and "Resync from
+Ontraport" on chosen users, against the sandbox over HTTP."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from accounts.models import Tag
+from accounts.services.contact_link import LinkRefused, user_link_contact
+from tests.admin_support import messages_of, staff_client, superuser_client
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+User = get_user_model()
+USERS_URL = "/admin/accounts/user/"
+
+
+@pytest.fixture
+def admin():
+    return superuser_client()
+
+
+def link(admin, user, contact_id: str):
+    return admin.post(f"{USERS_URL}{user.pk}/link-contact/", {"contact_id": contact_id}, follow=True)
+
+
+def test_a_staff_user_is_linked_by_hand_and_unlinked(admin, site_sandbox):
+    staff = User.objects.create(username="editor", email="editor@example.com", is_staff=True)
+
+    response = link(admin, staff, "3")
+
+    assert messages_of(response) == ["editor is now linked to contact 3."]
+    staff.refresh_from_db()
+    assert staff.contact_id == 3
+    assert "app.ontraport.com/#!/contact/edit&amp;id=3" in response.content.decode()
+
+    assert messages_of(link(admin, staff, "")) == ["editor is now unlinked from Ontraport."]
+    staff.refresh_from_db()
+    assert staff.contact_id is None
+
+
+@pytest.mark.parametrize(
+    ("contact_id", "message"),
+    [
+        ("9999", "Ontraport has no contact 9999."),
+        ("1", "Contact 1 is already linked to user dana."),
+        ("abc", "A contact id is a positive whole number."),
+    ],
+)
+def test_a_link_that_cannot_be_made_is_refused_in_words(admin, site_sandbox, contact_id, message):
+    User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    staff = User.objects.create(username="editor", email="editor@example.com", is_staff=True)
+
+    response = link(admin, staff, contact_id)
+
+    assert messages_of(response) == [message]
+    staff.refresh_from_db()
+    assert staff.contact_id is None
+
+
+def test_linking_needs_the_change_permission(site_sandbox):
+    staff = User.objects.create(username="editor", email="editor@example.com", is_staff=True)
+    viewer = staff_client("accounts.view_user", username="viewer")
+
+    response = viewer.post(f"{USERS_URL}{staff.pk}/link-contact/", {"contact_id": "3"})
+
+    assert response.status_code == 403
+    staff.refresh_from_db()
+    assert staff.contact_id is None
+
+
+def test_the_service_refuses_a_contact_taken_without_asking_ontraport():
+    User.objects.create(username="dana", email="dana@example.com", contact_id=1)
+    other = User.objects.create(username="other", email="other@example.com")
+    with pytest.raises(LinkRefused, match="already linked"):
+        user_link_contact(user=other, contact_id=1)
+
+
+def test_resync_applies_each_linked_users_contact_as_it_is_now(admin, site_sandbox):
+    Tag.objects.create(id=1, name="Members")
+    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    gone = User.objects.create(username="gone", email="gone@example.com", contact_id=9999)
+    unlinked = User.objects.create(username="plain", email="plain@example.com")
+    site_sandbox.add_contact({**site_sandbox.get_contact(1), "lastname": "Adams-Baker"})
+
+    response = admin.post(
+        USERS_URL,
+        {"action": "resync_from_ontraport", "_selected_action": [str(u.pk) for u in (dana, gone, unlinked)]},
+        follow=True,
+    )
+
+    assert messages_of(response) == [
+        "Resynced 1 users from Ontraport. 1 not linked to a contact (skipped).",
+        "gone: Ontraport has no contact 9999",
+    ]
+    dana.refresh_from_db()
+    assert dana.last_name == "Adams-Baker"
+    assert sorted(dana.tags.values_list("id", flat=True)) == [1, 2]
+
+
+def test_resync_says_so_when_ontraport_fails(admin, site_sandbox):
+    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    site_sandbox.fault(status=500, endpoint="GET /Contacts")
+
+    response = admin.post(
+        USERS_URL, {"action": "resync_from_ontraport", "_selected_action": [str(dana.pk)]}, follow=True
+    )
+
+    assert messages_of(response)[0].startswith("Could not read the contacts from Ontraport:")
