@@ -25,7 +25,9 @@ def admin():
 
 def subscribe(admin, *tag_ids: int):
     return admin.post(
-        TAGS_URL, {"action": "subscribe_in_ontraport", "_selected_action": [str(t) for t in tag_ids]}, follow=True
+        TAGS_URL,
+        {"action": "subscribe_in_ontraport", "_selected_action": [str(t) for t in tag_ids]},
+        follow=True,
     )
 
 
@@ -47,7 +49,11 @@ def test_subscribing_tags_makes_two_subscriptions_per_tag_once(admin, site_sandb
         ("unsub_tag", '{"tag_id": 4}'),
     ]
     url = urlsplit(rows[0]["url"])
-    assert (url.scheme, url.netloc, url.path) == ("https", "members.example.com", "/webhooks/ontraport/events/")
+    assert (url.scheme, url.netloc, url.path) == (
+        "https",
+        "members.example.com",
+        "/webhooks/ontraport/events/",
+    )
     assert parse_qs(url.query) == {"access_key": [access_key]}
     stored = {(s.tag_id, s.event): s.ontraport_id for s in TagSubscription.objects.all()}
     assert {(int(row["data"][-2]), row["event"]): int(row["id"]) for row in rows} == stored
@@ -70,7 +76,9 @@ def test_removing_unsubscribes_in_ontraport(admin, site_sandbox, access_key):
     assert list(TagSubscription.objects.values_list("event", flat=True)) == ["unsub_tag"]
 
 
-def test_refresh_reads_last_codes_and_forgets_subscriptions_gone_from_ontraport(admin, site_sandbox, access_key):
+def test_refresh_reads_last_codes_and_forgets_subscriptions_gone_from_ontraport(
+    admin, site_sandbox, access_key
+):
     Tag.objects.create(id=3, name="Newsletter")
     subscribe(admin, 3)
     site_sandbox.reset(data="demo")  # Ontraport lost them all (e.g. removed by hand)
