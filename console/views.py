@@ -36,6 +36,7 @@ def ontraport_page(request: HttpRequest) -> HttpResponse:
     context = {
         **admin.site.each_context(request),
         "title": "Ontraport",
+        "site_url": settings.SITE_URL,
         "connection": connection_check(),
         "sender_urls": urls,
         "events_url": events_url,
