@@ -70,7 +70,7 @@ def seed(deliveries: int, users: int) -> None:
     )
     now = datetime.datetime.now(datetime.UTC)
     rows = []
-    for n in range(deliveries):
+    for _ in range(deliveries):
         status = rng.choices(["done", "failed", "rejected", "pending"], weights=[85, 10, 3, 2])[0]
         received = now - datetime.timedelta(seconds=rng.uniform(0, 30 * 86_400))
         contact = 1_000 + rng.randrange(users)
@@ -100,7 +100,8 @@ def pages() -> list[tuple[str, str]]:
 
     delivery = Delivery.objects.filter(status="failed").order_by("-id").first()
     user = User.objects.filter(contact_id__isnull=False).order_by("id").first()
-    assert delivery is not None and user is not None
+    assert delivery is not None
+    assert user is not None
     week = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=7)).isoformat()
     return [
         ("admin index", "/admin/"),
