@@ -6,7 +6,12 @@ from typing import Self
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import Lower
 from django.utils import timezone
+
+# The e-mail a webhook carried (options.email), lower-cased: the admin's search matches on it, by an index.
+EMAIL_KEY = Lower(KT("options__email"))
 
 
 class DeliveryQuerySet(models.QuerySet["Delivery"]):
@@ -144,6 +149,7 @@ class Delivery(models.Model):
             models.Index(fields=["status", "received_at"], name="webhooks_delivery_status_idx"),
             models.Index(fields=["action", "received_at"], name="webhooks_delivery_action_idx"),
             models.Index(fields=["reason", "received_at"], name="webhooks_delivery_reason_idx"),
+            models.Index(EMAIL_KEY, name="webhooks_delivery_email_idx"),
         ]
 
     def __str__(self) -> str:

@@ -29,7 +29,9 @@ def users_resync_from_ontraport(*, users: Iterable[User], client: OntraportClien
             linked[user.contact_id] = user
     contacts = client.get_contacts(linked)
     # Tags are rows the users' tag links point to: tag ids first seen here are created (and named) first.
-    tags_ensure_known(tag_ids={tag for contact in contacts.values() for tag in contact.tag_ids}, client=client)
+    tags_ensure_known(
+        tag_ids={tag for contact in contacts.values() for tag in contact.tag_ids}, client=client
+    )
     for contact_id, user in linked.items():
         contact = contacts.get(contact_id)
         if contact is None:

@@ -1,8 +1,6 @@
 """The admin of users, tags and field mappings: changelists without N+1, filters, search, escaping of what
 Ontraport sent, and the buttons that load from Ontraport (through the sandbox, over HTTP)."""
 
-import re
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group

@@ -44,7 +44,9 @@ def test_the_page_tells_the_story_and_what_to_do(admin, django_assert_max_num_qu
     html = response.content.decode()
     assert response.status_code == 200
     story = html[html.index('id="delivery-story"') :]
-    order = [story.index(h) for h in ("What arrived", "What was done", "Why it failed", "What to do about it")]
+    order = [
+        story.index(h) for h in ("What arrived", "What was done", "Why it failed", "What to do about it")
+    ]
     assert order == sorted(order)
     assert "secret-in-an-old-row" not in html
     assert "access_key=***" in html
