@@ -44,9 +44,10 @@ def log_in(page: Page) -> None:
     expect(page.locator("#user-tools")).to_contain_text("owner")
 
 
-def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
-    """Save the page as var/screenshots/<name>.png (docs/admin.md shows copies of these)."""
+def screenshot(page: Page, name: str) -> Path:
+    """Save the page's content (the admin's header and sidebar left out, to keep the file small) as
+    var/screenshots/<name>.png; docs/admin.md shows copies of these."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    page.locator("#content").screenshot(path=str(path))
     return path

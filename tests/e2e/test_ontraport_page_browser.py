@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
 from accounts.models import Tag
-from tests.e2e.conftest import log_in, screenshot
+from tests.e2e.conftest import SCREENSHOTS, log_in, screenshot
 from webhooks.models import Delivery
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -35,7 +35,7 @@ def test_copy_a_url_from_the_ontraport_page_and_fire_it(page, site, access_key, 
     expect(page.locator("#connection .op-status")).to_contain_text("Connected")
     expect(page.locator("#op-endpoint")).to_contain_text("local Ontraport sandbox")
     assert access_key not in page.content()
-    screenshot(page, "ontraport-page", full_page=True)
+    screenshot(page, "ontraport-page")
 
     page.click("#op-show-key")
     expect(page.locator(".op-url").first).to_contain_text(access_key)
@@ -71,14 +71,22 @@ def test_a_failure_its_reason_the_fix_and_the_replay(page, site, access_key):
     expect(page.locator("#op-delivery-status")).to_have_text("Failed")
     expect(page.locator("#op-delivery-reason")).to_contain_text("no_email")
     expect(page.locator("#op-delivery-advice")).to_contain_text("Trigger on a tag or a field update instead")
-    screenshot(page, "delivery-failed", full_page=True)
+    screenshot(page, "delivery-failed")
+
+    # The Ontraport page lists it among the latest failures, with its reason and what to do.
+    page.goto("/admin/ontraport/")
+    failures = page.locator("#last-24h .op-failures")
+    expect(failures).to_contain_text("no_email")
+    expect(page.locator("#op-count-failed")).to_have_text("1")
+    page.locator("#last-24h").screenshot(path=str(SCREENSHOTS / "ontraport-last-24h.png"))
+    failures.get_by_role("link", name=f"#{Delivery.objects.get().pk}").click()
 
     site.add_contact(contact)  # fixed in Ontraport
     page.click("#op-replay")
     expect(page.locator(".messagelist")).to_contain_text("replayed")
     expect(page.locator("#op-delivery-status")).to_have_text("Done")
     expect(page.locator("#op-delivery-message")).to_contain_text("created user amara.okafor@example.com")
-    screenshot(page, "delivery-replayed", full_page=True)
+    screenshot(page, "delivery-replayed")
 
 
 def test_a_field_mapping_edited_in_the_admin_applies_to_the_next_webhook(page, site, access_key):
