@@ -77,9 +77,12 @@ class UsersLoaded:
         if user.email_key:
             self.by_email_key[user.email_key] = user
 
-    def forget(self, *, contact_id: int, user: User | None) -> None:
-        """Read these again when next asked: a savepoint rolled back over them."""
+    def forget(self, *, contact_id: int, email_key: str | None, user: User | None) -> None:
+        """Read these again when next asked: a savepoint rolled back over them, or another worker changed
+        them meanwhile (its rows are committed now, so a new read sees them)."""
         self.by_contact_id.pop(contact_id, None)
+        if email_key:
+            self.by_email_key.pop(email_key, None)
         if user is not None:
             self.tag_ids.pop(user.pk, None)
             self.by_contact_id = {k: u for k, u in self.by_contact_id.items() if u is None or u.pk != user.pk}
