@@ -18,6 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.reasons import FailureReason
+from accounts.services.contacts_apply import SyncAction
 from webhooks import throttle
 from webhooks.access import access_key_valid
 from webhooks.models import Delivery
@@ -27,7 +28,7 @@ from webhooks.tasks import wake_worker
 
 logger = logging.getLogger(__name__)
 
-ACTIONS = {"add", "update", "update_tags"}
+ACTIONS = set(SyncAction)
 
 
 @csrf_exempt

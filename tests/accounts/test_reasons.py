@@ -34,3 +34,9 @@ def test_every_failure_says_what_to_do():
         FailureReason.AMBIGUOUS_PARAMETER,
     }
     assert failures == set(WHAT_TO_DO)
+
+
+def test_the_delivery_actions_are_the_services_actions_plus_test_and_invalid():
+    from accounts.services.contacts_apply import SyncAction
+
+    assert set(Delivery.Action.values) == {*SyncAction, "test", "invalid"}
