@@ -21,10 +21,11 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
+from accounts.reasons import FailureReason
 from webhooks.access import mask_access_key
 from webhooks.models import EMAIL_KEY, Delivery
 from webhooks.params import CONTACT_ID_MAX
-from webhooks.reason_advice import ADVICE, reason_advice
+from webhooks.reason_advice import reason_advice
 from webhooks.replay import deliveries_replay, deliveries_replayable
 
 # A contact in Ontraport's own app, for the links beside contact ids.
@@ -34,13 +35,13 @@ MESSAGE_PREVIEW_CHARS = 80
 
 
 class ReasonFilter(admin.SimpleListFilter):
-    """The reasons the site gives (webhooks.reason_advice), listed without reading the log."""
+    """The reasons the site gives (accounts.reasons.FailureReason), listed without reading the log."""
 
     title = "reason"
     parameter_name = "reason"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(reason, reason) for reason in sorted(ADVICE)]
+        return [(reason, f"{reason} — {label}") for reason, label in FailureReason.choices]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(reason=self.value()) if self.value() else queryset
@@ -65,6 +66,8 @@ class DeliveryAdmin(admin.ModelAdmin):
     # date hierarchy's per-month scan cost seconds on SQLite (bench/admin.py).
     list_filter = ("status", "action", ReasonFilter, ("received_at", admin.DateFieldListFilter))
     list_per_page = 50
+    # Newest first: with a filter, its (filter, received_at) index gives the rows in order (no sort).
+    ordering = ("-received_at",)
     show_full_result_count = False  # one COUNT of the filtered rows, not a second one of the whole table
     change_form_template = "admin/webhooks/delivery/change_form.html"
 

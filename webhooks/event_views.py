@@ -18,7 +18,7 @@ from webhooks.models import Delivery
 from webhooks.params import WebhookParams
 from webhooks.recording import delivery_record, delivery_reject, request_source_ip
 from webhooks.subscription_events import BadEvent, tag_event_read
-from webhooks.wakeup import wake_worker
+from webhooks.tasks import wake_worker
 
 logger = logging.getLogger(__name__)
 

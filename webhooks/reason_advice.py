@@ -1,41 +1,34 @@
-"""What a site owner can do about each reason a delivery failed or was rejected, in words.
+"""What a site owner can do about a delivery's reason, in words: shown on a delivery's page and on the
+Ontraport page beside the machine-readable reason.
 
-Shown on a delivery's page and on the Ontraport page, beside the machine-readable reason.
+Failures say it in accounts.reasons.WHAT_TO_DO (the one list, shared with the docs); rejections and the
+states that need no action are explained here, where the URL the sender used is the thing to fix.
 """
 
+from accounts.reasons import WHAT_TO_DO, FailureReason
+
+COPY_AGAIN = "Copy the URL again from the Ontraport page and paste it into the rule or campaign."
+RESUBSCRIBE = "Remove the tag's subscriptions (Tag subscriptions page) and subscribe the tag again."
+
 ADVICE: dict[str, str] = {
-    # Rejected at the door (answered 400): the URL in Ontraport is wrong.
-    "missing_action": "The URL has no wpf_action. Copy the URL again from the Ontraport page.",
-    "unknown_action": "wpf_action must be add, update, update_tags or test. Copy the URL again from the "
-    "Ontraport page.",
-    "missing_contact_id": "The URL has no contact_id. In Ontraport, end the URL with "
-    "&contact_id=[Contact ID] (the merge field, in square brackets).",
-    "invalid_contact_id": "contact_id is not a number: the merge field was probably typed wrong. Use "
-    "[Contact ID] exactly.",
-    "ambiguous_parameter": "A parameter appears twice with different values (in the URL and in the body). "
-    "Keep it in one place.",
-    "missing_event": "A subscription event without event[type]: remove the subscription on the Tags page and "
-    "subscribe again.",
-    "unknown_event": "Only sub_tag and unsub_tag events are synced: remove other subscriptions of this URL "
-    "in Ontraport.",
-    "unsupported_object": "Only contacts are synced: subscribe to contact tags only.",
-    "invalid_body": "The event's body could not be read. If it keeps happening, remove and re-create the "
-    "subscription.",
-    # Failed while processing.
-    "not_found": "Ontraport has no such contact (deleted or merged). Nothing to do unless the id is wrong.",
-    "no_email": "The contact had no e-mail address when the webhook fired (the 'Contact is created' "
-    "trigger fires before details are entered). Trigger on a tag or a field update instead, then replay.",
-    "invalid_email": "Fix the contact's e-mail address in Ontraport, then replay.",
-    "email_conflict": "Another user already has this e-mail and is linked to a different contact. Merge the "
-    "contacts in Ontraport, or unlink the other user, then replay.",
-    "conflict": "The user kept changing while this was applied. Replay it.",
-    "ontraport_credentials": "Ontraport refused the API key: check ONTRAPORT_APP_ID and ONTRAPORT_API_KEY "
-    "(the Ontraport page tests them), then replay.",
-    "gave_up": "Ontraport or the network failed every attempt. Check the connection on the Ontraport page, "
-    "then replay.",
-    "retrying": "A temporary error: the worker tries again by itself.",
-    "no_matching_user": "update and update_tags only change existing users. Use wpf_action=add to create "
-    "users.",
+    FailureReason.MISSING_ACTION: f"The URL has no wpf_action. {COPY_AGAIN}",
+    FailureReason.UNKNOWN_ACTION: f"wpf_action must be add, update, update_tags or test. {COPY_AGAIN}",
+    FailureReason.MISSING_CONTACT_ID: "The URL has no contact_id: end it with &contact_id=[Contact ID] "
+    "(Ontraport's merge field, in square brackets).",
+    FailureReason.INVALID_CONTACT_ID: "contact_id is not a number: the merge field was probably mistyped. "
+    "Use [Contact ID] exactly.",
+    FailureReason.AMBIGUOUS_PARAMETER: "A parameter is given twice with different values (in the URL and in "
+    "the body): keep it in one place.",
+    FailureReason.MISSING_EVENT: RESUBSCRIBE,
+    FailureReason.UNKNOWN_EVENT: "Only sub_tag and unsub_tag events are synced: remove other subscriptions "
+    "to this URL in Ontraport.",
+    FailureReason.UNSUPPORTED_OBJECT: "Only contacts are synced: subscribe contact tags only.",
+    FailureReason.INVALID_BODY: RESUBSCRIBE,
+    FailureReason.RETRYING: "Temporary trouble: the worker tries again by itself (the Ontraport page shows "
+    "whether Ontraport answers).",
+    FailureReason.NO_MATCHING_USER: "update and update_tags only change existing users; use wpf_action=add "
+    "to create them.",
+    **WHAT_TO_DO,
 }
 
 

@@ -1,12 +1,11 @@
 """Resyncing chosen users from Ontraport (the admin's "Resync from Ontraport"): each linked user's contact
-is fetched as it is now and applied, 50 contacts per call."""
+is fetched as it is now (50 per call) and applied by the one service that applies contacts."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from accounts.models import User
-from accounts.services.sync import SyncAction, SyncRefused, user_sync_from_contact
-from accounts.services.tags import tags_ensure_known
+from accounts.services.contacts_apply import ContactRequest, SyncAction, users_sync_from_contacts
 from ontraport_client import OntraportClient
 
 
@@ -28,19 +27,14 @@ def users_resync_from_ontraport(*, users: Iterable[User], client: OntraportClien
         else:
             linked[user.contact_id] = user
     contacts = client.get_contacts(linked)
-    # Tags are rows the users' tag links point to: tag ids first seen here are created (and named) first.
-    tags_ensure_known(
-        tag_ids={tag for contact in contacts.values() for tag in contact.tag_ids}, client=client
+    outcomes = users_sync_from_contacts(
+        requests={contact_id: ContactRequest(action=SyncAction.UPDATE) for contact_id in linked},
+        contacts=contacts,
+        directory=client,
     )
-    for contact_id, user in linked.items():
-        contact = contacts.get(contact_id)
-        if contact is None:
-            report.problems.append(f"{user.get_username()}: Ontraport has no contact {contact_id}")
-            continue
-        try:
-            user_sync_from_contact(contact=contact, action=SyncAction.UPDATE)
-        except SyncRefused as refused:
-            report.problems.append(f"{user.get_username()}: {refused.message}")
-        else:
+    for contact_id, outcome in outcomes.items():
+        if outcome.kind == "done" and outcome.user_id is not None:
             report.updated += 1
+        else:
+            report.problems.append(f"{linked[contact_id].get_username()}: {outcome.message}")
     return report

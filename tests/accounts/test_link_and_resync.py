@@ -89,7 +89,7 @@ def test_resync_applies_each_linked_users_contact_as_it_is_now(admin, site_sandb
 
     assert messages_of(response) == [
         "Resynced 1 users from Ontraport. 1 not linked to a contact (skipped).",
-        "gone: Ontraport has no contact 9999",
+        "gone: contact 9999 was deleted in Ontraport; user gone kept",
     ]
     dana.refresh_from_db()
     assert dana.last_name == "Adams-Baker"

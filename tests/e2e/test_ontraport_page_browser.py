@@ -57,9 +57,9 @@ def test_copy_a_url_from_the_ontraport_page_and_fire_it(page, site, access_key, 
 
 def test_a_failure_its_reason_the_fix_and_the_replay(page, site, access_key):
     log_in(page)
-    # Break contact 5: no e-mail address (the "Contact is created" trigger fires before one is entered).
+    # Break contact 5: an e-mail address with a typo.
     contact = site.get_contact(5)
-    site.add_contact({**contact, "email": ""})
+    site.add_contact({**contact, "email": "amara.okafor@@example.com"})
     assert (
         requests.get(
             f"{page.url.split('/admin')[0]}/?wpf_action=add&access_key={access_key}&contact_id=5", timeout=30
@@ -69,14 +69,14 @@ def test_a_failure_its_reason_the_fix_and_the_replay(page, site, access_key):
 
     open_delivery(page, 5)
     expect(page.locator("#op-delivery-status")).to_have_text("Failed")
-    expect(page.locator("#op-delivery-reason")).to_contain_text("no_email")
-    expect(page.locator("#op-delivery-advice")).to_contain_text("Trigger on a tag or a field update instead")
+    expect(page.locator("#op-delivery-reason")).to_contain_text("invalid_email")
+    expect(page.locator("#op-delivery-advice")).to_contain_text("Correct the contact's e-mail in Ontraport")
     screenshot(page, "delivery-failed")
 
     # The Ontraport page lists it among the latest failures, with its reason and what to do.
     page.goto("/admin/ontraport/")
     failures = page.locator("#last-24h .op-failures")
-    expect(failures).to_contain_text("no_email")
+    expect(failures).to_contain_text("invalid_email")
     expect(page.locator("#op-count-failed")).to_have_text("1")
     page.locator("#last-24h").screenshot(path=str(SCREENSHOTS / "ontraport-last-24h.png"))
     failures.get_by_role("link", name=f"#{Delivery.objects.get().pk}").click()

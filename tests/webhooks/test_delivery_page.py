@@ -51,7 +51,7 @@ def test_the_page_tells_the_story_and_what_to_do(admin, django_assert_max_num_qu
     assert "secret-in-an-old-row" not in html
     assert "access_key=***" in html
     assert 'href="https://app.ontraport.com/#!/contact/edit&amp;id=1"' in html
-    assert "Trigger on a tag or a field update instead" in html
+    assert "trigger the rule on a tag instead of" in html
     assert 'id="op-replay"' in html
 
 
