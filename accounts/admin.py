@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
+from accounts.identity import email_key
 from accounts.models import FieldMapping, Tag, TagSubscription, User
 from accounts.ontraport import ontraport_client
 from accounts.services.contact_link import LinkRefused, user_link_contact
@@ -99,6 +100,16 @@ class UserAdmin(DjangoUserAdmin):
 
     class Media:
         css = {"all": ["webhooks/admin.css"]}
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[User], search_term: str
+    ) -> tuple[QuerySet[User], bool]:
+        """A whole e-mail address is found by its key (an index, any case); a number also by contact id;
+        other text by the stock partial match on names and e-mail (a scan of the users)."""
+        term = search_term.strip()
+        if "@" in term and " " not in term and (key := email_key(term)):
+            return queryset.filter(email_key=key), False
+        return super().get_search_results(request, queryset, search_term)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         # Prefetched, not annotated: a COUNT over the tag table grouped by user cost a scan of every user's

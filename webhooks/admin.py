@@ -11,7 +11,6 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -21,6 +20,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
+from accounts.identity import email_key
 from accounts.reasons import FailureReason
 from webhooks.access import mask_access_key
 from webhooks.models import EMAIL_KEY, Delivery
@@ -118,7 +118,7 @@ class DeliveryAdmin(admin.ModelAdmin):
             return queryset.filter(contact_id=int(term)), False
         users = get_user_model().objects
         if "@" in term:
-            owners = users.filter(Exact(Lower("email"), term.lower()))
+            owners = users.filter(email_key=email_key(term))
             carried = Q(pk__in=Delivery.objects.filter(Exact(EMAIL_KEY, term.lower())).values("pk"))
             return queryset.filter(Q(user__in=owners.values("pk")) | carried), False
         return queryset.filter(user__in=users.filter(email__icontains=term).values("pk")), False
