@@ -12,6 +12,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -46,6 +47,42 @@ class RowCount(Subquery):
     output_field = IntegerField()
 
 
+class TagFilter(admin.SimpleListFilter):
+    """Users holding a tag. The stock filter on the many-to-many joins and adds DISTINCT, which at 50,000
+    users made the changelist's COUNT sort every column of every tagged user; a subquery on the tag-link
+    index returns each user once."""
+
+    title = "tag"
+    parameter_name = "tags__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(tag.pk), str(tag)) for tag in Tag.objects.all()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        links = User.tags.through.objects.filter(tag_id=int(value)).values("user_id")
+        return queryset.filter(pk__in=links)
+
+
+class RoleFilter(admin.SimpleListFilter):
+    """Users in a group (a role), by a subquery for the same reason as TagFilter."""
+
+    title = "role"
+    parameter_name = "groups__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(group.pk), group.name) for group in Group.objects.order_by("name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        members = User.groups.through.objects.filter(group_id=int(value)).values("user_id")
+        return queryset.filter(pk__in=members)
+
+
 class LinkedToOntraportFilter(admin.SimpleListFilter):
     title = "linked to Ontraport"
     parameter_name = "linked"
@@ -74,7 +111,7 @@ class UserAdmin(DjangoUserAdmin):
         "is_active",
         "is_staff",
     )
-    list_filter = (LinkedToOntraportFilter, "tags", "groups", "is_staff", "is_active")
+    list_filter = (LinkedToOntraportFilter, TagFilter, RoleFilter, "is_staff", "is_active")
     actions = ("resync_from_ontraport",)
     list_per_page = 50
     show_full_result_count = False
