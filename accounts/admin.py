@@ -136,7 +136,7 @@ class UserAdmin(DjangoUserAdmin):
     )
 
     class Media:
-        css = {"all": ["webhooks/admin.css"]}
+        css = {"all": ["accounts/admin.css"]}
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[User], search_term: str
