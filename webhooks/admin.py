@@ -188,6 +188,7 @@ class DeliveryAdmin(admin.ModelAdmin):
                 "ontraport_contact_url": (
                     ONTRAPORT_CONTACT_URL.format(delivery.contact_id) if delivery.contact_id else ""
                 ),
+                "attempt_log": list(delivery.attempt_log.all()),
                 "may_replay": self.has_replay_permission(request)
                 and deliveries_replayable(queryset=Delivery.objects.filter(pk=delivery.pk)).exists(),
             }

@@ -189,3 +189,22 @@ class Delivery(models.Model):
     @property
     def send_notification(self) -> bool:
         return bool(self.options.get("send_notification", False))
+
+
+class DeliveryAttempt(models.Model):
+    """One attempt at a delivery and its outcome, as the worker recorded it (webhooks.outcomes): a
+    delivery's page lists every one, so "retried 3 times, then done" can be read, not guessed."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    worker = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Delivery.Status.choices)
+    reason = models.CharField(max_length=32, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery_id", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.delivery_id} attempt {self.number}: {self.status}"

@@ -102,3 +102,36 @@ def test_the_log_filters_by_status_action_reason_and_date_with_badges(admin, dja
     recent = admin.get(LOG, {"received_at__gte": since})
     assert old.pk not in {d.pk for d in recent.context["cl"].result_list}
     assert len(recent.context["cl"].result_list) == 3
+
+
+def test_every_attempt_and_its_outcome_is_on_the_page(admin, site_sandbox, django_assert_max_num_queries):
+    from webhooks.tasks import process_deliveries
+
+    delivery = Delivery.objects.create(action="add", contact_id=3, method="GET", path="/")
+    site_sandbox.fault(status=503, count=1, endpoint="GET /Contacts")
+    process_deliveries.call()  # attempt 1: Ontraport failing, retried later
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    process_deliveries.call()  # attempt 2: done
+
+    attempts = list(delivery.attempt_log.values_list("number", "status", "reason"))
+    assert attempts == [(1, "pending", "retrying"), (2, "done", "")]
+    with django_assert_max_num_queries(12):
+        html = admin.get(f"{LOG}{delivery.pk}/change/").content.decode()
+    log = html[html.index('id="op-attempts"') :]
+    log = log[: log.index("</table>")]
+    assert log.count("<tr>") == 3  # a header and two attempts
+    assert "attempt 1 failed: Ontraport error" in log
+    assert log.index("badge-pending") < log.index("badge-done")
+
+
+def test_pruning_the_log_takes_the_attempts_with_it(site_sandbox):
+    from webhooks.models import DeliveryAttempt
+    from webhooks.retention import deliveries_prune
+    from webhooks.tasks import process_deliveries
+
+    delivery = Delivery.objects.create(action="add", contact_id=3, method="GET", path="/")
+    process_deliveries.call()
+    Delivery.objects.filter(pk=delivery.pk).update(received_at=timezone.now() - datetime.timedelta(days=400))
+
+    assert deliveries_prune(older_than_days=90) == 1
+    assert not DeliveryAttempt.objects.exists()
