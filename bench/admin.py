@@ -9,8 +9,9 @@ deliveries of every status, action and reason over the last 30 days), then every
 with Django's test client, logged in as a superuser: one warm-up, then --repeat timed requests; the median
 server time (the whole request in process: middleware, view, queries, template; wall clock), the CPU
 time of the serving thread (its Python work; less sensitive to other load on the machine) and the query
-count of the last request are printed. The database server's own CPU is not in "cpu ms". The Ontraport page includes its live connection check against a local
-sandbox (started here, stopped at the end). Target: every page <= 150 ms.
+count of the last request are printed (the database server's own CPU is not in "cpu ms"). The Ontraport
+page includes its live connection check against a local sandbox (started here, stopped at the end).
+Target: every page <= 150 ms.
 """
 
 from __future__ import annotations
