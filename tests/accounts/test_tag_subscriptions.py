@@ -132,3 +132,28 @@ def test_the_whole_loop_without_any_webhook_url(admin, site_sandbox, access_key,
 
     admin.post(f"{SUBSCRIPTIONS_URL}refresh/")
     assert TagSubscription.objects.get(event="sub_tag").last_code == 202
+
+
+def test_tags_and_subscriptions_pages_answer_in_a_fixed_number_of_queries(
+    admin, django_assert_max_num_queries
+):
+    tags = Tag.objects.bulk_create([Tag(id=n, name=f"T{n}") for n in range(1, 41)])
+    TagSubscription.objects.bulk_create(
+        [
+            TagSubscription(tag=tag, event=event, ontraport_id=tag.pk * 10 + i)
+            for tag in tags
+            for i, event in enumerate(["sub_tag", "unsub_tag"])
+        ]
+    )
+    users = User.objects.bulk_create([User(username=f"u{n}", email=f"u{n}@example.com") for n in range(20)])
+    for user in users:
+        user.tags.set(tags[:5])
+
+    with django_assert_max_num_queries(10):
+        tags_page = admin.get(TAGS_URL)
+    with django_assert_max_num_queries(10):
+        subscriptions_page = admin.get(SUBSCRIPTIONS_URL)
+
+    assert tags_page.content.decode().count("tag added, tag removed") == 40
+    assert '<td class="field-user_count">20</td>' in tags_page.content.decode()
+    assert len(subscriptions_page.context["cl"].result_list) == 80
