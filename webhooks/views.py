@@ -17,6 +17,7 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.identity import ascii_lower
 from accounts.reasons import FailureReason
 from accounts.services.contacts_apply import SyncAction
 from webhooks import throttle
@@ -53,7 +54,7 @@ def ontraport_webhook(request: HttpRequest) -> JsonResponse:
 
 
 def _accept(request: HttpRequest, params: WebhookParams) -> JsonResponse:
-    action = (params.action or "").strip().lower()
+    action = ascii_lower((params.action or "").strip())
     try:
         if action == "test":
             delivery_record(request, params, action=Delivery.Action.TEST, contact_id=None, test=True)
