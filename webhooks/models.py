@@ -196,7 +196,9 @@ class DeliveryAttempt(models.Model):
     delivery's page lists every one, so "retried 3 times, then done" can be read, not guessed."""
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
-    number = models.PositiveIntegerField()
+    number = models.PositiveIntegerField(
+        help_text="The delivery's attempts count then (a replay restarts it)."
+    )
     at = models.DateTimeField()
     worker = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=16, choices=Delivery.Status.choices)
