@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from console.connection import connection_check
 from console.effective_settings import effective_settings
 from console.health import delivery_health
-from console.test_webhook import ACTIONS, test_webhook_send
+from console.webhook_probe import ACTIONS, webhook_probe_send
 from webhooks.models import Delivery
 from webhooks.params import parse_contact_id
 from webhooks.reason_advice import reason_advice
@@ -78,7 +78,7 @@ def test_webhook(request: HttpRequest) -> HttpResponse:
     if contact_id is None or action not in ACTIONS:
         messages.error(request, "Enter a contact id (a positive whole number) and choose an action.")
         return HttpResponseRedirect(page + "#test-webhook")
-    answer = test_webhook_send(
+    answer = webhook_probe_send(
         base_url=settings.SITE_URL,
         access_key=settings.FUSION_ACCESS_KEY,
         contact_id=contact_id,

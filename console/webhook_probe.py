@@ -15,14 +15,14 @@ TIMEOUT = 15.0
 
 
 @dataclass(frozen=True)
-class TestWebhookAnswer:
+class ProbeAnswer:
     sent_to: str  # the URL, without the key
     status: int | None  # None: no answer
     delivery_id: int | None
     detail: str  # the site's reason or the network error, in words
 
 
-def test_webhook_send(*, base_url: str, access_key: str, contact_id: int, action: str) -> TestWebhookAnswer:
+def webhook_probe_send(*, base_url: str, access_key: str, contact_id: int, action: str) -> ProbeAnswer:
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {ACTIONS}")
     url = f"{base_url.rstrip('/')}/?" + urlencode({"wpf_action": action, "contact_id": contact_id})
@@ -35,7 +35,7 @@ def test_webhook_send(*, base_url: str, access_key: str, contact_id: int, action
             allow_redirects=False,
         )
     except requests.RequestException as error:
-        return TestWebhookAnswer(url, None, None, f"no answer from {url}: {type(error).__name__}")
+        return ProbeAnswer(url, None, None, f"no answer from {url}: {type(error).__name__}")
     try:
         body = response.json()
     except ValueError:
@@ -43,6 +43,6 @@ def test_webhook_send(*, base_url: str, access_key: str, contact_id: int, action
     body = body if isinstance(body, dict) else {}
     delivery_id = body.get("delivery_id")
     detail = str(body.get("detail") or body.get("reason") or body.get("status") or response.reason)
-    return TestWebhookAnswer(
+    return ProbeAnswer(
         url, response.status_code, delivery_id if isinstance(delivery_id, int) else None, detail
     )
