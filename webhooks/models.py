@@ -125,6 +125,19 @@ class Delivery(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        IMPORT = "import", "Import"
+        RESYNC = "resync", "Resync"
+        SWEEP = "sweep", "Sweep"
+
+    # Where the row comes from: a webhook, or a run (import, resync, sweep) that logs here what it changed
+    # or failed on, already finished (a worker never claims those).
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEBHOOK)
+    run = models.ForeignKey(
+        "accounts.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+
     objects = DeliveryQuerySet.as_manager()
 
     class Meta:
