@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AdoptionConfig(AppConfig):
@@ -8,3 +11,17 @@ class AdoptionConfig(AppConfig):
     accounts service); neither imports it."""
 
     name = "adoption"
+
+    def ready(self) -> None:
+        from adoption.schedule import resync_every
+
+        resync_every()  # a malformed FUSION_RESYNC_EVERY fails at start-up, with the reason
+        post_migrate.connect(_sweep_schedule_after_migrate, sender=self)
+
+
+def _sweep_schedule_after_migrate(**kwargs: Any) -> None:
+    """Every deploy (and `make run`) migrates: that is where the first sweep gets scheduled, so no cron is
+    needed. Each sweep then schedules the next one when it finishes."""
+    from adoption.schedule import sweep_schedule
+
+    sweep_schedule()
