@@ -62,10 +62,11 @@ def page_fetch(*, run: Run, client: OntraportClient) -> Page:
     """The run's next page (no write). Raises OntraportError."""
     calls_before = client.calls_made
     limit = run.arguments.get("limit")
-    room = max(int(limit) - run.processed, 0) if limit else PAGE_SIZE
+    # How many more contacts --limit allows (a page never takes more than 50).
+    room = max(int(limit) - run.processed, 0) if limit else None
     if run.kind == Run.Kind.IMPORT:
         found = client.contacts_with_tag_page(int(run.arguments["tag_id"]), after_id=run.cursor)
-        last = len(found) < PAGE_SIZE or len(found) >= room
+        last = len(found) < PAGE_SIZE or (room is not None and len(found) >= room)
         found = found[:room]
         request = ContactRequest(
             action=SyncAction.ADD,
@@ -83,7 +84,7 @@ def page_fetch(*, run: Run, client: OntraportClient) -> Page:
             resync_users(run.arguments)
             .filter(pk__gt=run.cursor)
             .order_by("pk")
-            .values_list("pk", "contact_id")[: min(PAGE_SIZE, room)]
+            .values_list("pk", "contact_id")[: min(PAGE_SIZE, room if room is not None else PAGE_SIZE)]
         )
         contact_ids = [int(contact_id) for _, contact_id in rows if contact_id is not None]
         contacts = client.get_contacts(contact_ids) if contact_ids else {}
@@ -91,7 +92,7 @@ def page_fetch(*, run: Run, client: OntraportClient) -> Page:
             requests=dict.fromkeys(contact_ids, ContactRequest(action=SyncAction.UPDATE)),
             contacts=contacts,
             cursor=rows[-1][0] if rows else run.cursor,
-            last=len(rows) < PAGE_SIZE or len(rows) >= room,
+            last=len(rows) < PAGE_SIZE or (room is not None and len(rows) >= room),
         )
     try:
         tags_ensure_known(tag_ids={t for c in page.contacts.values() for t in c.tag_ids}, client=client)

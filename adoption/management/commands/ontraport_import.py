@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Run
 from accounts.ontraport import ontraport_bulk_client
+from accounts.services.roles import role_resolve
 from adoption.foreground import run_in_foreground, tag_resolve
 
 
@@ -26,6 +27,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["limit"] is not None and options["limit"] < 1:
             raise CommandError("--limit must be 1 or more.")
+        if options["role"] and (refused := role_resolve(requested=options["role"]).refused):
+            raise CommandError(f"--role: {refused} (create the group first, or leave --role out).")
         tag_id, tag_name = tag_resolve(name_or_id=options["tag"], client=ontraport_bulk_client())
         arguments: dict[str, Any] = {"tag_id": tag_id, "tag_name": tag_name}
         if options["role"]:
