@@ -13,8 +13,9 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from accounts.models import Run, User
+from accounts.models import Run, Tag, User
 from accounts.services.tags import tags_ensure_known
+from adoption.budget import bulk_wait_seconds
 from adoption.leases import lease_duration
 from adoption.apply import ContactRequest, Effect, SyncAction, SyncOutcome, users_sync_from_contacts
 from ontraport_client import Contact, OntraportClient, OntraportError
@@ -94,12 +95,22 @@ def page_fetch(*, run: Run, client: OntraportClient) -> Page:
             cursor=rows[-1][0] if rows else run.cursor,
             last=len(rows) < PAGE_SIZE or (room is not None and len(rows) >= room),
         )
-    try:
-        tags_ensure_known(tag_ids={t for c in page.contacts.values() for t in c.tag_ids}, client=client)
-    except OntraportError as error:
-        logger.warning("tag list refresh failed: %s", error)  # names are cosmetic; ids are applied now
+    _tags_ensure(client, {tag_id for contact in page.contacts.values() for tag_id in contact.tag_ids})
     page.calls = client.calls_made - calls_before
     return page
+
+
+def _tags_ensure(client: OntraportClient, tag_ids: set[int]) -> None:
+    """Tag rows for every id the page carries. Their names are looked up only while the budget is above
+    the reserve: names are cosmetic, and a bulk run must not spend the calls kept for webhooks on them
+    (a later page, webhook or refresh names them)."""
+    if bulk_wait_seconds(client) > 0:
+        Tag.objects.bulk_create([Tag(id=tag_id) for tag_id in tag_ids], ignore_conflicts=True)
+        return
+    try:
+        tags_ensure_known(tag_ids=tag_ids, client=client)
+    except OntraportError as error:
+        logger.warning("tag list refresh failed: %s", error)  # the ids are applied now, named later
 
 
 def page_apply(*, run: Run, page: Page, owner: str, dry_run: bool = False) -> Page:

@@ -7,7 +7,7 @@ budget in the worker, it comes back when the budget allows.
 
 import datetime
 
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.tasks import task
 from django.utils import timezone
 
@@ -38,10 +38,22 @@ def _next_run() -> Run | None:
     return next((run for run in candidates if lease_free(run, now)), None)
 
 
+def _wake_for_next_due() -> None:
+    """A run due later (the next sweep) gets its wake-up: an earlier one may have been what woke us."""
+    due = (
+        Run.objects.open()
+        .filter(started_from__in=BACKGROUND, due_at__gt=timezone.now())
+        .aggregate(first=Min("due_at"))["first"]
+    )
+    if due is not None:
+        runs_wake_at(due)
+
+
 @task(priority=-10)
 def runs_continue() -> str:
     candidate = _next_run()
     if candidate is None:
+        _wake_for_next_due()
         return "nothing to do"
     owner = lease_owner_new()
     run = run_claim(run_id=candidate.pk, owner=owner)
