@@ -6,19 +6,24 @@ continues exactly after the last page that committed: nothing is applied twice, 
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from accounts.models import Run, Tag, User
-from accounts.services.tags import tags_ensure_known
+from accounts.models import Run, User
+from accounts.services.contacts_apply import (
+    ContactRequest,
+    Effect,
+    SyncAction,
+    SyncOutcome,
+    users_sync_from_contacts,
+)
 from adoption.budget import bulk_wait_seconds
 from adoption.leases import lease_duration
-from adoption.apply import ContactRequest, Effect, SyncAction, SyncOutcome, users_sync_from_contacts
-from ontraport_client import Contact, OntraportClient, OntraportError
+from ontraport_client import Contact, OntraportClient, Tag
 from webhooks.models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -95,28 +100,43 @@ def page_fetch(*, run: Run, client: OntraportClient) -> Page:
             cursor=rows[-1][0] if rows else run.cursor,
             last=len(rows) < PAGE_SIZE or (room is not None and len(rows) >= room),
         )
-    _tags_ensure(client, {tag_id for contact in page.contacts.values() for tag_id in contact.tag_ids})
     page.calls = client.calls_made - calls_before
     return page
 
 
-def _tags_ensure(client: OntraportClient, tag_ids: set[int]) -> None:
-    """Tag rows for every id the page carries. Their names are looked up only while the budget is above
-    the reserve: names are cosmetic, and a bulk run must not spend the calls kept for webhooks on them
-    (a later page, webhook or refresh names them)."""
-    if bulk_wait_seconds(client) > 0:
-        Tag.objects.bulk_create([Tag(id=tag_id) for tag_id in tag_ids], ignore_conflicts=True)
-        return
-    try:
-        tags_ensure_known(tag_ids=tag_ids, client=client)
-    except OntraportError as error:
-        logger.warning("tag list refresh failed: %s", error)  # the ids are applied now, named later
+class BulkDirectory:
+    """The bulk client as the accounts service's directory (merged and deleted contacts, tag names).
+
+    Tag names are cosmetic: while the budget is down to the reserve, the tag list is not fetched (new tags
+    are applied by id now and named by a later refresh), so a run never spends the webhooks' calls on it.
+    """
+
+    def __init__(self, client: OntraportClient) -> None:
+        self.client = client
+
+    def get_contacts(self, ids: Iterable[int]) -> dict[int, Contact]:
+        return self.client.get_contacts(ids)
+
+    def find_contact_id_by_email(self, email: str) -> int | None:
+        return self.client.find_contact_id_by_email(email)
+
+    def list_tags(self) -> list[Tag]:
+        if bulk_wait_seconds(self.client) > 0:
+            return []
+        return self.client.list_tags()
 
 
-def page_apply(*, run: Run, page: Page, owner: str, dry_run: bool = False) -> Page:
+def page_apply(
+    *, run: Run, page: Page, client: OntraportClient, owner: str, dry_run: bool = False
+) -> Page:
     """Apply the page and record it. A dry run computes the outcomes and writes nothing at all."""
+    directory = BulkDirectory(client)
+    calls_before = client.calls_made
     if dry_run:
-        outcomes = users_sync_from_contacts(requests=page.requests, contacts=page.contacts, dry_run=True)
+        outcomes = users_sync_from_contacts(
+            requests=page.requests, contacts=page.contacts, directory=directory, dry_run=True
+        )
+        page.calls += client.calls_made - calls_before
         page.counts = _counts(outcomes)
         _advance(run, page)
         return page
@@ -125,7 +145,10 @@ def page_apply(*, run: Run, page: Page, owner: str, dry_run: bool = False) -> Pa
         # (its lease ran out and another took it over) cannot record a page the new holder also records.
         if not Run.objects.select_for_update().filter(pk=run.pk, lease_owner=owner).exists():
             raise LeaseLost(f"run #{run.pk} was taken over by another process")
-        outcomes = users_sync_from_contacts(requests=page.requests, contacts=page.contacts)
+        outcomes = users_sync_from_contacts(
+            requests=page.requests, contacts=page.contacts, directory=directory
+        )
+        page.calls += client.calls_made - calls_before
         page.counts = _counts(outcomes)
         _log(run, page, outcomes)
         now = timezone.now()

@@ -68,7 +68,7 @@ def run_work(
         if stop is not None and stop():
             return False
         page = page_fetch(run=run, client=client)
-        page_apply(run=run, page=page, owner=owner, dry_run=dry_run)
+        page_apply(run=run, page=page, client=client, owner=owner, dry_run=dry_run)
         if on_page is not None:
             on_page(run, page)
         if page.last:

@@ -1,7 +1,7 @@
 """Replaying deliveries: run finished webhooks again, e.g. after fixing a field mapping or an outage.
 
 A replay fetches the contact as it is *now* (as every delivery does), so it is safe to replay anything:
-`user_sync_from_contact` is idempotent.
+applying a contact is idempotent (accounts.services.contacts_apply).
 """
 
 from django.db import transaction
@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from webhooks.models import Delivery
-from webhooks.wakeup import wake_worker
+from webhooks.tasks import wake_worker
 
 REPLAYABLE_STATUSES = (Delivery.Status.DONE, Delivery.Status.FAILED)
 # Test pings and rejected (malformed) requests have nothing to apply.

@@ -22,7 +22,7 @@ from webhooks.access import access_key_valid
 from webhooks.models import Delivery
 from webhooks.params import Ambiguous, WebhookParams, parse_contact_id, read_params
 from webhooks.recording import delivery_record, delivery_reject, request_source_ip
-from webhooks.wakeup import wake_worker
+from webhooks.tasks import wake_worker
 
 logger = logging.getLogger(__name__)
 

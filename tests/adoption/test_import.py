@@ -111,3 +111,14 @@ def test_the_progress_bar_and_summary_are_printed(bulk_sandbox, capsys):
     captured = capsys.readouterr()
     assert "created 7" in captured.out
     assert "import" in captured.err and "7/7" in captured.err
+
+
+def test_a_staff_account_with_a_members_email_is_never_linked(bulk_sandbox):
+    staff = User.objects.create_user("boss", email="dana.adams@example.com", is_staff=True)
+
+    summary = _import("--tag", "Members")
+
+    staff.refresh_from_db()
+    assert staff.contact_id is None
+    assert summary["created"] == 6
+    assert User.objects.filter(email__iexact="dana.adams@example.com").count() == 1

@@ -58,7 +58,7 @@ def test_a_deleted_contact_is_skipped_with_the_reason(members):
 
     assert summary["skipped"] == 1
     logged = Delivery.objects.get(source="resync")
-    assert (logged.contact_id, logged.status, logged.reason) == (5, "failed", "not_found")
+    assert (logged.contact_id, logged.status, logged.reason) == (5, "failed", "contact_deleted")
 
 
 def test_resync_of_unchanged_users_costs_one_call_per_50_and_writes_no_user_row(bulk_sandbox, tagged_contacts):
@@ -96,3 +96,17 @@ def test_resync_dry_run_writes_nothing(members):
     assert summary["updated"] == 1
     assert User.objects.get(contact_id=2).last_name == "Chen"
     assert Run.objects.count() == runs_before
+
+
+def test_a_merged_contact_relinks_its_user_to_the_survivor(members):
+    # A duplicate of Liam without an e-mail absorbs contact 2 (and takes its e-mail): his user follows it.
+    survivor = int(members.add_contact({"firstname": "Liam", "lastname": "Chen"})["id"])
+    members.merge_contacts(into=survivor, merged=2)
+    liam = User.objects.get(contact_id=2)
+
+    summary = _run("ontraport_resync", "--all")
+
+    liam.refresh_from_db()
+    assert liam.contact_id == survivor
+    assert summary["linked"] == 1
+    assert Delivery.objects.get(source="resync").user_id == liam.pk

@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from webhooks.claiming import ArrivalMeter, deliveries_claim, next_due_at
 from webhooks.merging import merge_deliveries
 from webhooks.models import Delivery
-from webhooks.processing import deliveries_claim, deliveries_process, next_due_at
+from webhooks.processing import deliveries_process
 from webhooks.tasks import process_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -241,25 +242,24 @@ class FakeClock:
 
 @pytest.fixture
 def burst(settings, monkeypatch):
-    """A database task backend, FUSION_BURST_RATE=10/s, and a clock the test moves."""
-    from webhooks import processing
+    """A database task backend, FUSION_BURST_RATE=10/s, and an arrival meter on a clock the test moves."""
+    from webhooks import claiming
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.FUSION_BURST_RATE = 10
     settings.FUSION_BURST_MAX_HOLD_SECONDS = 60
     clock = FakeClock()
-    monkeypatch.setattr(processing, "_clock", clock)
-    monkeypatch.setattr(processing, "_id_samples", type(processing._id_samples)())
+    monkeypatch.setattr(claiming, "arrival_meter", ArrivalMeter(clock=clock))
     return clock
 
 
 def arrive(count: int, clock: FakeClock, seconds: float) -> None:
     """`count` webhooks arriving over `seconds`, while a worker keeps looking (and claiming nothing yet)."""
-    from webhooks.processing import arrival_rate
+    from webhooks.claiming import arrival_meter
 
     if not Delivery.objects.exists():  # an empty table gives no rate (its first rows are not a burst)
         Delivery.objects.create(action="add", contact_id=999, method="GET", path="/", status="done")
-    arrival_rate()
+    arrival_meter.rate()
     for contact_id in range(1, count + 1):
         store("add", contact_id)
     clock.now += seconds
