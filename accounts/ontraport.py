@@ -38,6 +38,8 @@ def ontraport_bulk_client() -> OntraportClient:
         api_key=settings.ONTRAPORT_API_KEY,
         base_url=settings.ONTRAPORT_API_URL,
         timeout=settings.ONTRAPORT_TIMEOUT,
-        retry=RetryPolicy(max_attempts=max(settings.ONTRAPORT_CLIENT_ATTEMPTS, 3), base_delay=1.0, max_delay=10.0),
+        retry=RetryPolicy(
+            max_attempts=max(settings.ONTRAPORT_CLIENT_ATTEMPTS, 3), base_delay=1.0, max_delay=10.0
+        ),
         pacer=Pacer(reserve=settings.FUSION_BULK_RESERVE),
     )

@@ -87,14 +87,18 @@ def run_in_foreground(
         except KeyboardInterrupt:
             if not dry_run:
                 run_release(
-                    run=run, owner=owner, state=Run.State.INTERRUPTED,
+                    run=run,
+                    owner=owner,
+                    state=Run.State.INTERRUPTED,
                     message="interrupted: run the same command again to continue",
                 )
             progress.stop()
             raise CommandError(f"Interrupted. {_resume_hint(run, dry_run)}") from None
         except OntraportError as error:
             if not dry_run:
-                run_release(run=run, owner=owner, state=Run.State.INTERRUPTED, message=f"Ontraport error: {error}")
+                run_release(
+                    run=run, owner=owner, state=Run.State.INTERRUPTED, message=f"Ontraport error: {error}"
+                )
             raise CommandError(f"Ontraport error: {error}. {_resume_hint(run, dry_run)}") from None
         except LeaseLost as lost:
             raise CommandError(str(lost)) from None

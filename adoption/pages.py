@@ -8,6 +8,7 @@ continues exactly after the last page that committed: nothing is applied twice, 
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, QuerySet
@@ -54,13 +55,13 @@ class Page:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def resync_users(arguments: Mapping[str, object]) -> "QuerySet[User]":
+def resync_users(arguments: Mapping[str, Any]) -> "QuerySet[User]":
     """The linked users a resync or sweep covers."""
     users = User.objects.filter(contact_id__isnull=False)
     if arguments.get("tag_id"):
-        users = users.filter(tags__id=arguments["tag_id"])
+        users = users.filter(tags__id=int(arguments["tag_id"]))
     elif arguments.get("user_ids"):
-        users = users.filter(pk__in=list(arguments["user_ids"]))  # type: ignore[call-overload]
+        users = users.filter(pk__in=[int(user_id) for user_id in arguments["user_ids"]])
     return users
 
 
@@ -126,9 +127,7 @@ class BulkDirectory:
         return self.client.list_tags()
 
 
-def page_apply(
-    *, run: Run, page: Page, client: OntraportClient, owner: str, dry_run: bool = False
-) -> Page:
+def page_apply(*, run: Run, page: Page, client: OntraportClient, owner: str, dry_run: bool = False) -> Page:
     """Apply the page and record it. A dry run computes the outcomes and writes nothing at all."""
     directory = BulkDirectory(client)
     calls_before = client.calls_made

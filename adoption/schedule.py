@@ -26,7 +26,8 @@ def resync_every() -> datetime.timedelta | None:
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd]?)", text)
     if match is None:
         raise ImproperlyConfigured(
-            f"FUSION_RESYNC_EVERY={settings.FUSION_RESYNC_EVERY!r}: give a duration such as 24h, 90m or 0 (off)."
+            f"FUSION_RESYNC_EVERY={settings.FUSION_RESYNC_EVERY!r}: "
+            "give a duration such as 24h, 90m or 0 (off)."
         )
     seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     return datetime.timedelta(seconds=seconds) if seconds > 0 else None
@@ -72,7 +73,9 @@ def sweep_schedule() -> Run | None:
         return None
     if not can_wait():
         return None
-    last = Run.objects.filter(kind=Run.Kind.SWEEP, state=Run.State.DONE).aggregate(at=Max("finished_at"))["at"]
+    last = Run.objects.filter(kind=Run.Kind.SWEEP, state=Run.State.DONE).aggregate(at=Max("finished_at"))[
+        "at"
+    ]
     due = (last or timezone.now()) + every
     sweep = waiting.first()
     if sweep is None:

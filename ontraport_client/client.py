@@ -217,7 +217,7 @@ class OntraportClient:
         ignore the condition (then a page may repeat contacts, which applying them twice makes harmless).
         """
         condition = [{"field": {"field": "id"}, "op": ">", "value": {"value": int(after_id)}}]
-        params = {
+        params: dict[str, str | int] = {
             "objectID": CONTACT_OBJECT_TYPE,
             "tag_id": tag_id,
             "range": PAGE_SIZE,
@@ -235,7 +235,10 @@ class OntraportClient:
         condition = [
             {"field": {"field": "contact_cat"}, "op": "LIKE", "value": {"value": f"%*/*{int(tag_id)}*/*%"}}
         ]
-        params = {"objectID": CONTACT_OBJECT_TYPE, "condition": json.dumps(condition, separators=(",", ":"))}
+        params: dict[str, str | int] = {
+            "objectID": CONTACT_OBJECT_TYPE,
+            "condition": json.dumps(condition, separators=(",", ":")),
+        }
         data = self._transport.request("GET", "objects/getInfo", params=params)
         count = data.get("count") if isinstance(data, Mapping) else None
         try:

@@ -24,8 +24,12 @@ def tagged_contacts(bulk_sandbox: Any) -> Callable[..., list[int]]:
         return list(
             bulk_sandbox.add_contacts(
                 [
-                    {"firstname": f"Bulk{n}", "lastname": "Contact", "email": f"{prefix}{n}@example.com",
-                     "contact_cat": f"*/*{tag_id}*/*"}
+                    {
+                        "firstname": f"Bulk{n}",
+                        "lastname": "Contact",
+                        "email": f"{prefix}{n}@example.com",
+                        "contact_cat": f"*/*{tag_id}*/*",
+                    }
                     for n in range(count)
                 ]
             )

@@ -33,7 +33,9 @@ def test_an_import_killed_mid_run_continues_where_it_stopped(bulk_sandbox, tagge
     # Slow pages, so the kill lands in the middle of the run.
     bulk_sandbox.fault(delay_ms=300, count=40, endpoint="GET /objects/tag")
     command = processes.start(
-        "import", [sys.executable, "manage.py", "ontraport_import", "--tag", "Members"], site_env(bulk_sandbox)
+        "import",
+        [sys.executable, "manage.py", "ontraport_import", "--tag", "Members"],
+        site_env(bulk_sandbox),
     )
     wait_until(
         lambda: Run.objects.filter(processed__gte=100).exists() or command.poll() is not None,
@@ -56,7 +58,9 @@ def test_an_import_killed_mid_run_continues_where_it_stopped(bulk_sandbox, tagge
     assert max(Counter(User.objects.values_list("contact_id", flat=True)).values()) == 1
 
 
-def test_two_workers_run_the_sweep_once_and_it_schedules_the_next(bulk_sandbox, tagged_contacts, processes, settings):
+def test_two_workers_run_the_sweep_once_and_it_schedules_the_next(
+    bulk_sandbox, tagged_contacts, processes, settings
+):
     tagged_contacts(120)
     call_command("ontraport_import", "--tag", "Members", "--json", stdout=StringIO())  # 127 linked users
     sweep = sweep_create(due_at=timezone.now())
@@ -97,7 +101,9 @@ def test_bulk_work_stops_at_the_reserve_and_webhooks_still_get_through(
     # 62 calls a minute: the count and one page leave 60, the reserve; the webhook worker may go on.
     bulk_sandbox.reset(rate_limit=62)
     tagged_contacts(300)
-    run = Run.objects.create(kind="import", arguments={"tag_id": 1, "tag_name": "Members"}, started_from="admin")
+    run = Run.objects.create(
+        kind="import", arguments={"tag_id": 1, "tag_name": "Members"}, started_from="admin"
+    )
 
     runs_continue.call()
 
@@ -106,7 +112,9 @@ def test_bulk_work_stops_at_the_reserve_and_webhooks_still_get_through(
     # It comes back when the window frees up (besides the safety net at the end of its lease).
     waiting = DBTaskResult.objects.filter(status="READY", task_path="adoption.tasks.runs_continue")
     now = timezone.now()
-    assert waiting.filter(run_after__gt=now + datetime.timedelta(seconds=30), run_after__lt=now + datetime.timedelta(seconds=70)).exists()
+    assert waiting.filter(
+        run_after__gt=now + datetime.timedelta(seconds=30), run_after__lt=now + datetime.timedelta(seconds=70)
+    ).exists()
     assert webhook("add", 12).status_code == 202
     process_deliveries.call()
     delivered = Delivery.objects.get(source="webhook")

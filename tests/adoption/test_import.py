@@ -4,9 +4,8 @@ import json
 import math
 
 import pytest
-from django.core.management import CommandError, call_command
-
 from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
 
 from accounts.models import Run, User
 from webhooks.models import Delivery

@@ -18,7 +18,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tag", required=True, help="The tag's name (as in Ontraport) or id.")
-        parser.add_argument("--role", default="", help="The role (group) of users created; default: the site's.")
+        parser.add_argument(
+            "--role", default="", help="The role (group) of users created; default: the site's."
+        )
         parser.add_argument("--notify", action="store_true", help="Send created users the welcome e-mail.")
         parser.add_argument("--dry-run", action="store_true", help="Write nothing; report what would happen.")
         parser.add_argument("--limit", type=int, default=None, help="Stop after this many contacts.")
