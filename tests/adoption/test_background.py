@@ -120,3 +120,32 @@ def test_bulk_work_stops_at_the_reserve_and_webhooks_still_get_through(
     delivered = Delivery.objects.get(source="webhook")
     assert (delivered.status, delivered.contact_id) == ("done", 12)
     assert User.objects.filter(contact_id=12).exists()
+
+
+def test_ctrl_c_leaves_the_run_interrupted_and_the_same_command_continues(
+    bulk_sandbox, tagged_contacts, processes
+):
+    tagged_contacts(150)  # 157 contacts, 4 pages
+    bulk_sandbox.fault(delay_ms=300, count=40, endpoint="GET /objects/tag")
+    command = processes.start(
+        "import",
+        [sys.executable, "manage.py", "ontraport_import", "--tag", "Members"],
+        site_env(bulk_sandbox),
+    )
+    wait_until(
+        lambda: Run.objects.filter(processed__gte=50).exists() or command.poll() is not None,
+        timeout=60,
+        what=lambda: f"a page to be recorded\n{processes.logs()}",
+    )
+    os.kill(command.pid, signal.SIGINT)
+    assert command.wait(timeout=30) != 0
+    stopped = Run.objects.get()
+    assert stopped.state == Run.State.INTERRUPTED, processes.logs()
+    assert "run the same command again" in processes.logs()
+    bulk_sandbox.clear_faults()
+
+    call_command("ontraport_import", "--tag", "Members", "--json", stdout=StringIO())
+
+    run = Run.objects.get()
+    assert (run.pk, run.state, run.processed, run.created) == (stopped.pk, "done", 157, 157)
+    assert User.objects.count() == 157
