@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import resource
 import subprocess
 import sys
@@ -148,8 +147,8 @@ def latencies(env: dict[str, str]) -> list[float]:
     script = (
         "from webhooks.models import Delivery\n"
         "import json\n"
-        "rows = Delivery.objects.filter(source='webhook').values_list('received_at', 'finished_at', 'status')\n"
-        "print(json.dumps([(f - r).total_seconds() if f else None for r, f, s in rows]))\n"
+        "rows = Delivery.objects.filter(source='webhook').values_list('received_at', 'finished_at')\n"
+        "print(json.dumps([(f - r).total_seconds() if f else None for r, f in rows]))\n"
     )
     output = subprocess.run(
         [PYTHON, "manage.py", "shell", "-c", script],
@@ -261,12 +260,13 @@ def main() -> None:
         if not args.json:
             r = main_result
             print(
-                f"import of {r['size']:,} contacts ({args.database}, {LIMIT} calls/min): {r['ontraport_calls']} calls"
-                f" = {r['calls_per_page']} x ceil(N/50); wall {r['wall_seconds']} s = "
-                f"{r['wall_over_floor_plus_processing']} x (floor {r['floor_seconds']} s + processing "
-                f"{r['processing_seconds']} s) = {r['wall_over_reserve_floor_plus_processing']} x (floor with "
-                f"the reserve {r['floor_with_reserve_seconds']} s + processing); peak RSS {r['maxrss_mb']} MB; "
-                f"created {r['created']}",
+                f"import of {r['size']:,} contacts ({args.database}, {LIMIT} calls/min): "
+                f"{r['ontraport_calls']} calls = {r['calls_per_page']} x ceil(N/50); "
+                f"wall {r['wall_seconds']} s = {r['wall_over_floor_plus_processing']} x "
+                f"(floor {r['floor_seconds']} s + processing {r['processing_seconds']} s) = "
+                f"{r['wall_over_reserve_floor_plus_processing']} x (floor with the reserve "
+                f"{r['floor_with_reserve_seconds']} s + processing); "
+                f"peak RSS {r['maxrss_mb']} MB; created {r['created']}",
                 flush=True,
             )
             if "webhook_latency" in r:
@@ -282,8 +282,9 @@ def main() -> None:
             results["memory"].append(memory)
             if not args.json:
                 print(
-                    f"memory: import of {size:,} contacts (no rate limit): peak RSS {memory['maxrss_mb']} MB, "
-                    f"{memory['wall_seconds']} s, {memory['ontraport_calls']} calls; {memory['load']}",
+                    f"memory: import of {size:,} contacts (no rate limit): "
+                    f"peak RSS {memory['maxrss_mb']} MB, {memory['wall_seconds']} s, "
+                    f"{memory['ontraport_calls']} calls; {memory['load']}",
                     flush=True,
                 )
     finally:

@@ -168,7 +168,7 @@ class Delivery(models.Model):
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
         indexes = [
-            # The arrival meter's "newest webhook" (webhooks.claiming): MAX(id) for one source, from the index.
+            # The arrival meter's newest webhook (webhooks.claiming): MAX(id) of one source, from the index.
             models.Index(fields=["source", "id"], name="webhooks_delivery_source_idx"),
             # The worker's claim query: pending/processing rows by due time. Finished rows are the bulk of
             # the table and are left out where the database supports partial indexes.
