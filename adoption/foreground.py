@@ -1,7 +1,6 @@
 """Running an import or resync from a command: a progress bar, Ctrl-C, resuming, a summary."""
 
 import json
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -139,4 +138,3 @@ def _summary(run: Run, *, dry_run: bool, as_json: bool, stdout: OutputWrapper) -
         + ", ".join(f"{name} {value:,}" for name, value in run.counts().items())
         + f"; {run.calls} Ontraport call(s)."
     )
-    sys.stdout.flush()

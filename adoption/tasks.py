@@ -39,14 +39,16 @@ def _next_run() -> Run | None:
 
 
 def _wake_for_next_due() -> None:
-    """A run due later (the next sweep) gets its wake-up: an earlier one may have been what woke us."""
-    due = (
-        Run.objects.open()
-        .filter(started_from__in=BACKGROUND, due_at__gt=timezone.now())
-        .aggregate(first=Min("due_at"))["first"]
+    """Nothing to do now, but a background run may need us later: the next sweep at its due time, a run
+    held by a worker at its lease's expiry (if that worker dies, this wake-up takes the run over)."""
+    now = timezone.now()
+    waiting = Run.objects.open().filter(started_from__in=BACKGROUND).aggregate(
+        due=Min("due_at", filter=Q(due_at__gt=now)),
+        lease=Min("lease_expires_at", filter=Q(lease_expires_at__isnull=False)),
     )
-    if due is not None:
-        runs_wake_at(due)
+    times = [when for when in (waiting["due"], waiting["lease"]) if when is not None]
+    if times:
+        runs_wake_at(max(min(times), now))
 
 
 @task(priority=-10)

@@ -75,3 +75,26 @@ def test_an_inline_task_backend_schedules_no_sweep(settings):
 
     assert sweep_schedule() is None
     assert not Run.objects.exists()
+
+
+def test_a_run_held_by_another_worker_is_taken_over_when_its_lease_runs_out(bulk_sandbox, database_tasks):
+    from adoption.tasks import runs_continue
+
+    expiry = timezone.now() + datetime.timedelta(minutes=5)
+    run = Run.objects.create(
+        kind="import",
+        arguments={"tag_id": 1, "tag_name": "Members"},
+        started_from="admin",
+        state="running",
+        lease_owner="another-host:4242:deadbeef",
+        lease_expires_at=expiry,
+    )
+
+    assert runs_continue.call() == "nothing to do"
+    assert _wake_ups() == [expiry]  # it looks again when the lease runs out
+
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    assert runs_continue.call() == f"run #{run.pk}: done"
+
+    run.refresh_from_db()
+    assert (run.state, run.created, run.lease_owner) == ("done", 7, "")
