@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 
 
@@ -16,7 +16,8 @@ class AdoptionConfig(AppConfig):
         from adoption.schedule import resync_every
 
         resync_every()  # a malformed FUSION_RESYNC_EVERY fails at start-up, with the reason
-        post_migrate.connect(_sweep_schedule_after_migrate, sender=self)
+        # Sent per app that has models: this app has none (Run lives in accounts), so listen for accounts'.
+        post_migrate.connect(_sweep_schedule_after_migrate, sender=apps.get_app_config("accounts"))
 
 
 def _sweep_schedule_after_migrate(**kwargs: Any) -> None:
