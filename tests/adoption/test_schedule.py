@@ -98,3 +98,15 @@ def test_a_run_held_by_another_worker_is_taken_over_when_its_lease_runs_out(bulk
 
     run.refresh_from_db()
     assert (run.state, run.created, run.lease_owner) == ("done", 7, "")
+
+
+def test_migrate_queues_the_first_sweep(settings, database_tasks):
+    from django.core.management import call_command
+
+    settings.FUSION_RESYNC_EVERY = "24h"
+
+    call_command("migrate", verbosity=0)
+
+    sweep = Run.objects.get()
+    assert (sweep.kind, sweep.state, sweep.started_from) == ("sweep", "queued", "schedule")
+    assert _wake_ups() == [sweep.due_at]
