@@ -17,6 +17,8 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.reasons import FailureReason
+from accounts.services.contacts_apply import SyncAction
 from webhooks import throttle
 from webhooks.access import access_key_valid
 from webhooks.models import Delivery
@@ -26,7 +28,7 @@ from webhooks.tasks import wake_worker
 
 logger = logging.getLogger(__name__)
 
-ACTIONS = {"add", "update", "update_tags"}
+ACTIONS = set(SyncAction)
 
 
 @csrf_exempt
@@ -40,7 +42,8 @@ def ontraport_webhook(request: HttpRequest) -> JsonResponse:
     except Ambiguous as error:
         if error.name == "access_key":
             return _refuse_key(source_ip)
-        return _reject(request, 400, "ambiguous_parameter", f"{error.name} was given more than once")
+        detail = f"{error.name} was given more than once"
+        return _reject(request, 400, FailureReason.AMBIGUOUS_PARAMETER, detail)
     except (RequestDataTooBig, TooManyFieldsSent):  # Django's own limits on bodies
         return _answer(413, reason="body_too_large", detail="The request body is too large.")
 
@@ -56,11 +59,12 @@ def _accept(request: HttpRequest, params: WebhookParams) -> JsonResponse:
             delivery_record(request, params, action=Delivery.Action.TEST, contact_id=None, test=True)
             return JsonResponse({"success": True})
         if action not in ACTIONS:
-            reason = "missing_action" if not action else "unknown_action"
+            reason = FailureReason.UNKNOWN_ACTION if action else FailureReason.MISSING_ACTION
             return _reject(request, 400, reason, "wpf_action must be add, update, update_tags or test")
         contact_id = parse_contact_id(params.contact_id)
         if contact_id is None:
-            reason = "missing_contact_id" if not (params.contact_id or "").strip() else "invalid_contact_id"
+            given = (params.contact_id or "").strip()
+            reason = FailureReason.INVALID_CONTACT_ID if given else FailureReason.MISSING_CONTACT_ID
             return _reject(request, 400, reason, "contact_id must be a positive whole number", action=action)
         delivery = delivery_record(request, params, action=action, contact_id=contact_id)
     except DatabaseError:

@@ -141,7 +141,7 @@ def users_sync_from_contacts(
             contact_ids=[*requests, *(s.id for s in lookups.survivors.values())],
             email_keys=[key for c in contacts.values() if (key := email_key(c.email))],
         )
-        new = [c for c in contacts.values() if loaded.by_contact_id.get(c.id) is None and c.email]
+        new = [c for c in contacts.values() if loaded.by_contact_id.get(c.id) is None and email_key(c.email)]
         loaded.usernames = usernames_probe(bases=[username_wanted(c, mappings) for c in new])
         writes = BatchWrites()
         for contact_id, request in requests.items():
@@ -182,7 +182,7 @@ def _apply_one(
         except IntegrityError:
             # Another worker created or linked this contact's user (or took the username) between our read
             # and our write; its row is committed now, so reading again finds it.
-            loaded.forget(contact_id=contact.id, user=user)
+            loaded.forget(contact_id=contact.id, email_key=email_key(contact.email), user=user)
             role_memo_clear()  # in case the default role's group was deleted since it was remembered
             logger.info(
                 "contact %s: concurrent change while syncing (try %s), reading again", contact.id, attempt
@@ -192,7 +192,7 @@ def _apply_one(
             # Whatever went wrong is this contact's alone: its savepoint is gone, the batch goes on, and
             # the caller retries this contact (counting an attempt, so it cannot go on for ever).
             logger.exception("contact %s: unexpected error while applying it", contact.id)
-            loaded.forget(contact_id=contact.id, user=user)
+            loaded.forget(contact_id=contact.id, email_key=email_key(contact.email), user=user)
             return SyncOutcome(
                 kind="retry",
                 reason=FailureReason.RETRYING,

@@ -116,4 +116,5 @@ def username_wanted(contact: Contact, mappings: Sequence[FieldMapping]) -> str:
             last_name=contact.last_name,
             username_format=settings.FUSION_USERNAME_FORMAT,
         )
-    return User.normalize_username(username)[:150]
+    printable = "".join(character for character in username if character.isprintable())  # no NUL, no controls
+    return User.normalize_username(printable)[:150]

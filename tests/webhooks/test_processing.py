@@ -119,7 +119,12 @@ def test_rate_limiting_never_uses_up_attempts(site_sandbox, settings):
     site_sandbox.fault(status=429, count=1, endpoint="GET /Contacts")
     process_deliveries.call()
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 0)
+    # The worker did take it and meet the 429 (not merely leave the delivery as it was stored) ...
+    assert site_sandbox.pending_faults() == []
+    assert delivery.claimed_by and "429" in delivery.message and "retrying" in delivery.message
+    assert delivery.next_attempt_at > timezone.now()
+    # ... and the attempt it used was given back.
+    assert (delivery.status, delivery.reason, delivery.attempts) == (Delivery.Status.PENDING, "retrying", 0)
 
 
 def test_a_delivery_fails_visibly_after_the_last_attempt(site_sandbox, settings):
@@ -143,7 +148,9 @@ def test_a_timeout_is_retried(site_sandbox, settings):
     site_sandbox.fault(delay_ms=1000, count=1, endpoint="GET /Contacts")
     process_deliveries.call()
     delivery.refresh_from_db()
-    assert delivery.status == Delivery.Status.PENDING
+    assert site_sandbox.pending_faults() == []  # the slow answer was really met
+    assert (delivery.status, delivery.reason, delivery.attempts) == (Delivery.Status.PENDING, "retrying", 1)
+    assert "attempt 1 failed" in delivery.message and delivery.next_attempt_at > timezone.now()
     ontraport_client.cache_clear()
 
 
@@ -302,3 +309,22 @@ def test_a_fast_stream_waits_to_fill_a_group(burst, settings):
     settings.FUSION_BURST_RATE = 1000  # not a burst: only coalescing is at work
     arrive(30, burst, seconds=1.5)  # 20 a second: a group of 50 fills within 5 s
     assert deliveries_claim(worker_id="w") == []
+
+
+def test_a_delivery_whose_worker_keeps_dying_fails_after_the_last_attempt(settings):
+    """A claim counts an attempt; a lease that runs out on the last one fails the delivery, whatever
+    happened inside the worker, instead of re-claiming it for ever."""
+    settings.FUSION_MAX_ATTEMPTS = 3
+    delivery = store("add", 3)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.PROCESSING,
+        attempts=3,
+        claimed_by="dead-worker",
+        lease_expires_at=timezone.now() - datetime.timedelta(seconds=1),
+    )
+
+    assert deliveries_claim(worker_id="next") == []
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.reason) == (Delivery.Status.FAILED, "gave_up")
+    assert "lease ran out" in delivery.message and delivery.finished_at is not None
