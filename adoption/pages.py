@@ -106,14 +106,17 @@ def page_fetch(*, run: Run, client: OntraportClient) -> Page:
 
 
 class BulkDirectory:
-    """The bulk client as the accounts service's directory (merged and deleted contacts, tag names).
+    """The bulk client as the accounts service's directory (merged and deleted contacts, tag names), one
+    per run (or slice of a run).
 
-    Tag names are cosmetic: while the budget is down to the reserve, the tag list is not fetched (new tags
-    are applied by id now and named by a later refresh), so a run never spends the webhooks' calls on it.
+    Tag names are cosmetic: the tag list is fetched at most once per run (a long import would otherwise
+    refresh it every FUSION_TAG_REFRESH_SECONDS), and not at all while the budget is down to the reserve
+    (the webhooks' calls). Tags are applied by id either way and named by a later refresh.
     """
 
     def __init__(self, client: OntraportClient) -> None:
         self.client = client
+        self.tags_listed = False
 
     def get_contacts(self, ids: Iterable[int]) -> dict[int, Contact]:
         return self.client.get_contacts(ids)
@@ -122,14 +125,15 @@ class BulkDirectory:
         return self.client.find_contact_id_by_email(email)
 
     def list_tags(self) -> list[Tag]:
-        if bulk_wait_seconds(self.client) > 0:
+        if self.tags_listed or bulk_wait_seconds(self.client) > 0:
             return []
+        self.tags_listed = True
         return self.client.list_tags()
 
 
-def page_apply(*, run: Run, page: Page, client: OntraportClient, owner: str, dry_run: bool = False) -> Page:
+def page_apply(*, run: Run, page: Page, directory: BulkDirectory, owner: str, dry_run: bool = False) -> Page:
     """Apply the page and record it. A dry run computes the outcomes and writes nothing at all."""
-    directory = BulkDirectory(client)
+    client = directory.client
     calls_before = client.calls_made
     if dry_run:
         outcomes = users_sync_from_contacts(

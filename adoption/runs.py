@@ -6,7 +6,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accounts.models import Run, User
-from adoption.pages import Page, page_apply, page_fetch, resync_users
+from adoption.pages import BulkDirectory, Page, page_apply, page_fetch, resync_users
 from ontraport_client import OntraportClient, OntraportError
 
 
@@ -64,11 +64,12 @@ def run_work(
 
     Raises OntraportError (the page is not recorded; the run continues from its cursor next time) and
     LeaseLost."""
+    directory = BulkDirectory(client)
     while True:
         if stop is not None and stop():
             return False
         page = page_fetch(run=run, client=client)
-        page_apply(run=run, page=page, client=client, owner=owner, dry_run=dry_run)
+        page_apply(run=run, page=page, directory=directory, owner=owner, dry_run=dry_run)
         if on_page is not None:
             on_page(run, page)
         if page.last:

@@ -42,9 +42,13 @@ def _wake_for_next_due() -> None:
     """Nothing to do now, but a background run may need us later: the next sweep at its due time, a run
     held by a worker at its lease's expiry (if that worker dies, this wake-up takes the run over)."""
     now = timezone.now()
-    waiting = Run.objects.open().filter(started_from__in=BACKGROUND).aggregate(
-        due=Min("due_at", filter=Q(due_at__gt=now)),
-        lease=Min("lease_expires_at", filter=Q(lease_expires_at__isnull=False)),
+    waiting = (
+        Run.objects.open()
+        .filter(started_from__in=BACKGROUND)
+        .aggregate(
+            due=Min("due_at", filter=Q(due_at__gt=now)),
+            lease=Min("lease_expires_at", filter=Q(lease_expires_at__isnull=False)),
+        )
     )
     times = [when for when in (waiting["due"], waiting["lease"]) if when is not None]
     if times:

@@ -24,7 +24,7 @@ from tests.reliability.helpers import site_env, wait_until
 from webhooks.models import Delivery
 from webhooks.tasks import process_deliveries
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 WORKER = ["manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay", "--no-reload"]
 

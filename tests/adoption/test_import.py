@@ -121,3 +121,15 @@ def test_a_staff_account_with_a_members_email_is_never_linked(bulk_sandbox):
     assert staff.contact_id is None
     assert summary["created"] == 6
     assert User.objects.filter(email__iexact="dana.adams@example.com").count() == 1
+
+
+def test_a_long_import_lists_tags_at_most_once(bulk_sandbox, tagged_contacts, settings):
+    settings.FUSION_TAG_REFRESH_SECONDS = 0  # as if every page came after the refresh interval
+    tagged_contacts(200)
+    before = bulk_sandbox.stats()["by_endpoint"].get("GET /Tags", 0)
+
+    summary = _import("--tag", "1")
+
+    assert summary["created"] == 207
+    assert bulk_sandbox.stats()["by_endpoint"].get("GET /Tags", 0) - before <= 1
+    assert summary["ontraport_calls"] <= math.ceil(207 / 50) + 3
