@@ -5,7 +5,7 @@ import datetime
 from django.http import HttpRequest
 from django.utils import timezone
 
-from webhooks.access import mask_access_key
+from fusion_site.masking import mask_text
 from webhooks.models import Delivery
 from webhooks.params import WebhookParams, clean_text, parse_flag
 
@@ -17,7 +17,7 @@ def request_source_ip(request: HttpRequest) -> str | None:
 
 
 def request_path_masked(request: HttpRequest) -> str:
-    return clean_text(mask_access_key(request.get_full_path()), PATH_MAX)
+    return clean_text(mask_text(request.get_full_path()), PATH_MAX)
 
 
 def delivery_record(
