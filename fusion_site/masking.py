@@ -26,7 +26,7 @@ from urllib.parse import quote, quote_plus, unquote_plus
 
 from django.conf import settings
 
-MASK = "********************"
+MASK = "***"
 # Shorter values are not secrets worth scanning for (and would mask ordinary words).
 SECRET_MIN_LENGTH = 8
 
