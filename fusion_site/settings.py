@@ -103,6 +103,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: under DEBUG, masks secrets in Django's error pages (inactive when DEBUG is off).
+    "fusion_site.debug_pages.DebugPagesMaskedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # First among ours: a webhook on any path answers before sessions, CSRF and auth run.
     "webhooks.middleware.WebhookOnAnyPathMiddleware",
