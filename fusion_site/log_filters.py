@@ -8,6 +8,7 @@ not control; this filter is the safety net under the rule that no secret reaches
 import logging
 import re
 
+from django.http import QueryDict
 from django.utils.safestring import SafeString
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
@@ -39,11 +40,11 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
 
     def get_post_parameters(self, request):  # type: ignore[no-untyped-def]
         cleansed = super().get_post_parameters(request)
-        if not hasattr(cleansed, "lists"):
+        if not isinstance(cleansed, QueryDict):
             return cleansed
         masked = cleansed.copy()
         for name, values in mask_mapping(cleansed.lists()):
-            masked.setlist(name, values)
+            masked.setlist(name, values if isinstance(values, list) else [values])
         return masked
 
     def get_safe_request_meta(self, request):  # type: ignore[no-untyped-def]

@@ -22,6 +22,7 @@ import html
 import json
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
 from django.conf import settings
@@ -133,10 +134,10 @@ def mask_text(text: str) -> str:
     return text
 
 
-def mask_mapping(items: Iterable[tuple[str, object]]) -> list[tuple[str, object]]:
+def mask_mapping(items: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """(name, value) pairs with a secret name's value masked and every other string value masked by value;
     lists (QueryDict.lists()) are masked element by element."""
-    masked: list[tuple[str, object]] = []
+    masked: list[tuple[str, Any]] = []
     for name, value in items:
         if is_secret_name(str(name)):
             masked.append((name, [MASK] * len(value) if isinstance(value, list) else MASK))

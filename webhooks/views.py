@@ -4,8 +4,8 @@ Answers (JSON, always):
   202 {"success": true, "delivery_id": N}          stored; processing happens in the background
   200 {"success": true}                             wpf_action=test with a valid key
   400 {"success": false, "reason": "...", ...}      malformed; recorded as a rejected Delivery
-  400 {"success": false, "reason": "disallowed_host"}      Host not in ALLOWED_HOSTS / FUSION_WEBHOOK_EXTRA_HOSTS
-  400 {"success": false, "reason": "invalid_json" | "invalid_body" | "files_not_accepted"}   a body refused
+  400 {"success": false, "reason": "disallowed_host"}      Host not in ALLOWED_HOSTS (+ webhook extra hosts)
+  400 {"success": false, "reason": "invalid_json" | "invalid_body" | "files_not_accepted"}   body refused
   403 {"success": false, "reason": "invalid_access_key"}   nothing stored, the key never echoed or logged
   413 {"success": false, "reason": "body_too_large"}
   429 {"success": false, "reason": "too_many_invalid_keys"}  an address that keeps sending wrong keys
@@ -78,7 +78,7 @@ def host_allowed(request: HttpRequest) -> bool:
     """The Host header is one the site serves (ALLOWED_HOSTS, as for every other request), or one listed
     for webhooks only in FUSION_WEBHOOK_EXTRA_HOSTS. Checked here because the webhook middleware answers
     before CommonMiddleware, which is what makes Django check ALLOWED_HOSTS."""
-    domain, _port = split_domain_port(request._get_raw_host())
+    domain, _port = split_domain_port(request._get_raw_host())  # type: ignore[attr-defined]
     allowed = [*settings.ALLOWED_HOSTS, *settings.FUSION_WEBHOOK_EXTRA_HOSTS]
     if settings.DEBUG and not allowed:
         allowed = [".localhost", "127.0.0.1", "[::1]"]  # Django's own rule under DEBUG

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 # The first retry's delay; each failed write doubles it, up to FUSION_RETRY_MAX_SECONDS.
 RETRY_DELAY = datetime.timedelta(seconds=60)
 NOTE_MAX = 255
+WRITTEN_TOO_LATE = "Return Password written, but the user had already changed their password."
 
 
 def password_return_after_create(*, user: User, password: str) -> None:
@@ -145,7 +146,10 @@ def _write(*, user_id: int, password: str, password_hash: str, attempt: int) -> 
         )
         due_at = timezone.now() + delay
         # The error names the status and Ontraport's answer, never the request that carried the password.
-        note = f"Return Password write {attempt} failed ({error}); retrying with a new password at {due_at:%Y-%m-%d %H:%M:%S} UTC."
+        note = (
+            f"Return Password write {attempt} failed ({error}); "
+            f"retrying with a new password at {due_at:%Y-%m-%d %H:%M:%S} UTC."
+        )
         still_ours.update(password_return_due_at=due_at, password_return_note=note[:NOTE_MAX])
         logger.warning(
             "return password for user %s failed (attempt %s: %s); retry in %s", user_id, attempt, error, delay
@@ -154,7 +158,7 @@ def _write(*, user_id: int, password: str, password_hash: str, attempt: int) -> 
     if not still_ours.update(password_return_due_at=None, password_return_note=""):
         User.objects.filter(pk=user_id).update(
             password_return_due_at=None,
-            password_return_note="Return Password written, but the user had already changed their password.",
+            password_return_note=WRITTEN_TOO_LATE,
         )
     return 1
 

@@ -70,7 +70,9 @@ def deep_json(**top: object) -> bytes:
 
 def cases() -> list[Case]:
     big_form, big_type = multipart({"wpf_action": "add", "access_key": GUESS, "pad": "x" * 50 * 2**20})
-    files_form, files_type = multipart({"wpf_action": "add", "contact_id": "1", "access_key": KEY}, b"\0" * 100)
+    files_form, files_type = multipart(
+        {"wpf_action": "add", "contact_id": "1", "access_key": KEY}, b"\0" * 100
+    )
     json_type = "application/json"
     return [
         # The key recognised by meaning: what Django reads as access_key works and is masked.
@@ -127,7 +129,9 @@ def cases() -> list[Case]:
             body=deep_json(contact_id=1),
             content_type=json_type,
         ),
-        Case("50 MB multipart, wrong key, root", "/", 413, method="POST", body=big_form, content_type=big_type),
+        Case(
+            "50 MB multipart, wrong key, root", "/", 413, method="POST", body=big_form, content_type=big_type
+        ),
         Case(
             "50 MB multipart, wpf_action in URL",
             f"/some/page/?wpf_action=add&access_key={q(GUESS)}",
@@ -252,7 +256,10 @@ def test_the_hostile_table_over_http_and_no_secret_anywhere_after_it(
     )
     admin = superuser_client()
     admin_pages = [reverse("admin:webhooks_delivery_changelist"), reverse("admin:accounts_user_changelist")]
-    admin_pages += [reverse("admin:webhooks_delivery_change", args=[pk]) for pk in Delivery.objects.values_list("pk", flat=True)]
+    admin_pages += [
+        reverse("admin:webhooks_delivery_change", args=[pk])
+        for pk in Delivery.objects.values_list("pk", flat=True)
+    ]
     texts["admin"] = "".join(admin.get(page).content.decode() for page in admin_pages)
     assert "Page not found" in texts["answers and DEBUG pages"]  # the DEBUG 404 page was really served
     assert "GET /?wpf_action=test" in texts["site log"]  # the request lines were really logged
@@ -267,3 +274,43 @@ def test_the_hostile_table_over_http_and_no_secret_anywhere_after_it(
     ]
     assert leaks == []
     figures.record("hostile edge table (HTTP)", sent=len(table), answers=answers)
+
+
+def test_error_reports_scrub_every_form_of_every_secret_in_every_section(settings, monkeypatch):
+    """A view that raises while holding the key (in GET under an encoded name, in POST, in a header, in
+    frame locals): the text and HTML reports (mailed to ADMINS, shown under DEBUG) carry no form of it."""
+    from django.test import RequestFactory
+    from django.views.debug import get_exception_reporter_class
+
+    from webhooks.views import ontraport_webhook
+
+    settings.FUSION_ACCESS_KEY, settings.FUSION_PREVIOUS_ACCESS_KEYS = KEY, [OLD_KEY]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("storage failed")
+
+    monkeypatch.setattr("webhooks.views.delivery_record", broken)
+    factory = RequestFactory()
+    requests_sent = [
+        factory.get(f"/?wpf_action=add&%61ccess_key={q(KEY)}&contact_id=1&note={q(GUESS)}"),
+        factory.post(
+            f"/any/?note={q(OLD_KEY)}", data={"wpf_action": "add", "access_key": OLD_KEY, "contact_id": "1"}
+        ),
+        factory.get("/?wpf_action=add&contact_id=1", headers={"X-Fusion-Access-Key": KEY}),
+        factory.get("/?wpf_action=add&contact_id=1", headers={"Authorization": f"Bearer {KEY}"}),
+    ]
+    reports = []
+    for request in requests_sent:
+        with pytest.raises(RuntimeError) as raised:
+            ontraport_webhook(request)
+        reporter = get_exception_reporter_class(request)(request, raised.type, raised.value, raised.tb)
+        reports.append(reporter.get_traceback_text() + reporter.get_traceback_html())
+    text = "\n".join(reports)
+    assert text.count("storage failed") >= 8  # the reports are real
+    leaks = [
+        (name, form)
+        for name, secret in {"key": KEY, "previous key": OLD_KEY}.items()
+        for form in secret_forms(secret)
+        if form in text
+    ]
+    assert leaks == []
