@@ -7,7 +7,9 @@ account. So every comparison of e-mail addresses, and the uniqueness rule, uses 
 only what mail systems really treat as the same: the case of ASCII letters, and the domain's IDNA form.
 """
 
+import re
 import unicodedata
+from functools import lru_cache
 
 import idna
 
@@ -17,6 +19,9 @@ LOCAL_PART_MAX = 64
 # bidi overrides), surrogates, private use, unassigned, line and paragraph separators, spaces.
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
 _ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# A plain ASCII host name label (letters, digits, inner hyphens): the common case, checked without the
+# (slow) IDNA machinery. Labels starting "xn--" still go through it, so their punycode is validated.
+_LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def ascii_lower(text: str) -> str:
@@ -24,6 +29,7 @@ def ascii_lower(text: str) -> str:
     return text.translate(_ASCII_UPPER)
 
 
+@lru_cache(maxsize=65536)
 def email_key(address: str) -> str | None:
     """The form an e-mail address is compared and kept unique on, or None when it is not a usable address.
 
@@ -44,9 +50,20 @@ def email_key(address: str) -> str | None:
         return None
     if domain.startswith(".") or domain.endswith(".") or "." not in domain:
         return None
-    try:
-        ascii_domain = idna.encode(ascii_lower(domain), uts46=False).decode("ascii")
-    except idna.IDNAError:
+    ascii_domain = _domain_key(ascii_lower(domain))
+    if ascii_domain is None:
         return None
     key = f"{ascii_lower(local)}@{ascii_lower(ascii_domain)}"
     return key if len(key) <= EMAIL_MAX else None
+
+
+def _domain_key(domain: str) -> str | None:
+    labels = domain.split(".")
+    if domain.isascii() and all(
+        _LDH_LABEL.fullmatch(label) and not label.startswith("xn--") for label in labels
+    ):
+        return domain
+    try:
+        return idna.encode(domain, uts46=False).decode("ascii")
+    except idna.IDNAError:
+        return None

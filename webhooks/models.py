@@ -116,6 +116,9 @@ class Delivery(models.Model):
         REJECTED = "rejected", "Rejected"  # answered 400: recorded so the site owner sees it, never processed
 
     class Action(models.TextChoices):
+        # What a stored request asked for. The actions that apply a contact are the accounts service's
+        # (accounts.services.contacts_apply.SyncAction, which the endpoint and replay use); a choices
+        # class cannot extend an enum, so they are named here too and a test holds the two together.
         ADD = "add", "add"
         UPDATE = "update", "update"
         UPDATE_TAGS = "update_tags", "update_tags"

@@ -8,12 +8,13 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.services.contacts_apply import SyncAction
 from webhooks.models import Delivery
 from webhooks.tasks import wake_worker
 
 REPLAYABLE_STATUSES = (Delivery.Status.DONE, Delivery.Status.FAILED)
 # Test pings and rejected (malformed) requests have nothing to apply.
-REPLAYABLE_ACTIONS = (Delivery.Action.ADD, Delivery.Action.UPDATE, Delivery.Action.UPDATE_TAGS)
+REPLAYABLE_ACTIONS = tuple(SyncAction)
 
 
 def deliveries_replayable(*, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:

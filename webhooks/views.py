@@ -23,6 +23,9 @@ from django.http.request import split_domain_port, validate_host
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.identity import ascii_lower
+from accounts.reasons import FailureReason
+from accounts.services.contacts_apply import SyncAction
 from webhooks import throttle
 from webhooks.access import access_key_valid
 from webhooks.models import Delivery
@@ -39,7 +42,7 @@ from webhooks.tasks import wake_worker
 
 logger = logging.getLogger(__name__)
 
-ACTIONS = {"add", "update", "update_tags"}
+ACTIONS = set(SyncAction)
 
 
 @csrf_exempt
@@ -51,7 +54,7 @@ def ontraport_webhook(request: HttpRequest) -> JsonResponse:
     if not host_allowed(request):
         return _answer(400, reason="disallowed_host", detail="This Host is not served (ALLOWED_HOSTS).")
     if body_over_limit(request):  # before anything reads it: the limit counts file parts too
-        return _refuse_body(request, 413, "body_too_large", "The request body is too large.")
+        return _refuse_body(request, 413, FailureReason.BODY_TOO_LARGE, "The request body is too large.")
     source_ip = request_source_ip(request)
     try:
         params = read_params(request)
@@ -59,15 +62,17 @@ def ontraport_webhook(request: HttpRequest) -> JsonResponse:
     except Ambiguous as error:
         if error.name == "access_key":
             return _refuse_key(source_ip)
-        return _reject(request, 400, "ambiguous_parameter", f"{error.name} was given more than once")
+        detail = f"{error.name} was given more than once"
+        return _reject(request, 400, FailureReason.AMBIGUOUS_PARAMETER, detail)
     except InvalidJson:
-        return _refuse_body(request, 400, "invalid_json", "The JSON body is unreadable or nested too deep.")
+        detail = "The JSON body is unreadable or nested too deep."
+        return _refuse_body(request, 400, FailureReason.INVALID_JSON, detail)
     except (RequestDataTooBig, TooManyFieldsSent):  # Django's own limits on bodies
-        return _refuse_body(request, 413, "body_too_large", "The request body is too large.")
+        return _refuse_body(request, 413, FailureReason.BODY_TOO_LARGE, "The request body is too large.")
     except MultiPartParserError:
-        return _refuse_body(request, 400, "invalid_body", "The form body is unreadable.")
+        return _refuse_body(request, 400, FailureReason.INVALID_BODY, "The form body is unreadable.")
     if has_files:
-        return _refuse_body(request, 400, "files_not_accepted", "A webhook carries no files.")
+        return _refuse_body(request, 400, FailureReason.FILES_NOT_ACCEPTED, "A webhook carries no files.")
 
     if not access_key_valid(params.access_key or ""):
         return _refuse_key(source_ip)
@@ -97,17 +102,18 @@ def body_over_limit(request: HttpRequest) -> bool:
 
 
 def _accept(request: HttpRequest, params: WebhookParams) -> JsonResponse:
-    action = (params.action or "").strip().lower()
+    action = ascii_lower((params.action or "").strip())
     try:
         if action == "test":
             delivery_record(request, params, action=Delivery.Action.TEST, contact_id=None, test=True)
             return JsonResponse({"success": True})
         if action not in ACTIONS:
-            reason = "missing_action" if not action else "unknown_action"
+            reason = FailureReason.UNKNOWN_ACTION if action else FailureReason.MISSING_ACTION
             return _reject(request, 400, reason, "wpf_action must be add, update, update_tags or test")
         contact_id = parse_contact_id(params.contact_id)
         if contact_id is None:
-            reason = "missing_contact_id" if not (params.contact_id or "").strip() else "invalid_contact_id"
+            given = (params.contact_id or "").strip()
+            reason = FailureReason.INVALID_CONTACT_ID if given else FailureReason.MISSING_CONTACT_ID
             return _reject(request, 400, reason, "contact_id must be a positive whole number", action=action)
         delivery = delivery_record(request, params, action=action, contact_id=contact_id)
     except DatabaseError:

@@ -27,6 +27,8 @@ class UsersLoaded:
     by_email_key: dict[str, User | None] = field(default_factory=dict)
     tag_ids: dict[int, frozenset[int]] = field(default_factory=dict)  # user pk → tag ids now
     usernames: UsernamesKnown = field(default_factory=UsernamesKnown)
+    # user pk → (contact id, e-mail key) as last remembered: what to clear when either changes
+    identifiers: dict[int, tuple[int | None, str | None]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, *, contact_ids: Iterable[int], email_keys: Iterable[str]) -> "UsersLoaded":
@@ -66,12 +68,14 @@ class UsersLoaded:
     def remember(self, user: User) -> None:
         """`user` as it now is in the database (as read, or after a successful apply: linked to another
         contact, or with another e-mail, the old entries name nobody)."""
-        for contact_id, known in self.by_contact_id.items():
-            if known is not None and known.pk == user.pk and contact_id != user.contact_id:
-                self.by_contact_id[contact_id] = NOBODY
-        for key, known in self.by_email_key.items():
-            if known is not None and known.pk == user.pk and key != user.email_key:
-                self.by_email_key[key] = NOBODY
+        before = self.identifiers.get(user.pk)
+        if before is not None and before != (user.contact_id, user.email_key):
+            old_contact_id, old_key = before
+            if old_contact_id is not None and old_contact_id != user.contact_id:
+                self.by_contact_id[old_contact_id] = NOBODY
+            if old_key and old_key != user.email_key:
+                self.by_email_key[old_key] = NOBODY
+        self.identifiers[user.pk] = (user.contact_id, user.email_key)
         if user.contact_id is not None:
             self.by_contact_id[user.contact_id] = user
         if user.email_key:
@@ -85,8 +89,13 @@ class UsersLoaded:
             self.by_email_key.pop(email_key, None)
         if user is not None:
             self.tag_ids.pop(user.pk, None)
-            self.by_contact_id = {k: u for k, u in self.by_contact_id.items() if u is None or u.pk != user.pk}
-            self.by_email_key = {k: u for k, u in self.by_email_key.items() if u is None or u.pk != user.pk}
+            contact_id_before, key_before = self.identifiers.pop(user.pk, (None, None))
+            for known in (contact_id_before, user.contact_id):
+                if known is not None:
+                    self.by_contact_id.pop(known, None)
+            for known_key in (key_before, user.email_key):
+                if known_key:
+                    self.by_email_key.pop(known_key, None)
 
 
 def _tag_ids_of(user_ids: Iterable[int]) -> dict[int, frozenset[int]]:

@@ -101,7 +101,7 @@ def email_is_valid(email: str) -> bool:
 
 def _email_may_change(user: User, email: str, notes: list[str]) -> bool:
     key = email_key(email)
-    if user.is_protected or key == user.email_key:
+    if user.is_protected or key == email_key(user.email):  # a user not saved yet has no email_key
         return False
     if key is None or not email_is_valid(email):
         notes.append("e-mail not changed: the contact's new e-mail is invalid")
