@@ -33,10 +33,10 @@ SECRET_MIN_LENGTH = 8
 
 # name=value pairs in URLs, form bodies and log lines. Names stop at separators, quotes and HTML's `&amp;`
 # leftovers (`;`), so `?a=1&amp;access_key=K` still yields the pair `access_key=K`.
-_PAIR = re.compile(r"(?P<name>[^\s&?#=;\"'<>/]+)=(?P<value>[^&\s#\"'<>]*)")
+_PAIR = re.compile(r"(?<![^\s&?#=;\"'<>/])(?P<name>[^\s&?#=;\"'<>/]+)=(?P<value>[^&\s#\"'<>]*)")
 # "name": "value" / 'name': 'value' / name='value' (JSON bodies, dict and dataclass reprs in tracebacks).
 _QUOTED = re.compile(
-    r"""(?P<name>["']?[\w%\[\]-]{1,64}["']?)(?P<sep>\s*[:=]\s*)(?P<quote>["'])(?P<value>(?:\\.|(?!(?P=quote)).)*)(?P=quote)"""
+    r"""(?<![\w%\[\]-])(?P<name>["']?[\w%\[\]-]{1,64}["']?)(?P<sep>\s*[:=]\s*)(?P<quote>["'])(?P<value>(?:\\.|(?!(?P=quote)).)*)(?P=quote)"""
 )
 # Unquoted `password: x` / `api_key=x` in free text (messages, exception strings).
 _LOOSE = re.compile(r"((?:api[-_]?key|password|passwd)\s*[:=]\s*)(?![\"'*])[^&\s\"',}]+", re.IGNORECASE)
@@ -46,6 +46,7 @@ _SECRET_NAMES = frozenset(
 _HEADER_NAMES = frozenset({"httpxfusionaccesskey", "httpauthorization", "xfusionaccesskey", "authorization"})
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_name(name: str) -> bool:
     """True when `name`, decoded as Django would (and then some: twice, any case, `[]` and separators
     ignored), names the access key, a password or an API key."""
@@ -126,7 +127,7 @@ def mask_text(text: str) -> str:
     text = _mask_values(text)
     if "=" in text:
         text = _PAIR.sub(_mask_pair, text)
-    if ":" in text or "=" in text:
+    if ("'" in text or '"' in text) and (":" in text or "=" in text):
         text = _QUOTED.sub(_mask_quoted, text)
     text = _LOOSE.sub(rf"\1{MASK}", text)
     if "Bearer " in text or "bearer " in text:
