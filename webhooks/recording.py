@@ -25,11 +25,13 @@ def delivery_record(
 ) -> Delivery:
     """Store an accepted webhook: one INSERT, the least a receiver that loses nothing can do."""
     options: dict[str, object] = {}
-    if role := clean_text(params.role, 150):
+    # Masked like the path: a sender that put the key (or a password) in another parameter must not have
+    # it stored either.
+    if role := clean_text(mask_text(params.role or ""), 150):
         options["role"] = role
     if parse_flag(params.send_notification):
         options["send_notification"] = True
-    if email := clean_text(params.email, 254):
+    if email := clean_text(mask_text(params.email or ""), 254):
         options["email"] = email
     now = timezone.now()
     return Delivery.objects.create(
