@@ -46,6 +46,10 @@ class User(AbstractUser):
     # Set while a generated password still has to be written to Ontraport's "Return Password" field (the
     # plaintext is never stored: a fresh password is generated when the write is retried).
     password_return_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Writes of a generated password tried so far (capped by FUSION_MAX_ATTEMPTS), and why the last one
+    # failed or why the return was abandoned: shown on the user's admin page.
+    password_return_attempts = models.PositiveSmallIntegerField(default=0)
+    password_return_note = models.CharField(max_length=255, blank=True)
     # Set while a welcome e-mail is owed: it is sent right after the user's creation commits, and cleared
     # then; if the process dies first (or the mail server fails), the worker sends it once this time passes.
     welcome_email_due_at = models.DateTimeField(null=True, blank=True, db_index=True)

@@ -74,6 +74,9 @@ FUSION_TAG_REFRESH_SECONDS = env.int("FUSION_TAG_REFRESH_SECONDS", default=300)
 # Wrong keys from one address before it is answered 429 for a while (legitimate senders are never slowed).
 FUSION_BAD_KEY_LIMIT = env.int("FUSION_BAD_KEY_LIMIT", default=20)
 FUSION_BAD_KEY_WINDOW_SECONDS = env.int("FUSION_BAD_KEY_WINDOW_SECONDS", default=600)
+# Hosts webhooks may be addressed to besides ALLOWED_HOSTS (e.g. an internal name Ontraport's requests reach
+# the site by); every other Host is answered 400 disallowed_host (docs/security.md).
+FUSION_WEBHOOK_EXTRA_HOSTS = env.list("FUSION_WEBHOOK_EXTRA_HOSTS", default=[])
 
 ONTRAPORT_API_URL = env.str("ONTRAPORT_API_URL", default="https://api.ontraport.com/1/")
 ONTRAPORT_APP_ID = env.str("ONTRAPORT_APP_ID", default="")
@@ -110,6 +113,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: under DEBUG, masks secrets in Django's error pages (inactive when DEBUG is off).
+    "fusion_site.debug_pages.DebugPagesMaskedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # First among ours: a webhook on any path answers before sessions, CSRF and auth run.
     "webhooks.middleware.WebhookOnAnyPathMiddleware",

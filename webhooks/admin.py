@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
-from webhooks.access import mask_access_key
+from fusion_site.masking import mask_text
 from webhooks.models import Delivery
 from webhooks.replay import deliveries_replay
 
@@ -78,7 +78,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="path")
     def masked_path(self, delivery: Delivery) -> str:
-        return mask_access_key(delivery.path)
+        return mask_text(delivery.path)
 
     @admin.display(description="user", ordering="user__username")
     def user_link(self, delivery: Delivery) -> SafeString | str:

@@ -133,10 +133,13 @@ def users_sync_from_contacts(
         lookups = identity_lookups(requested_ids=list(requests), contacts=contacts, directory=directory)
     except OntraportError as error:
         return dict.fromkeys(requests, SyncOutcome.retry_for(error))
-    _name_new_tags(contacts.values(), directory)
+    if not dry_run:
+        _name_new_tags(contacts.values(), directory)  # committed apart: a tag row serves every batch
     mappings = field_mappings_enabled()
     outcomes: dict[int, SyncOutcome] = {}
     with transaction.atomic():
+        if dry_run:
+            _name_new_tags(contacts.values(), directory)  # rolled back with the rest
         loaded = UsersLoaded.read(
             contact_ids=[*requests, *(s.id for s in lookups.survivors.values())],
             email_keys=[key for c in contacts.values() if (key := email_key(c.email))],

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
 
 from accounts.identity import ascii_lower, email_key
-from accounts.models import User
+from accounts.models import Tag, User
 from accounts.services.contacts_apply import ContactRequest, Effect, SyncAction, users_sync_from_contacts
 from tests.accounts.directory import FakeDirectory
 from tests.factories import GroupFactory, StaffFactory, UserFactory, contact
@@ -356,6 +356,7 @@ def test_a_dry_run_reports_and_writes_nothing(mailoutbox, settings):
 
     assert (outcomes[1].effect, outcomes[2].effect) == (Effect.CREATED, Effect.LINKED)
     assert User.objects.count() == 1
+    assert not Tag.objects.exists()  # not even the new tag's row
     existing.refresh_from_db()
     assert existing.contact_id is None
     assert mailoutbox == []
