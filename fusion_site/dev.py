@@ -31,7 +31,8 @@ def env_file_ensure() -> None:
         f"SECRET_KEY={secrets.token_urlsafe(40)}",
         f"FUSION_ACCESS_KEY={secrets.token_urlsafe(24)}",
         f"DEV_ADMIN_PASSWORD={secrets.token_urlsafe(12)}",
-        "# Set ONTRAPORT_APP_ID and ONTRAPORT_API_KEY to use your Ontraport account instead of the sandbox.",
+        "# The local sandbox (make run starts it). For your Ontraport account instead: set ONTRAPORT_APP_ID",
+        "# and ONTRAPORT_API_KEY to yours and delete the ONTRAPORT_API_URL line.",
         # The sandbox's credentials, so commands run by hand (manage.py ontraport_import ...) reach it too.
         *(f"{key}={value}" for key, value in SANDBOX_CREDENTIALS.items()),
     ]
