@@ -87,6 +87,15 @@ ONTRAPORT_TIMEOUT = env.float("ONTRAPORT_TIMEOUT", default=30.0)
 ONTRAPORT_CLIENT_ATTEMPTS = env.int("ONTRAPORT_CLIENT_ATTEMPTS", default=2)
 ONTRAPORT_RATE_RESERVE = env.int("ONTRAPORT_RATE_RESERVE", default=2)
 
+# --- Adoption: import, resync and the sweep (docs/adoption.md) ---------------------------------------------
+# Bulk work spends Ontraport's budget only while more than this many calls are left in the window.
+FUSION_BULK_RESERVE = env.int("FUSION_BULK_RESERVE", default=60)
+# How often the worker resyncs every linked user ("24h", "90m", "3600s", "0" = never); default 24h when
+# Ontraport credentials are set.
+FUSION_RESYNC_EVERY = env.str(
+    "FUSION_RESYNC_EVERY", default="24h" if ONTRAPORT_APP_ID and ONTRAPORT_API_KEY else "0"
+)
+
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- Django ----------------------------------------------------------------------------------------------
@@ -100,6 +109,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "accounts",
     "webhooks",
+    "adoption",
 ]
 
 MIDDLEWARE = [

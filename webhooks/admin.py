@@ -34,7 +34,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "message_preview",
     )
     list_display_links = ("id", "received_at")
-    list_filter = ("status", "action", "reason")
+    list_filter = ("status", "action", "reason", "source")
     # contact_id__exact is skipped by the admin for terms that are not whole numbers; e-mails are matched
     # on the linked user and on the e-mail the webhook itself carried (options.email).
     search_fields = ("contact_id__exact", "user__email", "options__email")
