@@ -27,7 +27,6 @@ from accounts.models import FieldMapping, Tag, TagSubscription, User
 from accounts.ontraport import ontraport_client
 from accounts.services.contact_link import LinkRefused, user_link_contact
 from accounts.services.fields_sync import field_mappings_sync_from_ontraport
-from accounts.services.resync_selected import users_resync_from_ontraport
 from accounts.services.tag_subscriptions import (
     tag_subscriptions_create,
     tag_subscriptions_delete,
@@ -112,7 +111,6 @@ class UserAdmin(DjangoUserAdmin):
         "is_staff",
     )
     list_filter = (LinkedToOntraportFilter, TagFilter, RoleFilter, "is_staff", "is_active")
-    actions = ("resync_from_ontraport",)
     list_per_page = 50
     show_full_result_count = False
     change_form_template = "admin/accounts/user/change_form.html"
@@ -120,9 +118,15 @@ class UserAdmin(DjangoUserAdmin):
     # text fields only and "123" also finds contact 123 (by the unique index, not a LIKE).
     search_fields = ("username", "email", "first_name", "last_name", "contact_id__exact")
     autocomplete_fields = ("tags",)  # accounts can have thousands of tags: never list them all in a form
-    # contact_id is set by webhooks, or by hand with "Link to a contact" (accounts.services.contact_link),
+    # contact_id is set by webhooks, or by hand with "Link to Ontraport contact" (services.contact_link),
     # which checks the contact exists and is not linked to another user: never typed into the form.
-    readonly_fields = ("contact_link", "profile_table", "password_return_due_at")
+    readonly_fields = (
+        "contact_link",
+        "profile_table",
+        "password_return_due_at",
+        "password_return_attempts",
+        "password_return_note",
+    )
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
         (
@@ -130,7 +134,14 @@ class UserAdmin(DjangoUserAdmin):
             {
                 "description": "Tags and profile values are replaced by the next webhook for this contact: "
                 "change them in Ontraport.",
-                "fields": ("contact_link", "tags", "profile_table", "password_return_due_at"),
+                "fields": (
+                    "contact_link",
+                    "tags",
+                    "profile_table",
+                    "password_return_due_at",
+                    "password_return_attempts",
+                    "password_return_note",
+                ),
             },
         ),
     )
@@ -174,20 +185,6 @@ class UserAdmin(DjangoUserAdmin):
             ONTRAPORT_CONTACT_URL.format(user.contact_id),
             user.contact_id,
         )
-
-    @admin.action(description="Resync from Ontraport", permissions=["change"])
-    def resync_from_ontraport(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        try:
-            report = users_resync_from_ontraport(users=queryset, client=ontraport_client())
-        except OntraportError as error:
-            self.message_user(request, f"Could not read the contacts from Ontraport: {error}", messages.ERROR)
-            return
-        text = f"Resynced {report.updated} users from Ontraport."
-        if report.not_linked:
-            text += f" {report.not_linked} not linked to a contact (skipped)."
-        self.message_user(request, text, messages.SUCCESS if report.updated else messages.WARNING)
-        for problem in report.problems:
-            self.message_user(request, problem, messages.WARNING)
 
     def get_urls(self) -> list[URLPattern]:
         link = path(

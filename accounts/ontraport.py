@@ -23,3 +23,23 @@ def ontraport_client() -> OntraportClient:
         retry=RetryPolicy(max_attempts=settings.ONTRAPORT_CLIENT_ATTEMPTS, base_delay=0.5, max_delay=2.0),
         pacer=Pacer(reserve=settings.ONTRAPORT_RATE_RESERVE),
     )
+
+
+@cache
+def ontraport_bulk_client() -> OntraportClient:
+    """The client of imports, resyncs and sweeps: its pacer holds back FUSION_BULK_RESERVE calls.
+
+    Ontraport reports the account's remaining budget on every answer, whoever spent it, so bulk work that
+    waits while that number is at or below the reserve leaves the last calls of each minute to webhooks
+    (and to every other app sharing the account).
+    """
+    return OntraportClient(
+        app_id=settings.ONTRAPORT_APP_ID,
+        api_key=settings.ONTRAPORT_API_KEY,
+        base_url=settings.ONTRAPORT_API_URL,
+        timeout=settings.ONTRAPORT_TIMEOUT,
+        retry=RetryPolicy(
+            max_attempts=max(settings.ONTRAPORT_CLIENT_ATTEMPTS, 3), base_delay=1.0, max_delay=10.0
+        ),
+        pacer=Pacer(reserve=settings.FUSION_BULK_RESERVE),
+    )

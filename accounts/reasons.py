@@ -19,7 +19,11 @@ class FailureReason(models.TextChoices):
     MISSING_EVENT = "missing_event", "Subscription event without a type"
     UNKNOWN_EVENT = "unknown_event", "Subscription event not sub_tag / unsub_tag"
     UNSUPPORTED_OBJECT = "unsupported_object", "Subscription event not about a contact"
-    INVALID_BODY = "invalid_body", "Subscription event body unreadable"
+    # Bodies refused at the edge (recorded only when the URL or a header carried a valid key).
+    BODY_TOO_LARGE = "body_too_large", "Body over the size limit"
+    INVALID_JSON = "invalid_json", "JSON body unreadable or nested too deep"
+    INVALID_BODY = "invalid_body", "Form body unreadable"
+    FILES_NOT_ACCEPTED = "files_not_accepted", "Body carried file parts"
     # Waiting for another attempt (status *pending*).
     RETRYING = "retrying", "Retrying (Ontraport or database trouble)"
     ONTRAPORT_CREDENTIALS = "ontraport_credentials", "Ontraport rejected the API credentials"

@@ -55,11 +55,16 @@ def effective_settings() -> list[Setting]:
         ),
         Setting("FUSION_MAX_ATTEMPTS", str(settings.FUSION_MAX_ATTEMPTS), "tries before a delivery fails"),
     ]
-    # The sweep (issue 10) adds settings of its own; shown when this version has them.
-    for name, meaning in (
-        ("FUSION_SWEEP_TAG", "the tag the periodic sweep resyncs"),
-        ("FUSION_SWEEP_INTERVAL_SECONDS", "how often the sweep runs"),
-    ):
-        if hasattr(settings, name):
-            rows.append(Setting(name, str(getattr(settings, name)) or "not set", meaning))
+    rows += [
+        Setting(
+            "FUSION_RESYNC_EVERY",
+            settings.FUSION_RESYNC_EVERY,
+            "the sweep: how often the worker resyncs every linked user (0: never)",
+        ),
+        Setting(
+            "FUSION_BULK_RESERVE",
+            str(settings.FUSION_BULK_RESERVE),
+            "calls per rate window imports, resyncs and the sweep leave to webhooks",
+        ),
+    ]
     return rows

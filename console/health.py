@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from accounts.models import Run
 from webhooks.models import Delivery
 
 LATEST_FAILURES = 10
+RECENT_RUNS = 5
 WAITING = (Delivery.Status.PENDING, Delivery.Status.PROCESSING)
 
 
@@ -23,6 +25,11 @@ class DeliveryHealth:
     @property
     def oldest_waiting_age(self) -> datetime.timedelta | None:
         return timezone.now() - self.oldest_waiting if self.oldest_waiting else None
+
+
+def runs_recent() -> list[Run]:
+    """The latest imports, resyncs and sweeps (adoption), newest first: one query."""
+    return list(Run.objects.select_related("started_by").order_by("-id")[:RECENT_RUNS])
 
 
 def delivery_health(*, hours: int = 24) -> DeliveryHealth:

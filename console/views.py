@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from console.connection import connection_check
 from console.effective_settings import effective_settings
-from console.health import delivery_health
+from console.health import delivery_health, runs_recent
 from console.webhook_probe import ACTIONS, webhook_probe_send
 from webhooks.models import Delivery
 from webhooks.params import parse_contact_id
@@ -33,6 +33,13 @@ def ontraport_page(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - datetime.timedelta(hours=24)
     urls = webhook_urls_for_ontraport(base_url=settings.SITE_URL, access_key=KEY_PLACEHOLDER)
     events_url = f"{settings.SITE_URL}{reverse('ontraport-events')}?access_key={KEY_PLACEHOLDER}"
+    # Where the sender can add headers ("Send A Webhook" in newer accounts): the URL without the key, and
+    # the key in a header (webhooks.params.KEY_HEADER), so it appears in no URL and no access log.
+    header_urls = [
+        (sender_url.purpose, sender_url.url.replace(f"&access_key={KEY_PLACEHOLDER}", ""))
+        for sender_url in urls
+        if "wpf_action=test" not in sender_url.url
+    ]
     context = {
         **admin.site.each_context(request),
         "title": "Ontraport",
@@ -40,6 +47,8 @@ def ontraport_page(request: HttpRequest) -> HttpResponse:
         "connection": connection_check(),
         "sender_urls": urls,
         "events_url": events_url,
+        "header_urls": header_urls,
+        "key_header": f"X-Fusion-Access-Key: {KEY_PLACEHOLDER}",
         "key_placeholder": KEY_PLACEHOLDER,
         "may_reveal_key": _may_reveal_key(request),
         "settings_rows": effective_settings(),
@@ -50,6 +59,7 @@ def ontraport_page(request: HttpRequest) -> HttpResponse:
         "since": since.isoformat(),
         "failures": [(delivery, reason_advice(delivery.reason)) for delivery in health.latest_failures],
         "test_actions": ACTIONS,
+        "runs": runs_recent(),
     }
     return render(request, "console/ontraport.html", context)
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.identity import email_key
 from accounts.reasons import FailureReason
-from webhooks.access import mask_access_key
+from fusion_site.masking import mask_text
 from webhooks.models import EMAIL_KEY, Delivery
 from webhooks.params import CONTACT_ID_MAX
 from webhooks.reason_advice import reason_advice
@@ -62,10 +62,10 @@ class DeliveryAdmin(admin.ModelAdmin):
         "message_preview",
     )
     list_display_links = ("id",)  # one link a row: each costs a URL with the preserved filters
-    # Each filter has an index (status, action, reason, received_at: see Delivery.Meta), and none of them
-    # reads the table to list its choices: at 100,000 rows the stock reason filter's SELECT DISTINCT and the
-    # date hierarchy's per-month scan cost seconds on SQLite (bench/admin.py).
-    list_filter = ("status", "action", ReasonFilter, ("received_at", admin.DateFieldListFilter))
+    # Each filter has an index (status, action, reason, source, received_at: see Delivery.Meta), and none of
+    # them reads the table to list its choices: at 100,000 rows the stock reason filter's SELECT DISTINCT and
+    # the date hierarchy's per-month scan cost seconds on SQLite (bench/admin.py).
+    list_filter = ("status", "action", ReasonFilter, "source", ("received_at", admin.DateFieldListFilter))
     list_per_page = 50
     # Newest first: with a filter, its (filter, received_at) index gives the rows in order (no sort).
     ordering = ("-received_at",)
@@ -183,7 +183,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         if delivery is not None:
             story = {
                 "delivery": delivery,
-                "masked_path": mask_access_key(delivery.path),
+                "masked_path": mask_text(delivery.path),
                 "advice": reason_advice(delivery.reason),
                 "ontraport_contact_url": (
                     ONTRAPORT_CONTACT_URL.format(delivery.contact_id) if delivery.contact_id else ""
@@ -196,7 +196,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="path")
     def masked_path(self, delivery: Delivery) -> str:
-        return mask_access_key(delivery.path)
+        return mask_text(delivery.path)
 
     @admin.display(description="user", ordering="user__username")
     def user_link(self, delivery: Delivery) -> SafeString | str:

@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from webhooks import throttle
 from webhooks.access import access_key_valid
 from webhooks.models import Delivery
-from webhooks.params import WebhookParams
+from webhooks.params import WebhookParams, access_key_from_headers
 from webhooks.recording import delivery_record, delivery_reject, request_source_ip
 from webhooks.subscription_events import BadEvent, tag_event_read
 from webhooks.tasks import wake_worker
@@ -28,8 +28,10 @@ logger = logging.getLogger(__name__)
 def ontraport_events(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
         return _answer(405, reason="method_not_allowed", detail="Ontraport POSTs events.")
-    # The key is in the subscribed URL's query string (Ontraport's subscriptions cannot add headers).
-    if not access_key_valid(request.GET.get("access_key", "")):
+    # The key is in the subscribed URL's query string (Ontraport's subscriptions cannot add headers); a
+    # header is accepted too, as on the webhook endpoint.
+    key = access_key_from_headers(request) or request.GET.get("access_key", "")
+    if not access_key_valid(key):
         source_ip = request_source_ip(request)
         if throttle.bad_key_seen(source_ip):
             return _answer(429, reason="too_many_invalid_keys", detail="Too many invalid keys.")

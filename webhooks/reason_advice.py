@@ -8,6 +8,7 @@ states that need no action are explained here, where the URL the sender used is 
 from accounts.reasons import WHAT_TO_DO, FailureReason
 
 COPY_AGAIN = "Copy the URL again from the Ontraport page and paste it into the rule or campaign."
+BODY = "Send a small, flat form or JSON body and no files (docs/security.md)."
 RESUBSCRIBE = "Remove the tag's subscriptions (Tag subscriptions page) and subscribe the tag again."
 
 ADVICE: dict[str, str] = {
@@ -23,7 +24,10 @@ ADVICE: dict[str, str] = {
     FailureReason.UNKNOWN_EVENT: "Only sub_tag and unsub_tag events are synced: remove other subscriptions "
     "to this URL in Ontraport.",
     FailureReason.UNSUPPORTED_OBJECT: "Only contacts are synced: subscribe contact tags only.",
-    FailureReason.INVALID_BODY: RESUBSCRIBE,
+    FailureReason.BODY_TOO_LARGE: BODY,
+    FailureReason.INVALID_JSON: BODY,
+    FailureReason.INVALID_BODY: BODY,
+    FailureReason.FILES_NOT_ACCEPTED: BODY,
     FailureReason.RETRYING: "Temporary trouble: the worker tries again by itself (the Ontraport page shows "
     "whether Ontraport answers).",
     FailureReason.NO_MATCHING_USER: "update and update_tags only change existing users; use wpf_action=add "

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from accounts.reasons import FailureReason
 from webhooks.params import parse_contact_id
 
 TAG_EVENTS = frozenset({"sub_tag", "unsub_tag"})
@@ -61,9 +62,9 @@ def _fields(request: HttpRequest) -> dict[str, Any]:
         try:
             parsed = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError):
-            raise BadEvent("invalid_body", "the body is not valid JSON") from None
+            raise BadEvent(FailureReason.INVALID_JSON, "the body is not valid JSON") from None
         if not isinstance(parsed, dict):
-            raise BadEvent("invalid_body", "the body must be a JSON object")
+            raise BadEvent(FailureReason.INVALID_JSON, "the body must be a JSON object")
         flat: dict[str, Any] = {}
         for name, value in parsed.items():
             if isinstance(value, dict):

@@ -190,3 +190,23 @@ def test_a_test_webhook_needs_a_contact_id(admin, site_sandbox):
         f"{PAGE}test-webhook/", {"contact_id": "[Contact ID]", "action": "add"}, follow=True
     )
     assert messages_of(response) == ["Enter a contact id (a positive whole number) and choose an action."]
+
+
+def test_the_header_form_of_the_key_and_the_recent_runs(admin, site_sandbox, access_key):
+    from accounts.models import Run
+
+    owner = User.objects.get(username="root")
+    Run.objects.create(kind="resync", arguments={"all": True}, started_from="admin", started_by=owner)
+    Run.objects.create(kind="import", arguments={"tag_id": 4, "tag_name": "VIP"}, started_from="command")
+
+    html = admin.get(PAGE).content.decode()
+
+    headers = html[html.index('id="op-header-urls"') :]
+    headers = headers[: headers.index("</table>")]
+    assert "X-Fusion-Access-Key: KEY-HIDDEN" in headers
+    assert "wpf_action=add&amp;contact_id=[Contact ID]" in headers  # the URL carries no key
+    assert "access_key" not in headers
+    runs = html[html.index('id="runs"') :]
+    assert "Import #" in runs and "tag VIP" in runs
+    assert "Resync #" in runs and "all linked users" in runs and ">root<" in runs
+    assert "<td>24h</td>" in html or "FUSION_RESYNC_EVERY" in html

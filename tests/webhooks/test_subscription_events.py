@@ -94,7 +94,7 @@ def test_a_body_that_is_not_json_is_refused(client, access_key):
         f"{EVENTS_PATH}?access_key={access_key}", data="{not json", content_type="application/json"
     )
     assert response.status_code == 400
-    assert response.json()["reason"] == "invalid_body"
+    assert response.json()["reason"] == "invalid_json"
 
 
 def test_a_wrong_key_stores_nothing_and_is_not_echoed(site_sandbox, post_event):
@@ -110,3 +110,15 @@ def test_only_post_is_accepted(client, access_key):
     response = client.get(f"{EVENTS_PATH}?access_key={access_key}")
     assert response.status_code == 405
     assert not Delivery.objects.exists()
+
+
+def test_the_key_may_come_in_a_header(client, site_sandbox, access_key):
+    User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    response = client.post(
+        EVENTS_PATH,
+        data=urlencode(form_event("sub_tag", 1)),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Fusion-Access-Key": access_key},
+    )
+    assert response.status_code == 202
+    assert Delivery.objects.get().status == Delivery.Status.DONE

@@ -1,10 +1,9 @@
-"""Linking a protected user to a contact by hand (the only way one gets linked), and "Resync from
-Ontraport" on chosen users, against the sandbox over HTTP."""
+"""Linking a protected user to a contact by hand (the only way one gets linked), against the sandbox over
+HTTP."""
 
 import pytest
 from django.contrib.auth import get_user_model
 
-from accounts.models import Tag
 from accounts.services.contact_link import LinkRefused, user_link_contact
 from tests.admin_support import messages_of, staff_client, superuser_client
 
@@ -72,36 +71,3 @@ def test_the_service_refuses_a_contact_taken_without_asking_ontraport():
     other = User.objects.create(username="other", email="other@example.com")
     with pytest.raises(LinkRefused, match="already linked"):
         user_link_contact(user=other, contact_id=1)
-
-
-def test_resync_applies_each_linked_users_contact_as_it_is_now(admin, site_sandbox):
-    Tag.objects.create(id=1, name="Members")
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
-    gone = User.objects.create(username="gone", email="gone@example.com", contact_id=9999)
-    unlinked = User.objects.create(username="plain", email="plain@example.com")
-    site_sandbox.add_contact({**site_sandbox.get_contact(1), "lastname": "Adams-Baker"})
-
-    response = admin.post(
-        USERS_URL,
-        {"action": "resync_from_ontraport", "_selected_action": [str(u.pk) for u in (dana, gone, unlinked)]},
-        follow=True,
-    )
-
-    assert messages_of(response) == [
-        "Resynced 1 users from Ontraport. 1 not linked to a contact (skipped).",
-        "gone: contact 9999 was deleted in Ontraport; user gone kept",
-    ]
-    dana.refresh_from_db()
-    assert dana.last_name == "Adams-Baker"
-    assert sorted(dana.tags.values_list("id", flat=True)) == [1, 2]
-
-
-def test_resync_says_so_when_ontraport_fails(admin, site_sandbox):
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
-    site_sandbox.fault(status=500, endpoint="GET /Contacts")
-
-    response = admin.post(
-        USERS_URL, {"action": "resync_from_ontraport", "_selected_action": [str(dana.pk)]}, follow=True
-    )
-
-    assert messages_of(response)[0].startswith("Could not read the contacts from Ontraport:")
