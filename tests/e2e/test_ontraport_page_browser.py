@@ -39,7 +39,7 @@ def test_copy_a_url_from_the_ontraport_page_and_fire_it(page, site, access_key, 
 
     page.click("#op-show-key")
     expect(page.locator(".op-url").first).to_contain_text(access_key)
-    row = page.locator(".op-urls tr").filter(has_text="Create a user (or update the existing one)")
+    row = page.locator("#op-query-urls tr").filter(has_text="Create a user (or update the existing one)")
     row.get_by_role("button", name="Copy").click()
     expect(row.get_by_role("button")).to_have_text("Copied")
     url = page.evaluate("navigator.clipboard.readText()")
@@ -48,8 +48,19 @@ def test_copy_a_url_from_the_ontraport_page_and_fire_it(page, site, access_key, 
     # Ontraport fills in the merge field and calls the URL.
     answer = requests.post(url.replace("[Contact ID]", "3"), timeout=30)
     assert answer.status_code == 202, answer.text
+    # The header form: the URL without the key, the key in the header the page gives.
+    headers = page.locator("#op-header-urls tr")
+    headers.filter(has_text="Header").get_by_role("button", name="Copy").click()
+    name, _, value = page.evaluate("navigator.clipboard.readText()").partition(": ")
+    headers.filter(has_text="Update a user's tags and fields").get_by_role("button", name="Copy").click()
+    header_url = page.evaluate("navigator.clipboard.readText()")
+    assert "access_key" not in header_url
+    answer = requests.post(header_url.replace("[Contact ID]", "3"), headers={name: value}, timeout=30)
+    assert answer.status_code == 202, answer.text
+
     page.goto("/admin/webhooks/delivery/")
-    delivery_row = page.locator("#result_list tbody tr").first
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    delivery_row = page.locator("#result_list tbody tr").filter(has_text="created user")
     expect(delivery_row.locator(".field-status_badge")).to_have_text("Done")
     expect(delivery_row.locator(".field-message_preview")).to_contain_text("created user sofia.martinez")
     screenshot(page, "deliveries")
