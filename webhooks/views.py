@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from webhooks import throttle
 from webhooks.access import access_key_valid
+from webhooks.metrics_web import webhook_counted
 from webhooks.models import Delivery
 from webhooks.params import Ambiguous, WebhookParams, parse_contact_id, read_params
 from webhooks.recording import delivery_record, delivery_reject, request_source_ip
@@ -32,6 +33,14 @@ ACTIONS = {"add", "update", "update_tags"}
 @csrf_exempt
 @transaction.non_atomic_requests
 def ontraport_webhook(request: HttpRequest) -> JsonResponse:
+    response = _respond(request)
+    # Counted by action (set once the key is valid: one of a few known labels) and answer, for /metrics.
+    action = getattr(request, "_fusion_action", "")
+    webhook_counted(action=action if action in ACTIONS | {"test"} else "other", answer=response.status_code)
+    return response
+
+
+def _respond(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "POST"):
         return _answer(405, reason="method_not_allowed", detail="Use GET or POST.")
     source_ip = request_source_ip(request)
@@ -46,6 +55,7 @@ def ontraport_webhook(request: HttpRequest) -> JsonResponse:
 
     if not access_key_valid(params.access_key or ""):
         return _refuse_key(source_ip)
+    request._fusion_action = (params.action or "").strip().lower()  # type: ignore[attr-defined]
     return _accept(request, params)
 
 
