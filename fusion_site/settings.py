@@ -194,6 +194,8 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 # apps' own files and nothing needs collecting.
 STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+if not STATIC_MANIFEST:
+    STATIC_ROOT = None  # nothing collected: WhiteNoise would only warn that the folder is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

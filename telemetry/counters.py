@@ -9,6 +9,7 @@ costs no extra write, and any node's /metrics reads the totals of every machine 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
 import time
@@ -43,7 +44,7 @@ def counter_add(name: str, labels: Mapping[str, object] | None = None, amount: f
         _pending[key] = _pending.get(key, 0.0) + amount
 
 
-def counters_flush() -> int:
+def counters_flush(*, quiet: bool = False) -> int:
     """Write this process's counts to the shared table; returns how many counters were written. On a
     database error the counts are kept for the next flush."""
     global _last_flush
@@ -71,7 +72,8 @@ def counters_flush() -> int:
         with transaction.atomic(using=alias), connection.cursor() as cursor:
             cursor.executemany(sql, rows)
     except DatabaseError:
-        logger.warning("counters not written (kept for the next flush)", exc_info=True)
+        if not quiet:
+            logger.warning("counters not written (kept for the next flush)", exc_info=True)
         with _lock:
             for key, amount in batch.items():
                 _pending[key] = _pending.get(key, 0.0) + amount
