@@ -29,7 +29,9 @@ def test_metrics_refuses_an_address_not_listed_and_without_the_token(client, set
     refused = client.get("/metrics", REMOTE_ADDR="192.0.2.7")
     wrong = client.get("/metrics", REMOTE_ADDR="192.0.2.7", HTTP_AUTHORIZATION="Bearer nope")
     listed = client.get("/metrics", REMOTE_ADDR="10.1.2.3")
-    token = client.get("/metrics", REMOTE_ADDR="192.0.2.7", HTTP_AUTHORIZATION="Bearer scrape-token-0123456789")
+    token = client.get(
+        "/metrics", REMOTE_ADDR="192.0.2.7", HTTP_AUTHORIZATION="Bearer scrape-token-0123456789"
+    )
 
     assert refused.status_code == wrong.status_code == 403
     assert refused.json()["reason"] == "metrics_forbidden"
