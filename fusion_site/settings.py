@@ -188,7 +188,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT: Path | None = BASE_DIR / "var" / "static"
 # STATIC_MANIFEST (default: on unless DEBUG): `collectstatic` writes hashed, compressed copies that
 # WhiteNoise serves with far-future cache headers. Off (DEBUG, tests, benchmarks), WhiteNoise serves the
 # apps' own files and nothing needs collecting.

@@ -9,7 +9,6 @@ costs no extra write, and any node's /metrics reads the totals of every machine 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 import threading
 import time

@@ -1,4 +1,4 @@
-"""/healthz, /readyz, `manage.py check` and the workers' heartbeat as the site owner and a monitor see them."""
+"""/healthz, /readyz, `manage.py check` and the heartbeat as the site owner and a monitor see them."""
 
 import datetime
 
