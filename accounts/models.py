@@ -1,8 +1,13 @@
 """What the site knows about Ontraport contacts: users linked to contacts, tags, and field mappings."""
 
+from collections.abc import Collection
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Lower
+
+from accounts.identity import email_key
 
 
 class Tag(models.Model):
@@ -24,13 +29,17 @@ class Tag(models.Model):
 class User(AbstractUser):
     """A site user, optionally linked to one Ontraport contact.
 
-    At most one user per contact, and e-mail addresses are unique whatever their case: those two
-    constraints are what make "never a duplicate user" hold when webhooks for one contact race.
+    At most one user per contact, and at most one user per normalised e-mail (`email_key`, see
+    accounts/identity.py): those two constraints are what make "never a duplicate user" hold when webhooks
+    for one contact race, and what every e-mail comparison uses.
     """
 
     contact_id = models.PositiveBigIntegerField(
         null=True, blank=True, unique=True, verbose_name="Ontraport contact id"
     )
+    # The e-mail in the one form it is compared on (accounts.identity.email_key), kept in step by save():
+    # None for an empty or unusable address (such a user is never found by e-mail).
+    email_key = models.CharField(max_length=254, null=True, blank=True, unique=True, editable=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="users")
     # Mapped Ontraport fields that are not user attributes (FieldMapping target "profile").
     profile = models.JSONField(default=dict, blank=True)
@@ -41,15 +50,21 @@ class User(AbstractUser):
     # then; if the process dies first (or the mail server fails), the worker sends it once this time passes.
     welcome_email_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                Lower("email"),
-                condition=~models.Q(email=""),
-                name="accounts_user_email_ci_unique",
-                violation_error_message="A user with this e-mail address already exists.",
-            )
-        ]
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Derived data, so it is kept here rather than by every caller: a key out of step with the e-mail
+        # would let a look-alike address past the uniqueness rule.
+        self.email_key = email_key(self.email or "")
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "email" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "email_key"}
+        super().save(*args, **kwargs)
+
+    def validate_unique(self, exclude: Collection[str] | None = None) -> None:
+        # Forms (the admin) check the key too, so a clash is a form error rather than an IntegrityError.
+        super().validate_unique(exclude)
+        key = email_key(self.email or "")
+        if key and User.objects.filter(email_key=key).exclude(pk=self.pk).exists():
+            raise ValidationError({"email": "A user with this e-mail address already exists."})
 
     @property
     def is_protected(self) -> bool:
@@ -92,8 +107,6 @@ class FieldMapping(models.Model):
         return f"{self.ontraport_field} → {self.get_target_display().lower()} {self.attribute}"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         if self.target == self.Target.USER and self.attribute not in self.USER_ATTRIBUTES:
             raise ValidationError(
                 {"attribute": f"A user attribute must be one of: {', '.join(self.USER_ATTRIBUTES)}."}

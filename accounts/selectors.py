@@ -2,18 +2,19 @@
 
 from typing import Any
 
+from accounts.identity import email_key
 from accounts.models import User
 
 
 def user_find(*, email_or_contact_id: str) -> User | None:
-    """The user with this Ontraport contact id (a whole number) or e-mail address (any case)."""
+    """The user with this Ontraport contact id (a whole number) or e-mail address (compared on its
+    normalised key, accounts.identity.email_key, as everywhere)."""
     term = email_or_contact_id.strip()
     users = User.objects.prefetch_related("groups", "tags")
     if term.isascii() and term.isdigit():
         return users.filter(contact_id=int(term)).first()
-    if not term:
-        return None
-    return users.filter(email__iexact=term).first()
+    key = email_key(term)
+    return users.filter(email_key=key).first() if key else None
 
 
 def user_summary(*, user: User) -> dict[str, Any]:

@@ -44,6 +44,19 @@ if FUSION_USERNAME_FORMAT not in {"email", "firstname_lastname", "firstname_rand
     )
 # How many deliveries one worker pass claims, how long its claim (lease) lasts, and how often a transient
 # failure (Ontraport down, rate limited, timeout) is retried before the delivery is marked failed.
+# Identity (docs/identity.md). Roles a webhook may grant (empty: any group without permissions, never an
+# administrative one); what becomes of a user whose contact was deleted in Ontraport (keep or deactivate);
+# how often, and how far apart, an `add` for a contact with no e-mail yet is tried again (Ontraport's
+# "Contact is created" trigger fires before the e-mail is typed).
+FUSION_ALLOWED_ROLES = env.list("FUSION_ALLOWED_ROLES", default=[])
+FUSION_DELETED_CONTACT = env.str("FUSION_DELETED_CONTACT", default="keep")
+if FUSION_DELETED_CONTACT not in {"keep", "deactivate"}:
+    raise ImproperlyConfigured("FUSION_DELETED_CONTACT must be keep or deactivate.")
+FUSION_NO_EMAIL_ATTEMPTS = env.int("FUSION_NO_EMAIL_ATTEMPTS", default=5)
+FUSION_NO_EMAIL_RETRY_SECONDS = env.float("FUSION_NO_EMAIL_RETRY_SECONDS", default=150.0)
+# Longest profile value kept (longer ones are cut, with a note in the delivery's message).
+FUSION_PROFILE_VALUE_MAX = env.int("FUSION_PROFILE_VALUE_MAX", default=2000)
+
 FUSION_BATCH_SIZE = env.int("FUSION_BATCH_SIZE", default=200)
 FUSION_LEASE_SECONDS = env.int("FUSION_LEASE_SECONDS", default=300)
 FUSION_MAX_ATTEMPTS = env.int("FUSION_MAX_ATTEMPTS", default=8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ from .pacing import Pacer
 from .retry import RetryPolicy
 from .tag import Tag
 from .transport import Transport
+
+logger = logging.getLogger(__name__)
 
 CONTACT_OBJECT_TYPE = 0
 PAGE_SIZE = 50  # Ontraport's default and maximum "range"
@@ -113,7 +116,13 @@ class OntraportClient:
             )
             asked = set(chunk)
             for row in _rows(data, "GET Contacts"):
-                contact = self._contact(row, "GET Contacts")
+                try:
+                    contact = Contact.from_api(row)
+                except ValueError:
+                    # One record without a usable id must not cost the others their answer: the id
+                    # asked for is then simply absent, as for a contact that does not exist.
+                    logger.warning("GET Contacts: skipped a record without a usable id")
+                    continue
                 # Should Ontraport ever ignore "ids", do not hand back contacts nobody asked for.
                 if contact.id in asked:
                     contacts[contact.id] = contact

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TAG_SEPARATOR = "*/*"
+# Ids are stored in 64-bit signed columns: anything larger cannot be a real Ontraport id.
+ID_MAX = 2**63 - 1
 
 
 def parse_tag_ids(contact_cat: object) -> frozenset[int]:
@@ -26,9 +28,27 @@ def parse_tag_ids(contact_cat: object) -> frozenset[int]:
     for part in contact_cat.split(TAG_SEPARATOR):
         part = part.strip()
         # isascii() too: str.isdigit() accepts characters such as "²" that int() rejects.
-        if part.isascii() and part.isdigit() and int(part) > 0:
+        if part.isascii() and part.isdigit() and 0 < int(part) <= ID_MAX:
             tag_ids.add(int(part))
     return frozenset(tag_ids)
+
+
+def tag_ids_problem(contact_cat: object) -> str:
+    """Why a ``contact_cat`` value cannot be trusted, or "" when every part is a usable tag id.
+
+    :func:`parse_tag_ids` skips odd parts; applying a contact with them would silently drop tags the
+    contact really has, so such a contact is refused on its own (the rest of its batch goes on)."""
+    if contact_cat is None:
+        return ""
+    if not isinstance(contact_cat, str):
+        return f"contact_cat is not text: {contact_cat!r}"[:200]
+    for part in contact_cat.split(TAG_SEPARATOR):
+        part = part.strip()
+        if not part:
+            continue
+        if not (part.isascii() and part.isdigit()) or not 0 < int(part) <= ID_MAX:
+            return f"tag id {part[:40]!r} in contact_cat is not a usable id"
+    return ""
 
 
 def format_tag_ids(tag_ids: frozenset[int] | set[int]) -> str:
@@ -54,19 +74,23 @@ class Contact:
     tag_ids: frozenset[int]
     # Every field as Ontraport sent it. Left out of the hash (a dict is unhashable), kept in equality.
     fields: Mapping[str, str | None] = field(default_factory=dict, hash=False, repr=False)
+    # Why this contact's data cannot be applied as sent (e.g. an out-of-range tag id), or "": such a
+    # contact is refused on its own, with this as its reason, instead of failing its whole batch.
+    invalid: str = ""
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Contact:
         """Build a contact from one object of Ontraport's ``data``.
 
         Raises ``ValueError`` when the object has no usable ``id``: without it nothing can be linked.
+        Any other unusable value is named in ``invalid``.
         """
         raw_id = data.get("id")
         try:
             contact_id = int(str(raw_id).strip())
         except ValueError:
             raise ValueError(f"contact without a usable id: {raw_id!r}") from None
-        if contact_id <= 0:
+        if not 0 < contact_id <= ID_MAX:
             raise ValueError(f"contact without a usable id: {raw_id!r}")
         fields = {str(key): _as_text(value) for key, value in data.items()}
         return cls(
@@ -76,4 +100,5 @@ class Contact:
             last_name=(fields.get("lastname") or "").strip(),
             tag_ids=parse_tag_ids(fields.get("contact_cat")),
             fields=fields,
+            invalid=tag_ids_problem(data.get("contact_cat")),
         )

@@ -7,7 +7,7 @@ every delivery in the group, and nothing is dropped (WP Fusion discards repeats 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from accounts.services.sync import SyncAction
+from accounts.services.contacts_apply import SyncAction
 from webhooks.models import Delivery
 
 

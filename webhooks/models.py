@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.reasons import FailureReason
+
 
 class DeliveryQuerySet(models.QuerySet["Delivery"]):
     def ready(self) -> Self:
@@ -17,6 +19,25 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         return self.filter(
             Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
             | Q(status=Delivery.Status.PROCESSING, lease_expires_at__lt=now)
+        )
+
+    def give_up_abandoned(self, *, max_attempts: int) -> int:
+        """Fail the deliveries whose lease ran out on their last allowed attempt.
+
+        A claim counts an attempt, so a delivery whose worker keeps dying on it (a crash inside the batch,
+        a SIGKILL, an error that escapes every handler) would otherwise be re-claimed at each lease expiry
+        for ever: after `max_attempts` it fails with a reason the site owner can see and replay."""
+        now = timezone.now()
+        return self.filter(
+            status=Delivery.Status.PROCESSING, lease_expires_at__lt=now, attempts__gte=max_attempts
+        ).update(
+            status=Delivery.Status.FAILED,
+            reason=FailureReason.GAVE_UP,
+            message=f"gave up after {max_attempts} attempts: the worker's lease ran out on each "
+            "(it crashed or was stopped while applying this contact)",
+            lease_expires_at=None,
+            finished_at=now,
+            updated_at=now,
         )
 
     def claim(
@@ -95,6 +116,9 @@ class Delivery(models.Model):
         REJECTED = "rejected", "Rejected"  # answered 400: recorded so the site owner sees it, never processed
 
     class Action(models.TextChoices):
+        # What a stored request asked for. The actions that apply a contact are the accounts service's
+        # (accounts.services.contacts_apply.SyncAction, which the endpoint and replay use); a choices
+        # class cannot extend an enum, so they are named here too and a test holds the two together.
         ADD = "add", "add"
         UPDATE = "update", "update"
         UPDATE_TAGS = "update_tags", "update_tags"
@@ -112,7 +136,10 @@ class Delivery(models.Model):
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     reason = models.CharField(
-        max_length=32, blank=True, help_text="Machine-readable reason of a rejection or failure."
+        max_length=32,
+        blank=True,
+        choices=FailureReason.choices,
+        help_text="Machine-readable reason of a rejection or failure (accounts.reasons.FailureReason).",
     )
     message = models.TextField(blank=True, help_text="The outcome, in words.")
     attempts = models.PositiveIntegerField(default=0)

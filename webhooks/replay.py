@@ -1,19 +1,20 @@
 """Replaying deliveries: run finished webhooks again, e.g. after fixing a field mapping or an outage.
 
 A replay fetches the contact as it is *now* (as every delivery does), so it is safe to replay anything:
-`user_sync_from_contact` is idempotent.
+applying a contact is idempotent (accounts.services.contacts_apply).
 """
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.services.contacts_apply import SyncAction
 from webhooks.models import Delivery
-from webhooks.wakeup import wake_worker
+from webhooks.tasks import wake_worker
 
 REPLAYABLE_STATUSES = (Delivery.Status.DONE, Delivery.Status.FAILED)
 # Test pings and rejected (malformed) requests have nothing to apply.
-REPLAYABLE_ACTIONS = (Delivery.Action.ADD, Delivery.Action.UPDATE, Delivery.Action.UPDATE_TAGS)
+REPLAYABLE_ACTIONS = tuple(SyncAction)
 
 
 def deliveries_replayable(*, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:

@@ -1,4 +1,5 @@
-"""The background task: drain ready deliveries. Thin: the work is in webhooks.processing."""
+"""The background task that drains ready deliveries, and how it is enqueued. Thin: what to claim is
+webhooks.claiming's, applying is webhooks.processing's, when to wake is webhooks.wakeup's."""
 
 import datetime
 import os
@@ -13,10 +14,12 @@ from django.utils import timezone
 from accounts.services.password_return import password_return_retry_due
 from accounts.services.welcome import welcome_emails_send_due
 from telemetry.counters import counter_add, counters_flush
+from webhooks.claiming import can_wait, deliveries_claim, next_due_at
 from webhooks.metrics import delivery_applied_observe
 from webhooks.models import Delivery
-from webhooks.processing import BatchReport, deliveries_claim, deliveries_process, next_due_at
-from webhooks.wakeup import TAIL_DELAY, wake_worker_at
+from webhooks.outcomes import BatchReport
+from webhooks.processing import deliveries_process
+from webhooks.wakeup import TAIL_DELAY, wake_up_due_by, wake_up_throttled
 
 # A drain hands the worker back after this long so other tasks are not starved; it re-queues itself.
 DRAIN_SECONDS = 60.0
@@ -46,6 +49,25 @@ def process_deliveries() -> dict[str, int]:
     if (due := next_due_at()) is not None:
         wake_worker_at(due)
     return totals
+
+
+def wake_worker() -> None:
+    """Called on commit of each accepted webhook (and of a replay)."""
+    if not can_wait():
+        # An inline backend (ImmediateBackend: tests, TASK_BACKEND=immediate) runs the drain right here.
+        process_deliveries.enqueue()
+        return
+    if not wake_up_throttled():
+        process_deliveries.enqueue()
+
+
+def wake_worker_at(when: datetime.datetime) -> None:
+    """Make sure a drain runs no later than `when` (one wake-up row, however often this is asked)."""
+    if not can_wait():
+        return  # inline backends cannot wait; `manage.py deliveries_process` drains by hand
+    if wake_up_due_by(when):
+        return
+    process_deliveries.using(run_after=max(when, timezone.now())).enqueue()
 
 
 def _count(report: BatchReport) -> None:

@@ -17,17 +17,20 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.identity import ascii_lower
+from accounts.reasons import FailureReason
+from accounts.services.contacts_apply import SyncAction
 from webhooks import throttle
 from webhooks.access import access_key_valid
 from webhooks.metrics_web import webhook_counted
 from webhooks.models import Delivery
 from webhooks.params import Ambiguous, WebhookParams, parse_contact_id, read_params
 from webhooks.recording import delivery_record, delivery_reject, request_source_ip
-from webhooks.wakeup import wake_worker
+from webhooks.tasks import wake_worker
 
 logger = logging.getLogger(__name__)
 
-ACTIONS = {"add", "update", "update_tags"}
+ACTIONS = set(SyncAction)
 
 
 @csrf_exempt
@@ -49,7 +52,8 @@ def _respond(request: HttpRequest) -> JsonResponse:
     except Ambiguous as error:
         if error.name == "access_key":
             return _refuse_key(source_ip)
-        return _reject(request, 400, "ambiguous_parameter", f"{error.name} was given more than once")
+        detail = f"{error.name} was given more than once"
+        return _reject(request, 400, FailureReason.AMBIGUOUS_PARAMETER, detail)
     except (RequestDataTooBig, TooManyFieldsSent):  # Django's own limits on bodies
         return _answer(413, reason="body_too_large", detail="The request body is too large.")
 
@@ -60,17 +64,18 @@ def _respond(request: HttpRequest) -> JsonResponse:
 
 
 def _accept(request: HttpRequest, params: WebhookParams) -> JsonResponse:
-    action = (params.action or "").strip().lower()
+    action = ascii_lower((params.action or "").strip())
     try:
         if action == "test":
             delivery_record(request, params, action=Delivery.Action.TEST, contact_id=None, test=True)
             return JsonResponse({"success": True})
         if action not in ACTIONS:
-            reason = "missing_action" if not action else "unknown_action"
+            reason = FailureReason.UNKNOWN_ACTION if action else FailureReason.MISSING_ACTION
             return _reject(request, 400, reason, "wpf_action must be add, update, update_tags or test")
         contact_id = parse_contact_id(params.contact_id)
         if contact_id is None:
-            reason = "missing_contact_id" if not (params.contact_id or "").strip() else "invalid_contact_id"
+            given = (params.contact_id or "").strip()
+            reason = FailureReason.INVALID_CONTACT_ID if given else FailureReason.MISSING_CONTACT_ID
             return _reject(request, 400, reason, "contact_id must be a positive whole number", action=action)
         delivery = delivery_record(request, params, action=action, contact_id=contact_id)
     except DatabaseError:

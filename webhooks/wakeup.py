@@ -1,4 +1,4 @@
-"""Waking the worker: cheap on the request path, and never leaving a stored delivery unattended.
+"""When to wake the worker: cheap on the request path, and never leaving a stored delivery unattended.
 
 The Delivery table is the source of truth and the task (`webhooks.tasks.process_deliveries`) only a signal
 to drain it, so one pending wake-up serves any number of deliveries. Enqueueing a task row per webhook
@@ -7,6 +7,8 @@ WAKE_INTERVAL. A delivery stored just after a drain finished and inside that int
 drain's *tail*: every drain that did work schedules one more run TAIL_DELAY later (> WAKE_INTERVAL), which
 sees every delivery committed meanwhile. Retries and expired leases (a worker killed mid-batch) get a
 wake-up at their due time, scheduled before the work is done so a crash cannot lose it.
+
+This module decides; `webhooks.tasks` (which owns the task) enqueues.
 """
 
 import datetime
@@ -14,43 +16,25 @@ import time
 
 from django.db.models import Q
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
-from django.utils import timezone
 
 WAKE_INTERVAL = 0.5
 TAIL_DELAY = datetime.timedelta(seconds=1.5)
-
-_last_wake = 0.0
 TASK_PATH = "webhooks.tasks.process_deliveries"
 
+_last_wake = 0.0
 
-def wake_worker() -> None:
-    """Called on commit of each accepted webhook."""
+
+def wake_up_throttled() -> bool:
+    """Has this process enqueued a wake-up within WAKE_INTERVAL? If not, it counts as enqueued now."""
     global _last_wake
-    from webhooks.tasks import process_deliveries
-
-    if not task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
-        # An inline backend (ImmediateBackend: tests, TASK_BACKEND=immediate) runs the drain right here.
-        process_deliveries.enqueue()
-        return
     now = time.monotonic()
     if now - _last_wake < WAKE_INTERVAL:
-        return
+        return True
     _last_wake = now
-    process_deliveries.enqueue()
+    return False
 
 
-def wake_worker_at(when: datetime.datetime) -> None:
-    """Make sure a drain runs no later than `when` (one wake-up row, however often this is asked)."""
-    from webhooks.tasks import process_deliveries
-
-    if not task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
-        return  # inline backends cannot wait; `manage.py deliveries_process` drains by hand
-    if _wake_up_due_by(when):
-        return
-    process_deliveries.using(run_after=max(when, timezone.now())).enqueue()
-
-
-def _wake_up_due_by(when: datetime.datetime) -> bool:
+def wake_up_due_by(when: datetime.datetime) -> bool:
     """Is a wake-up already waiting to run at or before `when`? Only the database backend can tell."""
     if type(task_backends[DEFAULT_TASK_BACKEND_ALIAS]).__module__.split(".")[0] != "django_tasks_db":
         return False  # another backend: enqueue unconditionally

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from accounts.identity import email_key
 from accounts.models import FieldMapping, User
 from ontraport_client import Contact
 
@@ -26,13 +27,18 @@ def mapped_value(*, contact: Contact, mappings: Sequence[FieldMapping], attribut
     return ""
 
 
-def user_apply_fields(*, user: User, contact: Contact, mappings: Sequence[FieldMapping]) -> list[str]:
-    """Write mapped values to `user` (not saved). Returns the names of the model fields it changed.
+def user_apply_fields(
+    *, user: User, contact: Contact, mappings: Sequence[FieldMapping], notes: list[str] | None = None
+) -> list[str]:
+    """Write mapped values to `user` (not saved). Returns the names of the model fields it changed; what
+    it had to cut or leave out is said in `notes`.
 
     Empty values never erase data. Username and password are only used when a user is created (changing
     either later would lock people out); e-mail is never changed on a staff user or superuser, nor to an
-    address another user has.
+    address another user has (compared on accounts.identity.email_key). Names are cut at 150 characters
+    and profile values at FUSION_PROFILE_VALUE_MAX.
     """
+    notes = notes if notes is not None else []
     changed: list[str] = []
     profile = dict(user.profile)
     password_fields = _password_fields(mappings)
@@ -43,13 +49,15 @@ def user_apply_fields(*, user: User, contact: Contact, mappings: Sequence[FieldM
         if value.strip() == "":
             continue
         if mapping.target == FieldMapping.Target.PROFILE:
-            profile[mapping.attribute] = mapping.options.get(value, value)  # a dropdown's label, not its id
+            label = mapping.options.get(value, value)  # a dropdown's label, not its id
+            profile[mapping.attribute] = _cut(label, settings.FUSION_PROFILE_VALUE_MAX, mapping, notes)
         elif mapping.attribute in ("first_name", "last_name"):
-            if getattr(user, mapping.attribute) != value[:NAME_MAX]:
-                setattr(user, mapping.attribute, value[:NAME_MAX])
+            value = _cut(value, NAME_MAX, mapping, notes)
+            if getattr(user, mapping.attribute) != value:
+                setattr(user, mapping.attribute, value)
                 changed.append(mapping.attribute)
-        elif mapping.attribute == "email" and _email_may_change(user, value):
-            user.email = value
+        elif mapping.attribute == "email" and _email_may_change(user, value.strip(), notes):
+            user.email = value.strip()
             changed.append("email")
     if profile != user.profile:
         user.profile = profile
@@ -75,15 +83,30 @@ def _password_fields(mappings: Sequence[FieldMapping]) -> set[str]:
     return fields
 
 
+def _cut(value: str, limit: int, mapping: FieldMapping, notes: list[str]) -> str:
+    if len(value) <= limit:
+        return value
+    notes.append(f"{mapping.ontraport_field} cut from {len(value)} to {limit} characters")
+    return value[:limit]
+
+
 def email_is_valid(email: str) -> bool:
+    """Django's e-mail rules, and a usable identity key (no invisible characters, a valid IDNA domain)."""
     try:
         validate_email(email)
     except ValidationError:
         return False
-    return len(email) <= (User._meta.get_field("email").max_length or 254)
+    return email_key(email) is not None and len(email) <= (User._meta.get_field("email").max_length or 254)
 
 
-def _email_may_change(user: User, email: str) -> bool:
-    if user.is_protected or user.email.lower() == email.lower() or not email_is_valid(email):
+def _email_may_change(user: User, email: str, notes: list[str]) -> bool:
+    key = email_key(email)
+    if user.is_protected or key == email_key(user.email):  # a user not saved yet has no email_key
         return False
-    return not User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists()
+    if key is None or not email_is_valid(email):
+        notes.append("e-mail not changed: the contact's new e-mail is invalid")
+        return False
+    if User.objects.filter(email_key=key).exclude(pk=user.pk).exists():
+        notes.append(f"e-mail not changed: {email} belongs to another user")
+        return False
+    return True

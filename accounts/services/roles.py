@@ -1,9 +1,18 @@
-"""Roles are Django groups. A webhook may pick a role for a user, never an administrative one."""
+"""Roles are Django groups. A webhook may pick a role for a user, never an administrative one.
+
+The role text comes from a URL anyone with the key can write, so it is only ever used to *find* a group:
+every check runs on the group it resolved to (its real name and its permissions), and the name is matched
+in Python with ASCII-only case folding (accounts.identity.ascii_lower) — never the database's iexact,
+which folds dotless i (U+0131) to I and long s (U+017F) to S on PostgreSQL (`role=adm%C4%B1n` found the
+group `Admin`).
+"""
 
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+
+from accounts.identity import ascii_lower
 
 # Names that are never granted from a webhook, whatever groups exist (WP Fusion refuses administrator).
 FORBIDDEN_ROLES = frozenset({"administrator", "admin", "superuser", "staff"})
@@ -19,20 +28,60 @@ def role_resolve(*, requested: str) -> RoleChoice:
     """The group for a requested role name, or the default role with the reason it was not used."""
     requested = requested.strip()
     default = role_default_group()
-    if not requested or requested.lower() == default.name.lower():
+    if not requested or ascii_lower(requested) == ascii_lower(default.name):
         return RoleChoice(group=default, refused="")
-    if requested.lower() in FORBIDDEN_ROLES:
-        return RoleChoice(group=default, refused=f"role {requested!r} is never granted by a webhook")
-    group = Group.objects.filter(name__iexact=requested).first()
+    group = _group_named(requested)
     if group is None:
         return RoleChoice(group=default, refused=f"role {requested!r} does not exist")
+    if group.pk == default.pk:
+        return RoleChoice(group=default, refused="")
+    refused = role_refusal(group=group)
+    if refused:
+        return RoleChoice(group=default, refused=f"role {requested!r} {refused}")
     return RoleChoice(group=group, refused="")
 
 
-# The default role's group, remembered for one worker batch (the worker calls role_memo_clear before each):
-# a burst of new users would otherwise read the same row once per user. A sync that fails with an
-# IntegrityError clears it too, in case the group was deleted meanwhile.
+def role_refusal(*, group: Group) -> str:
+    """Why a webhook may not grant `group`, or "" when it may. Decided on the group, not on the request."""
+    name = ascii_lower(group.name)
+    allowed = {ascii_lower(role) for role in settings.FUSION_ALLOWED_ROLES}
+    if name in FORBIDDEN_ROLES:
+        return "is never granted by a webhook"
+    if allowed and name not in allowed:
+        return "is not in FUSION_ALLOWED_ROLES"
+    if name not in allowed and _group_has_permissions(group):
+        return "carries permissions (list it in FUSION_ALLOWED_ROLES to allow it)"
+    return ""
+
+
+def _group_named(requested: str) -> Group | None:
+    """The group whose name is `requested`, exactly, else equal to it but for the case of ASCII letters."""
+    groups = _groups()
+    exact = [group for group in groups if group.name == requested]
+    if exact:
+        return exact[0]
+    wanted = ascii_lower(requested)
+    folded = [group for group in groups if ascii_lower(group.name) == wanted]
+    return folded[0] if len(folded) == 1 else None  # two names equal but for case: refuse to guess
+
+
+# Groups and the default role's group, remembered for one batch of contacts (the accounts service calls
+# role_memo_clear before each): a burst of new users would otherwise read the same rows once per user.
+_groups_memo: list[Group] = []
 _default_groups: dict[str, Group] = {}
+_with_permissions: dict[int, bool] = {}
+
+
+def _groups() -> list[Group]:
+    if not _groups_memo:
+        _groups_memo.extend(Group.objects.order_by("pk"))
+    return _groups_memo
+
+
+def _group_has_permissions(group: Group) -> bool:
+    if group.pk not in _with_permissions:
+        _with_permissions[group.pk] = group.permissions.exists()
+    return _with_permissions[group.pk]
 
 
 def role_default_group() -> Group:
@@ -46,4 +95,6 @@ def role_default_group() -> Group:
 
 
 def role_memo_clear() -> None:
+    _groups_memo.clear()
     _default_groups.clear()
+    _with_permissions.clear()

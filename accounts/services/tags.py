@@ -14,14 +14,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Tag, User
+from accounts.services.directory import ContactDirectory
 from accounts.signals import tags_applied, tags_removed
-from ontraport_client import OntraportClient
 
 logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def tags_sync_from_ontraport(*, client: OntraportClient) -> int:
+def tags_sync_from_ontraport(*, client: ContactDirectory) -> int:
     """Fetch Ontraport's whole tag list and upsert names. Returns how many tags Ontraport has."""
     now = timezone.now()
     remote = client.list_tags()
@@ -34,7 +34,7 @@ def tags_sync_from_ontraport(*, client: OntraportClient) -> int:
     return len(remote)
 
 
-def tags_ensure_known(*, tag_ids: Iterable[int], client: OntraportClient) -> bool:
+def tags_ensure_known(*, tag_ids: Iterable[int], client: ContactDirectory) -> bool:
     """Make sure every id has a Tag row; refresh names from Ontraport only when one is unknown.
 
     An id never named (or not found in the list) is looked up again at most once per

@@ -100,6 +100,12 @@ class SandboxControl:
         """True when the contact existed."""
         return self._call("DELETE", f"contacts/{int(contact_id)}", missing_ok=True) is not None
 
+    def merge_contacts(self, *, into: int, merged: int) -> Record:
+        """Merge contact `merged` into contact `into` as Ontraport's duplicate merge does (no webhook);
+        returns the survivor."""
+        result: Record = self._call("POST", "contacts/merge", {"into": int(into), "from": int(merged)})
+        return result
+
     def add_tag(self, tag_name: str, tag_id: int | None = None) -> dict[str, str]:
         body: dict[str, Any] = {"tag_name": tag_name}
         if tag_id is not None:

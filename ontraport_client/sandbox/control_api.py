@@ -55,6 +55,8 @@ def _route(app: SandboxApp, method: str, parts: list[str], body: Any) -> Respons
             return json_response(200, _reset(app, body))
         case ("POST", ["contacts"]):
             return _add_contacts(app, body)
+        case ("POST", ["contacts", "merge"]):
+            return _merge_contacts(app, body)
         case ("GET" | "DELETE", ["contacts", contact_id]):
             return _one_contact(app, method, _contact_id(contact_id))
         case ("POST", ["tags"]):
@@ -130,6 +132,17 @@ def _one_contact(app: SandboxApp, method: str, contact_id: int) -> Response:
         if contact is not None:
             return json_response(200, contact)
     return json_response(404, {"error": f"no contact {contact_id}"})
+
+
+def _merge_contacts(app: SandboxApp, body: Any) -> Response:
+    if not isinstance(body, Mapping) or not {"into", "from"} <= set(body):
+        raise BadControlRequest('a merge is {"into": SURVIVOR_ID, "from": MERGED_ID}')
+    survivor = app.store.merge_contacts(
+        survivor_id=_contact_id(str(body["into"])), merged_id=_contact_id(str(body["from"]))
+    )
+    if survivor is None:
+        return json_response(404, {"error": "both contacts must exist and differ"})
+    return json_response(200, survivor)
 
 
 def _add_tags(app: SandboxApp, body: Any) -> Response:

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from accounts.models import FieldMapping, Tag
 from accounts.signals import tags_applied, tags_removed
 from webhooks.models import Delivery
+from webhooks.tasks import process_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
@@ -86,12 +87,32 @@ def test_update_finds_an_unlinked_user_by_email_and_links_it(site_sandbox, webho
     assert User.objects.get(username="noah").contact_id == 4
 
 
-def test_a_contact_with_no_email_fails_with_the_reason_in_plain_words(site_sandbox, webhook):
+def test_a_contact_with_no_email_is_tried_again_then_fails_with_the_reason(site_sandbox, webhook, settings):
+    """Ontraport's 'Contact is created' trigger fires before the e-mail is typed: wait a while for it."""
+    settings.FUSION_NO_EMAIL_ATTEMPTS = 2
     webhook("add", 10)
     delivery = last_delivery()
+    assert (delivery.status, delivery.reason) == (Delivery.Status.PENDING, "no_email")
+    wait = delivery.next_attempt_at - delivery.updated_at
+    assert wait.total_seconds() == pytest.approx(settings.FUSION_NO_EMAIL_RETRY_SECONDS, abs=1)
+
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.updated_at)
+    process_deliveries.call()
+    delivery.refresh_from_db()
     assert (delivery.status, delivery.reason) == (Delivery.Status.FAILED, "no_email")
     assert "no e-mail" in delivery.message
     assert User.objects.count() == 0
+
+
+def test_a_contact_whose_email_arrives_while_we_wait_is_created(site_sandbox, webhook):
+    webhook("add", 10)
+    delivery = last_delivery()
+    site_sandbox.add_contact({**site_sandbox.get_contact(10), "email": "late@example.com"})
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.updated_at)
+    process_deliveries.call()
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.DONE
+    assert User.objects.get(contact_id=10).email == "late@example.com"
 
 
 def test_a_contact_ontraport_does_not_know_fails_as_not_found(site_sandbox, webhook):

@@ -181,7 +181,6 @@ def test_json_that_is_not_the_envelope_is_a_transport_error(sandbox, client, bod
     ("call", "data"),
     [
         (lambda c: c.get_contacts([1]), '{"id": "1"}'),  # an object where a list belongs
-        (lambda c: c.get_contacts([1]), '[{"firstname": "No id"}]'),
         (lambda c: c.get_contacts([1]), '["1", "2"]'),
         (lambda c: c.get_contact(1), '"a string"'),
         (lambda c: c.list_tags(), '[{"tag_id": "x", "tag_name": "Bad"}]'),
@@ -196,6 +195,19 @@ def test_unexpected_data_is_a_transport_error(sandbox, client, call, data):
 
     with pytest.raises(TransportError, match="unexpected data"):
         call(client)
+
+
+@pytest.mark.parametrize("bad_id", ["null", '"ten"', '"0"', '"99999999999999999999"'])
+def test_a_contact_record_without_a_usable_id_is_skipped_not_the_whole_answer(sandbox, client, bad_id):
+    """One unusable record must not cost the other 49 contacts of a call their answer: the id asked for is
+    then absent, as for a contact that does not exist."""
+    rows = f'[{{"id": {bad_id}, "firstname": "Bad"}}, {{"id": "2", "email": "ok@example.com"}}]'
+    sandbox.fault(status=200, body=f'{{"code": 0, "data": {rows}, "account_id": 1}}')
+
+    contacts = client.get_contacts([1, 2])
+
+    assert list(contacts) == [2]
+    assert contacts[2].email == "ok@example.com"
 
 
 def test_empty_data_for_a_contact_reads_as_not_found(sandbox, client):

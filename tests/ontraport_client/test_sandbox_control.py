@@ -320,3 +320,37 @@ def test_an_answer_still_delayed_at_a_reset_does_not_count_after_it(sandbox):
     thread.join(timeout=5)
     assert answered == [200]
     assert sandbox.stats()["by_status"] == {}
+
+
+class TestMerge:
+    """Ontraport's duplicate merge: the survivor keeps its values, fills its empty fields, takes both
+    contacts' tags; the merged contact is gone (GET answers 404) and getByEmail names the survivor."""
+
+    def test_merge_keeps_the_survivor_and_deletes_the_other(self, sandbox, ontraport):
+        sandbox.add_contact(
+            {"id": "30", "firstname": "Old", "email": "twin@example.com", "contact_cat": "*/*1*/*"}
+        )
+        sandbox.add_contact(
+            {
+                "id": "50",
+                "firstname": "New",
+                "lastname": "Later",
+                "email": "twin@example.com",
+                "contact_cat": "*/*2*/*",
+            }
+        )
+
+        survivor = sandbox.merge_contacts(into=30, merged=50)
+
+        assert (survivor["firstname"], survivor["lastname"]) == ("Old", "Later")
+        assert sandbox.get_contact(50) is None
+        contact = ontraport.get_contact(30)
+        assert contact.tag_ids == {1, 2}
+        assert ontraport.get_contacts([30, 50]).keys() == {30}
+        assert ontraport.find_contact_id_by_email("TWIN@example.com") == 30
+
+    @pytest.mark.parametrize("body", [{"into": 30}, {"into": 1, "from": 1}, {"into": 1, "from": 99999}])
+    def test_a_bad_merge_is_refused(self, sandbox, body):
+        response = requests.post(sandbox.control_url.rstrip("/") + "/contacts/merge", json=body, timeout=5)
+        assert response.status_code in (400, 404)
+        assert "error" in response.json()

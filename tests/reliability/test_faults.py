@@ -214,7 +214,7 @@ def test_an_error_while_processing_never_rolls_back_the_deliverys_record(site_sa
         with transaction.atomic():
             explode(**kwargs)
 
-    monkeypatch.setattr("webhooks.processing.user_sync_from_contact", atomic_explode)
+    monkeypatch.setattr("accounts.services.contacts_apply.user_create_from_contact", atomic_explode)
     response = webhook("add", 1)
 
     assert response.status_code == 202

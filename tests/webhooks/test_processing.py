@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from webhooks.claiming import ArrivalMeter, deliveries_claim, next_due_at
 from webhooks.merging import merge_deliveries
 from webhooks.models import Delivery
-from webhooks.processing import deliveries_claim, deliveries_process, next_due_at
+from webhooks.processing import deliveries_process
 from webhooks.tasks import process_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -118,7 +119,12 @@ def test_rate_limiting_never_uses_up_attempts(site_sandbox, settings):
     site_sandbox.fault(status=429, count=1, endpoint="GET /Contacts")
     process_deliveries.call()
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 0)
+    # The worker did take it and meet the 429 (not merely leave the delivery as it was stored) ...
+    assert site_sandbox.pending_faults() == []
+    assert delivery.claimed_by and "429" in delivery.message and "retrying" in delivery.message
+    assert delivery.next_attempt_at > timezone.now()
+    # ... and the attempt it used was given back.
+    assert (delivery.status, delivery.reason, delivery.attempts) == (Delivery.Status.PENDING, "retrying", 0)
 
 
 def test_a_delivery_fails_visibly_after_the_last_attempt(site_sandbox, settings):
@@ -142,7 +148,9 @@ def test_a_timeout_is_retried(site_sandbox, settings):
     site_sandbox.fault(delay_ms=1000, count=1, endpoint="GET /Contacts")
     process_deliveries.call()
     delivery.refresh_from_db()
-    assert delivery.status == Delivery.Status.PENDING
+    assert site_sandbox.pending_faults() == []  # the slow answer was really met
+    assert (delivery.status, delivery.reason, delivery.attempts) == (Delivery.Status.PENDING, "retrying", 1)
+    assert "attempt 1 failed" in delivery.message and delivery.next_attempt_at > timezone.now()
     ontraport_client.cache_clear()
 
 
@@ -241,25 +249,24 @@ class FakeClock:
 
 @pytest.fixture
 def burst(settings, monkeypatch):
-    """A database task backend, FUSION_BURST_RATE=10/s, and a clock the test moves."""
-    from webhooks import processing
+    """A database task backend, FUSION_BURST_RATE=10/s, and an arrival meter on a clock the test moves."""
+    from webhooks import claiming
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.FUSION_BURST_RATE = 10
     settings.FUSION_BURST_MAX_HOLD_SECONDS = 60
     clock = FakeClock()
-    monkeypatch.setattr(processing, "_clock", clock)
-    monkeypatch.setattr(processing, "_id_samples", type(processing._id_samples)())
+    monkeypatch.setattr(claiming, "arrival_meter", ArrivalMeter(clock=clock))
     return clock
 
 
 def arrive(count: int, clock: FakeClock, seconds: float) -> None:
     """`count` webhooks arriving over `seconds`, while a worker keeps looking (and claiming nothing yet)."""
-    from webhooks.processing import arrival_rate
+    from webhooks.claiming import arrival_meter
 
     if not Delivery.objects.exists():  # an empty table gives no rate (its first rows are not a burst)
         Delivery.objects.create(action="add", contact_id=999, method="GET", path="/", status="done")
-    arrival_rate()
+    arrival_meter.rate()
     for contact_id in range(1, count + 1):
         store("add", contact_id)
     clock.now += seconds
@@ -302,3 +309,22 @@ def test_a_fast_stream_waits_to_fill_a_group(burst, settings):
     settings.FUSION_BURST_RATE = 1000  # not a burst: only coalescing is at work
     arrive(30, burst, seconds=1.5)  # 20 a second: a group of 50 fills within 5 s
     assert deliveries_claim(worker_id="w") == []
+
+
+def test_a_delivery_whose_worker_keeps_dying_fails_after_the_last_attempt(settings):
+    """A claim counts an attempt; a lease that runs out on the last one fails the delivery, whatever
+    happened inside the worker, instead of re-claiming it for ever."""
+    settings.FUSION_MAX_ATTEMPTS = 3
+    delivery = store("add", 3)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.PROCESSING,
+        attempts=3,
+        claimed_by="dead-worker",
+        lease_expires_at=timezone.now() - datetime.timedelta(seconds=1),
+    )
+
+    assert deliveries_claim(worker_id="next") == []
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.reason) == (Delivery.Status.FAILED, "gave_up")
+    assert "lease ran out" in delivery.message and delivery.finished_at is not None

@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 
 from webhooks import wakeup
 from webhooks.models import Delivery
-from webhooks.tasks import process_deliveries
+from webhooks.tasks import process_deliveries, wake_worker_at
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -63,8 +63,8 @@ def test_a_retry_gets_a_wake_up_at_its_due_time(site_sandbox, database_tasks):
 def test_asking_twice_for_a_wake_up_by_the_same_time_stores_one(database_tasks):
     DBTaskResult.objects.all().delete()
     when = timezone.now() + datetime.timedelta(seconds=30)
-    wakeup.wake_worker_at(when)
-    wakeup.wake_worker_at(when + datetime.timedelta(seconds=5))
+    wake_worker_at(when)
+    wake_worker_at(when + datetime.timedelta(seconds=5))
     assert len(wake_ups()) == 1
-    wakeup.wake_worker_at(when - datetime.timedelta(seconds=10))  # earlier: needs its own
+    wake_worker_at(when - datetime.timedelta(seconds=10))  # earlier: needs its own
     assert len(wake_ups()) == 2

@@ -1,0 +1,69 @@
+"""Identifiers compared on ONE normalised form, computed here in Python (docs/identity.md).
+
+The database's LOWER/UPPER fold Unicode differently on SQLite (ASCII only) and PostgreSQL (the locale's
+rules: dotless i U+0131 → I, long s U+017F → S), and Python's own case folding maps the Kelvin sign
+U+212A to k. Any of them on one side of a comparison lets a look-alike address reach someone else's
+account. So every comparison of e-mail addresses, and the uniqueness rule, uses `email_key`, which folds
+only what mail systems really treat as the same: the case of ASCII letters, and the domain's IDNA form.
+"""
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import idna
+
+EMAIL_MAX = 254
+LOCAL_PART_MAX = 64
+# Unicode categories that never belong in an address: control (NUL, ...), format (zero-width joiners,
+# bidi overrides), surrogates, private use, unassigned, line and paragraph separators, spaces.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+_ASCII_UPPER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# A plain ASCII host name label (letters, digits, inner hyphens): the common case, checked without the
+# (slow) IDNA machinery. Labels starting "xn--" still go through it, so their punycode is validated.
+_LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def ascii_lower(text: str) -> str:
+    """Lower-case the ASCII letters of `text` and nothing else (no Kelvin sign → k, no İ → i̇)."""
+    return text.translate(_ASCII_UPPER)
+
+
+@lru_cache(maxsize=65536)
+def email_key(address: str) -> str | None:
+    """The form an e-mail address is compared and kept unique on, or None when it is not a usable address.
+
+    Trimmed; the domain's ASCII letters lower-cased and the domain IDNA-encoded (strict IDNA 2008, which
+    refuses full-width letters, the Kelvin sign and other compatibility look-alikes); the local part's
+    ASCII letters lower-cased and every other character kept exactly as sent. An address with an invisible
+    or control character anywhere (zero-width, bidi, NUL, spaces) is refused, as is a trailing dot.
+    """
+    address = address.strip()
+    if not address or len(address) > EMAIL_MAX:
+        return None
+    if any(unicodedata.category(character) in _INVISIBLE for character in address):
+        return None
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain or len(local) > LOCAL_PART_MAX or "@" in local:
+        return None
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        return None
+    if domain.startswith(".") or domain.endswith(".") or "." not in domain:
+        return None
+    ascii_domain = _domain_key(ascii_lower(domain))
+    if ascii_domain is None:
+        return None
+    key = f"{ascii_lower(local)}@{ascii_lower(ascii_domain)}"
+    return key if len(key) <= EMAIL_MAX else None
+
+
+def _domain_key(domain: str) -> str | None:
+    labels = domain.split(".")
+    if domain.isascii() and all(
+        _LDH_LABEL.fullmatch(label) and not label.startswith("xn--") for label in labels
+    ):
+        return domain
+    try:
+        return idna.encode(domain, uts46=False).decode("ascii")
+    except idna.IDNAError:
+        return None

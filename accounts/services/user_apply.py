@@ -1,0 +1,120 @@
+"""Apply one contact to one user (or create the user): fields, role, tags. Called by the accounts service
+(`contacts_apply`) inside a contact's savepoint, once identity has decided which user it is."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from accounts.models import FieldMapping, User
+from accounts.passwords import password_generate, password_hash_generated
+from accounts.services.batch import BatchWrites, UsersLoaded, tag_change
+from accounts.services.fields import mapped_value, user_apply_fields
+from accounts.services.password_return import password_return_after_create
+from accounts.services.roles import role_resolve
+from accounts.services.welcome import welcome_email_owe
+from accounts.usernames import username_base, username_first_free
+from ontraport_client import Contact
+
+
+@dataclass
+class Applied:
+    """What applying one contact did."""
+
+    user: User
+    changed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def user_update_from_contact(
+    *,
+    user: User,
+    contact: Contact,
+    with_fields: bool,
+    role: str,
+    mappings: Sequence[FieldMapping],
+    loaded: UsersLoaded,
+    writes: BatchWrites,
+) -> Applied:
+    """Bring an existing, unprotected user in step with `contact`: mapped fields and role when
+    `with_fields` (`update`, `add`), tags always. Nothing is written when nothing differs."""
+    applied = Applied(user=user)
+    changed: list[str] = []
+    if user.contact_id != contact.id:
+        user.contact_id = contact.id
+        changed.append("contact_id")
+    if with_fields:
+        changed += user_apply_fields(user=user, contact=contact, mappings=mappings, notes=applied.notes)
+        if role:
+            choice = role_resolve(requested=role)
+            if choice.refused:
+                # A typo in a URL must not demote an existing customer to the default role.
+                applied.notes.append(f"{choice.refused}; groups unchanged")
+            elif set(user.groups.values_list("pk", flat=True)) != {choice.group.pk}:
+                user.groups.set([choice.group])
+                applied.changed = True
+    if changed:
+        user.save(update_fields=changed)
+        applied.changed = True
+    change = tag_change(user, wanted=contact.tag_ids, current=loaded.tags_of(user))
+    if change is not None:
+        writes.tag_changes.append(change)
+        applied.changed = True
+    return applied
+
+
+def user_create_from_contact(
+    *,
+    contact: Contact,
+    role: str,
+    send_notification: bool,
+    mappings: Sequence[FieldMapping],
+    loaded: UsersLoaded,
+    writes: BatchWrites,
+) -> Applied:
+    """Create the user for `contact` (its e-mail already checked): username, password, role, tags, and
+    the side effects owed after commit (return password, welcome e-mail)."""
+    username = username_first_free(username_wanted(contact, mappings), known=loaded.usernames)
+    user = User(username=username, email=contact.email.strip(), contact_id=contact.id)
+    applied = Applied(user=user, changed=True)
+    user_apply_fields(user=user, contact=contact, mappings=mappings, notes=applied.notes)
+
+    mapped_password = mapped_value(contact=contact, mappings=mappings, attribute="password")
+    generated_password = ""
+    if mapped_password:
+        user.set_password(mapped_password)  # a password a person chose: full-strength hash
+    else:
+        generated_password = password_generate()
+        user.password = password_hash_generated(generated_password)
+    user.save()
+    loaded.usernames.taken.add(username.lower())
+
+    choice = role_resolve(requested=role)
+    writes.group_rows.append((user.pk, choice.group.pk))
+    if choice.refused:
+        applied.notes.append(f"{choice.refused}; used the default role {choice.group.name!r}")
+    change = tag_change(user, wanted=contact.tag_ids, current=frozenset())
+    if change is not None:
+        writes.tag_changes.append(change)
+    if generated_password and settings.FUSION_RETURN_PASSWORD_FIELD:
+        password_return_after_create(user=user, password=generated_password)
+        applied.notes.append("password return scheduled")
+    if send_notification or settings.FUSION_SEND_WELCOME_EMAIL:
+        welcome_email_owe(user=user)
+        applied.notes.append("welcome e-mail queued")
+    return applied
+
+
+def username_wanted(contact: Contact, mappings: Sequence[FieldMapping]) -> str:
+    """The name a new user for `contact` is given if it is free (digits are appended while it is not).
+    NFKC-normalised as Django's own forms do, so a full-width or Kelvin-sign name cannot pose as another."""
+    username = mapped_value(contact=contact, mappings=mappings, attribute="username")
+    if not username:
+        username = username_base(
+            email=contact.email.strip(),
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            username_format=settings.FUSION_USERNAME_FORMAT,
+        )
+    printable = "".join(character for character in username if character.isprintable())  # no NUL, no controls
+    return User.normalize_username(printable)[:150]

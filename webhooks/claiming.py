@@ -1,0 +1,125 @@
+"""The claim policy: which ready deliveries a worker takes now, and when it should look again.
+
+Two holds make a burst converge with the fewest Ontraport calls (docs/architecture.md):
+- coalescing: a partial group of contacts waits up to FUSION_COALESCE_SECONDS to fill up to 50, but only
+  while webhooks arrive fast enough to fill it (a lone webhook is fetched at once);
+- the burst hold: while webhooks arrive faster than FUSION_BURST_RATE, new deliveries are held (at most
+  FUSION_BURST_MAX_HOLD_SECONDS) so a contact's repeats merge into one fetch.
+
+Both read the arrival rate from an `ArrivalMeter`, which is given its clock (tests move a fake one).
+"""
+
+import datetime
+import time
+from collections import deque
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db.models import Max, Min, Q
+from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
+from django.utils import timezone
+
+from webhooks.models import Delivery
+
+CONTACTS_PER_CALL = 50
+
+# The arrival rate is measured over the last few seconds, from the growth of the largest delivery id (an
+# index lookup): a burst is recognised however fast workers take what arrives.
+BURST_SAMPLE_SECONDS = 2.0
+# The shortest span a rate is taken from: short, so a burst is held from its first moments (every call
+# spent then is spent again on the same contacts' later webhooks).
+BURST_MIN_SPAN_SECONDS = 0.25
+
+
+class ArrivalMeter:
+    """Webhooks stored per second lately, from samples of the largest delivery id taken by this process."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def rate(self) -> float | None:
+        """The recent arrival rate, or None when it cannot tell yet (or when nothing needs it)."""
+        if not can_wait() or (settings.FUSION_BURST_RATE <= 0 and settings.FUSION_COALESCE_SECONDS <= 0):
+            return None
+        now = self.clock()
+        newest_id = Delivery.objects.aggregate(newest=Max("id"))["newest"] or 0
+        self._samples.append((now, newest_id))
+        while len(self._samples) > 2 and self._samples[1][0] <= now - BURST_SAMPLE_SECONDS:
+            self._samples.popleft()
+        since, first_id = self._samples[0]
+        if not first_id or now - since < BURST_MIN_SPAN_SECONDS:
+            return None  # no span yet (or the table was empty: its first rows are not a burst)
+        return (newest_id - first_id) / (now - since)
+
+
+# This process's meter: the worker keeps it between drains, so its samples span them.
+arrival_meter = ArrivalMeter()
+
+
+def deliveries_claim(
+    *, worker_id: str, limit: int | None = None, meter: ArrivalMeter | None = None
+) -> list[Delivery]:
+    """Claim the deliveries this worker should apply now ([] while a burst is being held)."""
+    rate = (meter or arrival_meter).rate()
+    if burst_in_progress(rate):
+        return []
+    Delivery.objects.give_up_abandoned(max_attempts=settings.FUSION_MAX_ATTEMPTS)
+    return Delivery.objects.claim(
+        worker_id=worker_id,
+        limit=limit or settings.FUSION_BATCH_SIZE,
+        lease=datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS),
+        chunk=CONTACTS_PER_CALL,
+        coalesce=coalesce_window() if _fills_a_group(rate) else datetime.timedelta(0),
+    )
+
+
+def coalesce_window() -> datetime.timedelta:
+    """How long a partial group of contacts may wait to fill up. Zero with an inline task backend, which
+    cannot wake itself later."""
+    if not can_wait():
+        return datetime.timedelta(0)
+    return datetime.timedelta(seconds=settings.FUSION_COALESCE_SECONDS)
+
+
+def _fills_a_group(rate: float | None) -> bool:
+    """Waiting for a partial group only pays when webhooks arrive fast enough to fill it in the coalesce
+    window; a lone webhook is fetched at once."""
+    return rate is not None and rate * settings.FUSION_COALESCE_SECONDS >= CONTACTS_PER_CALL
+
+
+def can_wait() -> bool:
+    """Can the task backend run a drain later? An inline one (ImmediateBackend) cannot."""
+    return bool(task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer)
+
+
+def burst_in_progress(rate: float | None) -> bool:
+    """Are webhooks arriving faster than Ontraport's budget can fetch their contacts (FUSION_BURST_RATE)?
+
+    Then fetching now spends calls on contacts whose next webhook is already on its way. Holding new
+    deliveries until the flood slows (at most FUSION_BURST_MAX_HOLD_SECONDS) merges those repeats into one
+    fetch each: a burst converges with the fewest calls, and so the soonest.
+    """
+    if rate is None or settings.FUSION_BURST_RATE <= 0 or rate < settings.FUSION_BURST_RATE:
+        return False
+    oldest = Delivery.objects.filter(status=Delivery.Status.PENDING, attempts=0).aggregate(
+        first=Min("next_attempt_at")
+    )["first"]
+    max_hold = datetime.timedelta(seconds=settings.FUSION_BURST_MAX_HOLD_SECONDS)
+    return oldest is not None and oldest > timezone.now() - max_hold
+
+
+def next_due_at() -> datetime.datetime | None:
+    """When the earliest waiting delivery becomes ready: a retry's due time or a claim's lease expiry."""
+    due = Delivery.objects.filter(
+        Q(status=Delivery.Status.PENDING) | Q(status=Delivery.Status.PROCESSING)
+    ).aggregate(
+        retry=Min("next_attempt_at", filter=Q(status=Delivery.Status.PENDING)),
+        lease=Min("lease_expires_at", filter=Q(status=Delivery.Status.PROCESSING)),
+    )
+    retry, now = due["retry"], timezone.now()
+    if retry is not None and retry <= now:
+        # Ready, but held back to fill a group of contacts or while a burst lasts: look again shortly.
+        retry = now + max(coalesce_window(), datetime.timedelta(seconds=BURST_SAMPLE_SECONDS / 2))
+    times = [t for t in (retry, due["lease"]) if t is not None]
+    return min(times) if times else None
