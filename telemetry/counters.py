@@ -9,6 +9,7 @@ costs no extra write, and any node's /metrics reads the totals of every machine 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
 import time
@@ -98,10 +99,10 @@ def counters_read() -> list[tuple[str, dict[str, str], float]]:
 
 
 def _flush_at_exit() -> None:
-    try:
-        counters_flush()
-    except Exception:
-        logger.debug("counters not flushed at exit", exc_info=True)
+    # The interpreter is going away (logging may be shut already): a count that cannot be written now is
+    # lost quietly rather than raising or printing a traceback at exit.
+    with contextlib.suppress(Exception):
+        counters_flush(quiet=True)
 
 
 atexit.register(_flush_at_exit)
