@@ -36,6 +36,10 @@ system-deps:
 	@if ! command -v chromium >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "The browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi; fi
+	@# The cluster test (tests/telemetry/test_cluster.py) starts a Redis of its own.
+	@if ! command -v redis-server >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "The cluster test needs Redis: sudo apt-get install redis-server"; exit 1; fi; fi
 
 # --- run ---------------------------------------------------------------------------------------------------
 run: $(VENV)/.runtime
