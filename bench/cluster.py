@@ -9,14 +9,15 @@ What it runs (every process its own, stopped at the end however the bench ends):
 - 2 gunicorn web nodes on separate ports and 3 `manage.py fusion_worker`s, on a fresh PostgreSQL database.
 
 The burst: every contact gets an `add`, the other M-N webhooks are random update / update_tags, shuffled,
-sent by 24 client threads that spread them across both nodes (round robin) and, like a load balancer,
-send to the other node when one refuses the connection. Midway through firing, web node 1 is stopped
-(SIGTERM: it finishes what it is serving) and started again; once a tenth of the deliveries are applied,
-worker 1 is killed with SIGKILL while it holds a claim (its deliveries come back when the lease, set to
---lease seconds here, runs out).
+fired by `wrk` (one thread, 32 connections; 16 Python threads without wrk) at a load balancer (bench/lb.py:
+round robin over the nodes in rotation, the next node when one refuses a connection). Midway through
+firing, web node 1 is restarted as a deploy does it: taken out of rotation, stopped (SIGTERM: it finishes
+what it is serving), started again, put back. Once a tenth of the deliveries are applied, worker 1 is
+killed with SIGKILL while claims are held (they come back when the lease, --lease seconds here, runs out).
 
-Figures: accepted (202 answers), applied_once (accepted deliveries done, each by exactly one claim that
-recorded it), lost (accepted, not done), wrong (users whose tags or names differ from the contact),
+Figures: accepted (202 answers), applied_once (deliveries done; each delivery row is one accepted webhook
+and is recorded by the one claim that still holds it), lost (accepted, not done), wrong (users whose tags
+or names differ from the contact),
 duplicates (contacts with more than one user), calls_over_floor = contact fetches / ceil(unique/50),
 rate_limited (429s), drain_s (first webhook sent -> last delivery applied), bound_s = fired_s + floor_s,
 drain_over_bound. With --probe-rows, that many finished deliveries are then added and /metrics and
@@ -26,7 +27,6 @@ drain_over_bound. With --probe-rows, that many finished deliveries are then adde
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import math
 import os
@@ -39,12 +39,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.burst import RATE, TAGS, contact_rows, webhook_path
+from bench.burst import RATE, TAGS, contact_rows, fire
 from bench.common import (
     GUNICORN,
     PYTHON,
@@ -60,6 +59,7 @@ from bench.common import (
     stop,
     wait_http,
 )
+from bench.lb import LoadBalancer
 
 
 class WebNode:
@@ -82,44 +82,6 @@ class WebNode:
     def stop(self) -> None:
         if self.process is not None:
             stop(self.process, timeout=30)  # SIGTERM: gunicorn finishes the requests in flight
-
-
-class Firing:
-    """Sends the burst across the nodes; a refused connection goes to the next node (a load balancer's
-    failover). Keeps every delivery id answered 202."""
-
-    def __init__(self, nodes: list[WebNode]) -> None:
-        self.nodes = nodes
-        self.lock = threading.Lock()
-        self.answers: dict[int, int] = {}
-        self.accepted_ids: list[int] = []
-        self.by_node = [0] * len(nodes)
-        self.failovers = 0
-        self.sent = 0
-
-    def send(self, n: int, call: tuple[str, int]) -> None:
-        action, contact_id = call
-        status, body, node_index = 0, b"", n % len(self.nodes)
-        for attempt in range(6 * len(self.nodes)):
-            node = self.nodes[(n + attempt) % len(self.nodes)]
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", node.port, timeout=30)
-                connection.request("GET", webhook_path(action, contact_id))
-                response = connection.getresponse()
-                status, body = response.status, response.read()
-                connection.close()
-                node_index = (n + attempt) % len(self.nodes)
-                break
-            except OSError:
-                with self.lock:
-                    self.failovers += 1
-                time.sleep(0.05)
-        with self.lock:
-            self.sent += 1
-            self.answers[status] = self.answers.get(status, 0) + 1
-            if status == 202:
-                self.accepted_ids.append(int(json.loads(body)["delivery_id"]))
-                self.by_node[node_index] += 1
 
 
 def redis_start() -> tuple[subprocess.Popen[bytes], str]:
@@ -187,7 +149,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--window", type=float, default=60.0, help="rate-limit window (180 calls per it)")
     parser.add_argument("--lease", type=int, default=20, help="FUSION_LEASE_SECONDS for the workers")
-    parser.add_argument("--threads", type=int, default=24, help="client threads firing the burst")
     parser.add_argument("--probe-rows", type=int, default=0, help="then time /metrics, /readyz with these")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up waiting after this long")
     parser.add_argument("--seed", type=int, default=4)
@@ -268,29 +229,33 @@ def main() -> None:
                 stderr=subprocess.STDOUT,
             )
         )
-    firing = Firing(nodes)
+    balancer = LoadBalancer([node.port for node in nodes], free_port())
+    balancer.start()
     events: dict[str, float] = {}
 
     def restart_node_midway() -> None:
-        while firing.sent < len(calls) // 2:
+        while (Delivery.objects.aggregate(n=Max("id"))["n"] or 0) < len(calls) // 2:
             time.sleep(0.05)
-        events["web_node_stopped_at_s"] = time.time() - started
+        events["web_node_out_at_s"] = round(time.time() - started, 1)
+        balancer.disable(1)
+        time.sleep(0.5)  # connections already handed to it finish
         nodes[1].stop()
         nodes[1].start()
-        events["web_node_back_at_s"] = time.time() - started
+        balancer.enable(1)
+        events["web_node_back_at_s"] = round(time.time() - started, 1)
 
     def kill_worker_mid_drain() -> None:
         done = Delivery.objects.filter(status=Delivery.Status.DONE)
         while done.count() < len(calls) // 10:
             time.sleep(0.2)
-        # A worker killed while it holds a claim: wait (briefly) until worker 1 has one.
+        # Killed while claims are held: wait (briefly) until some are.
         deadline = time.monotonic() + 10
         holding = Delivery.objects.filter(status=Delivery.Status.PROCESSING)
         while not holding.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
         events["claims_held_at_kill"] = holding.count()
         workers[1].send_signal(signal.SIGKILL)
-        events["worker_killed_at_s"] = time.time() - started
+        events["worker_killed_at_s"] = round(time.time() - started, 1)
 
     say(f"firing {len(calls)} webhooks over {args.contacts} contacts: 2 nodes, {args.workers} workers")
     started = time.time()
@@ -298,12 +263,9 @@ def main() -> None:
     killer = threading.Thread(target=kill_worker_mid_drain, daemon=True)
     restarter.start()
     killer.start()
-    with ThreadPoolExecutor(max_workers=args.threads) as pool:
-        list(pool.map(firing.send, range(len(calls)), calls))
+    answers = fire(f"http://127.0.0.1:{balancer.port}", calls)
     fired_s = time.time() - started
-    say(
-        f"fired in {fired_s:.1f} s: {firing.answers}, per node {firing.by_node}, failovers {firing.failovers}"
-    )
+    say(f"fired in {fired_s:.1f} s: {answers}; connections per node {balancer.connections}")
     restarter.join()
     deadline = time.monotonic() + args.timeout
     unfinished = Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.PROCESSING])
@@ -320,10 +282,9 @@ def main() -> None:
 
     last_applied = Delivery.objects.aggregate(last=Max("finished_at"))["last"]
     drain_s = last_applied.timestamp() - started if last_applied else None
-    accepted_ids = set(firing.accepted_ids)
-    done_ids = set(
-        Delivery.objects.filter(id__in=accepted_ids, status=Delivery.Status.DONE).values_list("id", flat=True)
-    )
+    accepted = answers.get(202, 0)
+    stored = Delivery.objects.count()
+    done = Delivery.objects.filter(status=Delivery.Status.DONE).count()
     contacts_by_id = {int(c["id"]): c for c in contacts}
     wrong = 0
     for user in User.objects.filter(contact_id__isnull=False).prefetch_related("tags"):
@@ -355,12 +316,15 @@ def main() -> None:
         "workers": args.workers,
         "window": args.window,
         "webhooks": len(calls),
-        "answers": firing.answers,
-        "accepted": len(accepted_ids),
-        "accepted_per_node": firing.by_node,
-        "failovers": firing.failovers,
-        "applied_once": len(done_ids),
-        "lost": len(accepted_ids - done_ids),
+        "answers": answers,
+        "accepted": accepted,
+        "connections_per_node": balancer.connections,
+        "failovers": balancer.failovers,
+        "stored": stored,
+        "applied_once": done,
+        # Accepted but not done: finished otherwise or still waiting, or (had a 202 been answered without
+        # its row) never stored.
+        "lost": (stored - done) + max(accepted - stored, 0),
         "wrong": wrong,
         "duplicates": duplicates,
         "users": User.objects.filter(contact_id__isnull=False).count(),
@@ -390,6 +354,7 @@ def main() -> None:
         report["readyz_ms"] = timed_get_readyz(f"{nodes[0].base}/readyz")
     for worker in workers:
         stop(worker)
+    balancer.stop()
     for node in nodes:
         node.stop()
     stop(sandbox)
