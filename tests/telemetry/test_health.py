@@ -107,3 +107,14 @@ def test_manage_py_check_prints_the_warning(capsys):
 def test_no_warning_with_an_inline_task_backend():
     # The test settings run tasks inline (ImmediateBackend): webhooks are applied in the request.
     assert workers_alive_check() == []
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_the_deliveries_log_in_the_admin_says_when_no_worker_is_alive(admin_client):
+    response = admin_client.get("/admin/webhooks/delivery/")
+    assert response.status_code == 200
+    assert "No worker has ever run" in response.content.decode()
+
+    worker_heartbeat_beat(worker_id="w")
+    response = admin_client.get("/admin/webhooks/delivery/")
+    assert "No worker" not in response.content.decode()
