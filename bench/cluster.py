@@ -248,13 +248,25 @@ def main() -> None:
         done = Delivery.objects.filter(status=Delivery.Status.DONE)
         while done.count() < len(calls) // 10:
             time.sleep(0.2)
-        # Killed while claims are held: wait (briefly) until some are.
-        deadline = time.monotonic() + 10
-        holding = Delivery.objects.filter(status=Delivery.Status.PROCESSING)
-        while not holding.exists() and time.monotonic() < deadline:
+        # Kill a worker that holds a claim (claimed_by is "host:pid:random"), so its deliveries must come
+        # back through the lease; if none holds one within 10 s, kill worker 1 anyway.
+        pids = {str(worker.pid): worker for worker in workers}
+        victim, deadline = workers[1], time.monotonic() + 10
+        while time.monotonic() < deadline:
+            holders = Delivery.objects.filter(status=Delivery.Status.PROCESSING).values_list(
+                "claimed_by", flat=True
+            )
+            held = [
+                pids[pid] for pid in (c.split(":")[1] for c in holders if c.count(":") == 2) if pid in pids
+            ]
+            if held:
+                victim = held[0]
+                break
             time.sleep(0.02)
-        events["claims_held_at_kill"] = holding.count()
-        workers[1].send_signal(signal.SIGKILL)
+        events["claims_held_by_killed_worker"] = Delivery.objects.filter(
+            status=Delivery.Status.PROCESSING, claimed_by__contains=f":{victim.pid}:"
+        ).count()
+        victim.send_signal(signal.SIGKILL)
         events["worker_killed_at_s"] = round(time.time() - started, 1)
 
     say(f"firing {len(calls)} webhooks over {args.contacts} contacts: 2 nodes, {args.workers} workers")
