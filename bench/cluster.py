@@ -237,8 +237,7 @@ def main() -> None:
         while (Delivery.objects.aggregate(n=Max("id"))["n"] or 0) < len(calls) // 2:
             time.sleep(0.05)
         events["web_node_out_at_s"] = round(time.time() - started, 1)
-        balancer.disable(1)
-        time.sleep(0.5)  # connections already handed to it finish
+        balancer.disable(1)  # and wait until the connections already handed to it are answered
         nodes[1].stop()
         nodes[1].start()
         balancer.enable(1)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import threading
+import time
 
 
 class LoadBalancer:
@@ -19,6 +20,7 @@ class LoadBalancer:
         self.port = port
         self.enabled = [True] * len(backends)
         self.connections = [0] * len(backends)
+        self.active = [0] * len(backends)  # connections open now, per node
         self.failovers = 0
         self._turn = itertools.count()
         self._loop = asyncio.new_event_loop()
@@ -33,8 +35,12 @@ class LoadBalancer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
 
-    def disable(self, n: int) -> None:
+    def disable(self, n: int, drain_timeout: float = 30.0) -> None:
+        """Take node n out of rotation and wait until the connections it was given are finished."""
         self.enabled[n] = False
+        deadline = time.monotonic() + drain_timeout
+        while self.active[n] and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def enable(self, n: int) -> None:
         self.enabled[n] = True
@@ -71,6 +77,7 @@ class LoadBalancer:
             client_writer.close()
             return
         self.connections[n] += 1
+        self.active[n] += 1
 
         async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
             try:
@@ -84,6 +91,9 @@ class LoadBalancer:
                     with contextlib.suppress(OSError):
                         sink.write_eof()
 
-        await asyncio.gather(pipe(client_reader, writer), pipe(reader, client_writer))
-        writer.close()
-        client_writer.close()
+        try:
+            await asyncio.gather(pipe(client_reader, writer), pipe(reader, client_writer))
+        finally:
+            self.active[n] -= 1
+            writer.close()
+            client_writer.close()

@@ -17,7 +17,7 @@ from telemetry.selectors import workers_alive
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def database_url() -> str:
