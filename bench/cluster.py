@@ -9,11 +9,12 @@ What it runs (every process its own, stopped at the end however the bench ends):
 - 2 gunicorn web nodes on separate ports and 3 `manage.py fusion_worker`s, on a fresh PostgreSQL database.
 
 The burst: every contact gets an `add`, the other M-N webhooks are random update / update_tags, shuffled,
-fired by `wrk` (one thread, 32 connections; 16 Python threads without wrk) at a load balancer (bench/lb.py:
-round robin over the nodes in rotation, the next node when one refuses a connection). Midway through
-firing, web node 1 is restarted as a deploy does it: taken out of rotation, stopped (SIGTERM: it finishes
-what it is serving), started again, put back. Once a tenth of the deliveries are applied, worker 1 is
-killed with SIGKILL while claims are held (they come back when the lease, --lease seconds here, runs out).
+fired by one `wrk` per node (one thread, 32 connections each; Python threads without wrk), each node
+taking every other webhook. Midway through firing, web node 1 is restarted the way a deploy restarts
+gunicorn without refusing a connection: USR2 starts a new master (fresh code) on the same socket, then
+the old master is stopped with SIGTERM (its workers finish what they hold). Once a tenth of the
+deliveries are applied, a worker that holds a claim is killed with SIGKILL (its deliveries come back
+when the lease, --lease seconds here, runs out).
 
 Figures: accepted (202 answers), applied_once (deliveries done; each delivery row is one accepted webhook
 and is recorded by the one claim that still holds it), lost (accepted, not done), wrong (users whose tags
@@ -27,6 +28,8 @@ drain_over_bound. With --probe-rows, that many finished deliveries are then adde
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import json
 import math
 import os
@@ -59,7 +62,6 @@ from bench.common import (
     stop,
     wait_http,
 )
-from bench.lb import LoadBalancer
 
 
 class WebNode:
@@ -68,20 +70,67 @@ class WebNode:
     def __init__(self, env: dict[str, str], n: int) -> None:
         self.env, self.n, self.port = env, n, free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.pidfile = bench_dir() / f"cluster-web-{n}.pid"
+        self.master_pid: int | None = None
+        atexit.register(self.stop)  # a restarted master is not our child: stop it however the bench ends
 
     def start(self) -> None:
+        self.pidfile.unlink(missing_ok=True)
         log = (bench_dir() / f"cluster-web-{self.n}.log").open("ab")
-        self.process = spawn(
+        process = spawn(
             [*GUNICORN, "fusion_site.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
-             "--backlog", "2048", "--log-level", "warning"],
+             "--backlog", "2048", "--log-level", "warning", "--pid", str(self.pidfile)],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
+        self.master_pid = process.pid
         wait_http(f"{self.base}/healthz")
 
+    def restart(self) -> None:
+        """A full restart without refusing a connection, as a deploy does it with gunicorn: USR2 starts a
+        new master (new code) on the same listening socket, then the old master is stopped gracefully
+        (TERM: its workers finish the requests they hold)."""
+        assert self.master_pid is not None
+        old = self.master_pid
+        os.kill(old, signal.SIGUSR2)
+        # While the old master lives, the new one writes its pid to "<pidfile>.2".
+        new_pidfile = self.pidfile.with_name(self.pidfile.name + ".2")
+        deadline = time.monotonic() + 60
+        while True:
+            text = new_pidfile.read_text().strip() if new_pidfile.exists() else ""
+            if text.isdigit() and int(text) != old:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError("the new gunicorn master did not start")
+            time.sleep(0.05)
+        self.master_pid = int(text)
+        wait_http(f"{self.base}/healthz")
+        time.sleep(1.0)  # the new master's workers are booted and accepting
+        os.kill(old, signal.SIGTERM)
+        _wait_gone(old)
+
     def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process, timeout=30)  # SIGTERM: gunicorn finishes the requests in flight
+        if self.master_pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.master_pid, signal.SIGTERM)
+            _wait_gone(self.master_pid)
+            self.master_pid = None
+
+
+def _wait_gone(pid: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            finished, _ = os.waitpid(pid, os.WNOHANG)  # our child: reap it
+            if finished:
+                return
+        except ChildProcessError:  # not our child (a re-executed master): poll for it
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def redis_start() -> tuple[subprocess.Popen[bytes], str]:
@@ -229,19 +278,14 @@ def main() -> None:
                 stderr=subprocess.STDOUT,
             )
         )
-    balancer = LoadBalancer([node.port for node in nodes], free_port())
-    balancer.start()
     events: dict[str, float] = {}
 
     def restart_node_midway() -> None:
         while (Delivery.objects.aggregate(n=Max("id"))["n"] or 0) < len(calls) // 2:
             time.sleep(0.05)
-        events["web_node_out_at_s"] = round(time.time() - started, 1)
-        balancer.disable(1)  # and wait until the connections already handed to it are answered
-        nodes[1].stop()
-        nodes[1].start()
-        balancer.enable(1)
-        events["web_node_back_at_s"] = round(time.time() - started, 1)
+        events["web_node_restart_at_s"] = round(time.time() - started, 1)
+        nodes[1].restart()
+        events["web_node_restarted_at_s"] = round(time.time() - started, 1)
 
     def kill_worker_mid_drain() -> None:
         done = Delivery.objects.filter(status=Delivery.Status.DONE)
@@ -274,9 +318,23 @@ def main() -> None:
     killer = threading.Thread(target=kill_worker_mid_drain, daemon=True)
     restarter.start()
     killer.start()
-    answers = fire(f"http://127.0.0.1:{balancer.port}", calls)
+    # One wrk per node, each with every other webhook: the load spread across both.
+    per_node: list[dict[int, int]] = [{}, {}]
+
+    def fire_at(n: int) -> None:
+        per_node[n] = fire(nodes[n].base, calls[n :: len(nodes)])
+
+    firers = [threading.Thread(target=fire_at, args=(n,)) for n in range(len(nodes))]
+    for firer in firers:
+        firer.start()
+    for firer in firers:
+        firer.join()
+    answers: dict[int, int] = {}
+    for counts in per_node:
+        for status, count in counts.items():
+            answers[status] = answers.get(status, 0) + count
     fired_s = time.time() - started
-    say(f"fired in {fired_s:.1f} s: {answers}; connections per node {balancer.connections}")
+    say(f"fired in {fired_s:.1f} s: {answers}; per node {per_node}")
     restarter.join()
     deadline = time.monotonic() + args.timeout
     unfinished = Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.PROCESSING])
@@ -329,8 +387,7 @@ def main() -> None:
         "webhooks": len(calls),
         "answers": answers,
         "accepted": accepted,
-        "connections_per_node": balancer.connections,
-        "failovers": balancer.failovers,
+        "accepted_per_node": [counts.get(202, 0) for counts in per_node],
         "stored": stored,
         "applied_once": done,
         # Accepted but not done: finished otherwise or still waiting, or (had a 202 been answered without
@@ -365,7 +422,6 @@ def main() -> None:
         report["readyz_ms"] = timed_get_readyz(f"{nodes[0].base}/readyz")
     for worker in workers:
         stop(worker)
-    balancer.stop()
     for node in nodes:
         node.stop()
     stop(sandbox)

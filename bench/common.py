@@ -18,7 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The interpreter running the bench (a fresh clone's .venv, or any other with requirements-dev installed).
 PYTHON = sys.executable
-GUNICORN = [PYTHON, "-m", "gunicorn"]
+# gunicorn's script beside that interpreter (a venv's bin/): `python -m gunicorn` would work too, but a
+# master re-executed for a zero-downtime restart (USR2) then runs gunicorn/__main__.py as a script, with
+# gunicorn's own `http` package shadowing the standard library's.
+_GUNICORN_SCRIPT = Path(PYTHON).with_name("gunicorn")
+GUNICORN = [str(_GUNICORN_SCRIPT)] if _GUNICORN_SCRIPT.exists() else [PYTHON, "-m", "gunicorn"]
 BENCH_DIR = ROOT / "var" / "bench"
 
 # Every process a bench starts (spawn), stopped when the bench ends however it ends: normally, on an
