@@ -92,6 +92,8 @@ FUSION_HEARTBEAT_SECONDS = env.float("FUSION_HEARTBEAT_SECONDS", default=10.0)
 FUSION_WORKER_STALE_SECONDS = env.int("FUSION_WORKER_STALE_SECONDS", default=45)
 # /readyz answers 503 when a ready delivery has waited longer than this (a stuck or overwhelmed worker).
 FUSION_READY_MAX_WAIT_SECONDS = env.int("FUSION_READY_MAX_WAIT_SECONDS", default=600)
+# fusion_worker renews the leases of the claims it holds with each heartbeat, for at most this long.
+FUSION_LEASE_MAX_HOLD_SECONDS = env.int("FUSION_LEASE_MAX_HOLD_SECONDS", default=1800)
 # /metrics: open to the addresses listed (default: this machine only), or to a scraper sending
 # "Authorization: Bearer <FUSION_METRICS_TOKEN>".
 FUSION_METRICS_TOKEN = env.str("FUSION_METRICS_TOKEN", default="")

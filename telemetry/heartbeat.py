@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
@@ -53,9 +54,13 @@ class HeartbeatThread(threading.Thread):
     long batch) is still seen alive, and a dead process stops beating by itself. Also flushes the
     process's counters, so they reach /metrics even while the queue is idle."""
 
-    def __init__(self, worker_id: str, interval: float | None = None) -> None:
+    def __init__(
+        self, worker_id: str, interval: float | None = None, on_beat: Callable[[], object] | None = None
+    ) -> None:
         super().__init__(name="fusion-heartbeat", daemon=True)
         self.worker_id = worker_id
+        # Run with each beat, in this thread: the worker's claims renew their leases here (webhooks.leases).
+        self.on_beat = on_beat
         self.interval = interval if interval is not None else settings.FUSION_HEARTBEAT_SECONDS
         self._stopping = threading.Event()
 
@@ -65,6 +70,8 @@ class HeartbeatThread(threading.Thread):
             try:
                 close_old_connections()  # this thread's own connection: reconnects after a database restart
                 worker_heartbeat_beat(worker_id=self.worker_id)
+                if self.on_beat is not None:
+                    self.on_beat()
                 counters_flush()
             except DatabaseError:
                 logger.warning("heartbeat not recorded (database unavailable)", exc_info=True)

@@ -2,7 +2,8 @@
 
 It takes db_worker's options. A background thread records a heartbeat every FUSION_HEARTBEAT_SECONDS,
 whether the queue is busy or idle, so /readyz, /metrics, `manage.py check` and the admin can tell that a
-worker is alive; a clean stop (SIGTERM, Ctrl-C) is recorded at once, a killed worker stops beating.
+worker is alive; a clean stop (SIGTERM, Ctrl-C) is recorded at once, a killed worker stops beating. With
+each beat it renews the leases of the claims this process holds (webhooks.leases).
 SIGTERM lets the running drain finish its batch first (at most webhooks.tasks.DRAIN_SECONDS).
 """
 
@@ -14,6 +15,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from telemetry.heartbeat import HeartbeatThread, worker_id_new
+from webhooks.leases import deliveries_lease_renew, process_holder_prefix
 
 
 class Command(DbWorkerCommand):
@@ -31,7 +33,10 @@ class Command(DbWorkerCommand):
         if reloading and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             super().handle(*args, **options)
             return
-        heartbeat = HeartbeatThread(worker_id=options["worker_id"])
+        holder = process_holder_prefix()
+        heartbeat = HeartbeatThread(
+            worker_id=options["worker_id"], on_beat=lambda: deliveries_lease_renew(holder_prefix=holder)
+        )
         heartbeat.start()
         try:
             super().handle(*args, **options)
