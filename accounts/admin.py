@@ -58,7 +58,12 @@ class UserAdmin(DjangoUserAdmin):
     # text fields only and "123" also finds contact 123 (by the unique index, not a LIKE).
     search_fields = ("username", "email", "first_name", "last_name", "contact_id__exact")
     autocomplete_fields = ("tags",)  # accounts can have thousands of tags: never list them all in a form
-    readonly_fields = ("profile_table", "password_return_due_at")
+    readonly_fields = (
+        "profile_table",
+        "password_return_due_at",
+        "password_return_attempts",
+        "password_return_note",
+    )
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
         (
@@ -66,7 +71,14 @@ class UserAdmin(DjangoUserAdmin):
             {
                 "description": "Tags and profile values are replaced by the next webhook for this contact: "
                 "change them in Ontraport.",
-                "fields": ("contact_id", "tags", "profile_table", "password_return_due_at"),
+                "fields": (
+                    "contact_id",
+                    "tags",
+                    "profile_table",
+                    "password_return_due_at",
+                    "password_return_attempts",
+                    "password_return_note",
+                ),
             },
         ),
     )

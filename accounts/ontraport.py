@@ -29,6 +29,28 @@ def ontraport_client() -> OntraportClient:
     )
 
 
+@cache
+def ontraport_bulk_client() -> OntraportClient:
+    """The client of imports, resyncs and sweeps: its pacer holds back FUSION_BULK_RESERVE calls.
+
+    Ontraport reports the account's remaining budget on every answer, whoever spent it, so bulk work that
+    waits while that number is at or below the reserve leaves the last calls of each minute to webhooks
+    (and to every other app sharing the account).
+    """
+    return OntraportClient(
+        app_id=settings.ONTRAPORT_APP_ID,
+        api_key=settings.ONTRAPORT_API_KEY,
+        base_url=settings.ONTRAPORT_API_URL,
+        timeout=settings.ONTRAPORT_TIMEOUT,
+        retry=RetryPolicy(
+            max_attempts=max(settings.ONTRAPORT_CLIENT_ATTEMPTS, 3), base_delay=1.0, max_delay=10.0
+        ),
+        # The same budget as the webhook worker's (shared through the cache when it is shared).
+        pacer=ontraport_pacer(reserve=settings.FUSION_BULK_RESERVE),
+        on_answer=ontraport_call_counted,
+    )
+
+
 def ontraport_pacer(*, reserve: int, name: str = "ontraport") -> Pacer:
     """A pacer on the account's one budget (see accounts.ontraport_budget); a bulk client passes its own
     `reserve` and the same `name`, so it spends from the same budget."""

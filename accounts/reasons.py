@@ -15,6 +15,11 @@ class FailureReason(models.TextChoices):
     MISSING_CONTACT_ID = "missing_contact_id", "No contact_id"
     INVALID_CONTACT_ID = "invalid_contact_id", "Invalid contact_id"
     AMBIGUOUS_PARAMETER = "ambiguous_parameter", "A parameter given twice"
+    # Bodies refused at the edge (recorded only when the URL or a header carried a valid key).
+    BODY_TOO_LARGE = "body_too_large", "Body over the size limit"
+    INVALID_JSON = "invalid_json", "JSON body unreadable or nested too deep"
+    INVALID_BODY = "invalid_body", "Form body unreadable"
+    FILES_NOT_ACCEPTED = "files_not_accepted", "Body carried file parts"
     # Waiting for another attempt (status *pending*).
     RETRYING = "retrying", "Retrying (Ontraport or database trouble)"
     ONTRAPORT_CREDENTIALS = "ontraport_credentials", "Ontraport rejected the API credentials"

@@ -31,7 +31,10 @@ def env_file_ensure() -> None:
         f"SECRET_KEY={secrets.token_urlsafe(40)}",
         f"FUSION_ACCESS_KEY={secrets.token_urlsafe(24)}",
         f"DEV_ADMIN_PASSWORD={secrets.token_urlsafe(12)}",
-        "# Set ONTRAPORT_APP_ID and ONTRAPORT_API_KEY to use your Ontraport account instead of the sandbox.",
+        "# The local sandbox (make run starts it). For your Ontraport account instead: set ONTRAPORT_APP_ID",
+        "# and ONTRAPORT_API_KEY to yours and delete the ONTRAPORT_API_URL line.",
+        # The sandbox's credentials, so commands run by hand (manage.py ontraport_import ...) reach it too.
+        *(f"{key}={value}" for key, value in SANDBOX_CREDENTIALS.items()),
     ]
     ENV_FILE.write_text("\n".join(lines) + "\n")
     ENV_FILE.chmod(0o600)
@@ -51,7 +54,8 @@ def main() -> None:
     env_file_ensure()
     file_values = env_file_values()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fusion_site.settings", "PYTHONUNBUFFERED": "1"}
-    use_sandbox = not (env.get("ONTRAPORT_APP_ID") or file_values.get("ONTRAPORT_APP_ID"))
+    app_id = env.get("ONTRAPORT_APP_ID") or file_values.get("ONTRAPORT_APP_ID")
+    use_sandbox = not app_id or app_id == SANDBOX_CREDENTIALS["ONTRAPORT_APP_ID"]
     if use_sandbox:
         env.update(SANDBOX_CREDENTIALS)
     python = sys.executable

@@ -1,14 +1,14 @@
 """LOG_FORMAT=json: one JSON object a line, for log shippers (Loki, CloudWatch, Elasticsearch...).
 
-The settings' RedactSecretsFilter has already masked the message; the exception text and any extra
-fields are masked here too, since they are formatted after the filter ran.
+The settings' RedactSecretsFilter has already masked the message (fusion_site.masking); the exception
+text and any extra fields are masked here too, since they are formatted after the filter ran.
 """
 
 import datetime
 import json
 import logging
 
-from fusion_site.log_filters import redact
+from fusion_site.masking import mask_text as redact
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is included.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}

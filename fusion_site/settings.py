@@ -74,6 +74,9 @@ FUSION_TAG_REFRESH_SECONDS = env.int("FUSION_TAG_REFRESH_SECONDS", default=300)
 # Wrong keys from one address before it is answered 429 for a while (legitimate senders are never slowed).
 FUSION_BAD_KEY_LIMIT = env.int("FUSION_BAD_KEY_LIMIT", default=20)
 FUSION_BAD_KEY_WINDOW_SECONDS = env.int("FUSION_BAD_KEY_WINDOW_SECONDS", default=600)
+# Hosts webhooks may be addressed to besides ALLOWED_HOSTS (e.g. an internal name Ontraport's requests reach
+# the site by); every other Host is answered 400 disallowed_host (docs/security.md).
+FUSION_WEBHOOK_EXTRA_HOSTS = env.list("FUSION_WEBHOOK_EXTRA_HOSTS", default=[])
 
 ONTRAPORT_API_URL = env.str("ONTRAPORT_API_URL", default="https://api.ontraport.com/1/")
 ONTRAPORT_APP_ID = env.str("ONTRAPORT_APP_ID", default="")
@@ -83,6 +86,15 @@ ONTRAPORT_TIMEOUT = env.float("ONTRAPORT_TIMEOUT", default=30.0)
 # Tries per call inside the client (a second try for a 5xx or timeout); longer outages are retried durably.
 ONTRAPORT_CLIENT_ATTEMPTS = env.int("ONTRAPORT_CLIENT_ATTEMPTS", default=2)
 ONTRAPORT_RATE_RESERVE = env.int("ONTRAPORT_RATE_RESERVE", default=2)
+
+# --- Adoption: import, resync and the sweep (docs/adoption.md) ---------------------------------------------
+# Bulk work spends Ontraport's budget only while more than this many calls are left in the window.
+FUSION_BULK_RESERVE = env.int("FUSION_BULK_RESERVE", default=60)
+# How often the worker resyncs every linked user ("24h", "90m", "3600s", "0" = never); default 24h when
+# Ontraport credentials are set.
+FUSION_RESYNC_EVERY = env.str(
+    "FUSION_RESYNC_EVERY", default="24h" if ONTRAPORT_APP_ID and ONTRAPORT_API_KEY else "0"
+)
 
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -115,9 +127,12 @@ INSTALLED_APPS = [
     "telemetry",
     "accounts",
     "webhooks",
+    "adoption",
 ]
 
 MIDDLEWARE = [
+    # Outermost: under DEBUG, masks secrets in Django's error pages (inactive when DEBUG is off).
+    "fusion_site.debug_pages.DebugPagesMaskedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's) served by the web process itself, compressed and cached (WhiteNoise).
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -209,6 +210,45 @@ class OntraportClient:
             if len(rows) < PAGE_SIZE or not new:
                 return
             start += PAGE_SIZE
+
+    def contacts_with_tag_page(self, tag_id: int, *, after_id: int = 0) -> list[Contact]:
+        """Up to 50 whole contacts holding the tag, with ids above ``after_id``, in id order.
+
+        Bulk imports page with this: asking for "ids above the last one seen" rather than an offset
+        keeps the order stable while contacts are tagged or untagged meanwhile (an offset would skip a
+        contact when one before it loses the tag). ``/objects/tag`` takes the same ``condition``, ``sort``
+        and ``sortDir`` as ``/objects``; rows at or below ``after_id`` are dropped should an account
+        ignore the condition (then a page may repeat contacts, which applying them twice makes harmless).
+        """
+        condition = [{"field": {"field": "id"}, "op": ">", "value": {"value": int(after_id)}}]
+        params: dict[str, str | int] = {
+            "objectID": CONTACT_OBJECT_TYPE,
+            "tag_id": tag_id,
+            "range": PAGE_SIZE,
+            "start": 0,
+            "sort": "id",
+            "sortDir": "asc",
+            "condition": json.dumps(condition, separators=(",", ":")),
+        }
+        rows = _rows(self._transport.request("GET", "objects/tag", params=params), "GET objects/tag")
+        contacts = [self._contact(row, "GET objects/tag") for row in rows]
+        return sorted((c for c in contacts if c.id > after_id), key=lambda contact: contact.id)
+
+    def count_contacts_with_tag(self, tag_id: int) -> int:
+        """How many contacts hold the tag: one ``objects/getInfo`` call with a condition on the tag field."""
+        condition = [
+            {"field": {"field": "contact_cat"}, "op": "LIKE", "value": {"value": f"%*/*{int(tag_id)}*/*%"}}
+        ]
+        params: dict[str, str | int] = {
+            "objectID": CONTACT_OBJECT_TYPE,
+            "condition": json.dumps(condition, separators=(",", ":")),
+        }
+        data = self._transport.request("GET", "objects/getInfo", params=params)
+        count = data.get("count") if isinstance(data, Mapping) else None
+        try:
+            return int(str(count))
+        except ValueError:
+            raise _unexpected("GET objects/getInfo", data) from None
 
     def add_tags(self, contact_ids: Iterable[int], tag_ids: Iterable[int]) -> None:
         """Tag the contacts. Ontraport applies this asynchronously on its side (unverified)."""

@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.utils.crypto import constant_time_compare
+from django.views.decorators.debug import sensitive_variables
 
 
+@sensitive_variables()
 def access_key_valid(candidate: str) -> bool:
     """True when `candidate` is the current key or one still accepted during a rotation.
 
@@ -15,10 +17,3 @@ def access_key_valid(candidate: str) -> bool:
         if key:
             valid |= constant_time_compare(candidate, key)
     return valid
-
-
-def mask_access_key(text: str) -> str:
-    """`text` with the value of every access_key parameter replaced by ***, for logs and stored paths."""
-    from webhooks.params import ACCESS_KEY_PATTERN
-
-    return ACCESS_KEY_PATTERN.sub(r"\1***", text)

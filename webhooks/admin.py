@@ -15,8 +15,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
+from fusion_site.masking import mask_text
 from telemetry.selectors import workers_health
-from webhooks.access import mask_access_key
 from webhooks.claiming import can_wait
 from webhooks.models import Delivery
 from webhooks.replay import deliveries_replay
@@ -38,7 +38,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "message_preview",
     )
     list_display_links = ("id", "received_at")
-    list_filter = ("status", "action", "reason")
+    list_filter = ("status", "action", "reason", "source")
     # contact_id__exact is skipped by the admin for terms that are not whole numbers; e-mails are matched
     # on the linked user and on the e-mail the webhook itself carried (options.email).
     search_fields = ("contact_id__exact", "user__email", "options__email")
@@ -91,7 +91,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="path")
     def masked_path(self, delivery: Delivery) -> str:
-        return mask_access_key(delivery.path)
+        return mask_text(delivery.path)
 
     @admin.display(description="user", ordering="user__username")
     def user_link(self, delivery: Delivery) -> SafeString | str:

@@ -25,8 +25,8 @@ from webhooks.models import Delivery
 
 CONTACTS_PER_CALL = 50
 
-# The arrival rate is measured over the last few seconds, from the growth of the largest delivery id (an
-# index lookup): a burst is recognised however fast workers take what arrives.
+# The arrival rate is measured over the last few seconds, from the growth of the largest webhook delivery
+# id (an index lookup on source, id): a burst is recognised however fast workers take what arrives.
 BURST_SAMPLE_SECONDS = 2.0
 # The shortest span a rate is taken from: short, so a burst is held from its first moments (every call
 # spent then is spent again on the same contacts' later webhooks).
@@ -52,7 +52,9 @@ class ArrivalMeter:
         if not can_wait() or (settings.FUSION_BURST_RATE <= 0 and settings.FUSION_COALESCE_SECONDS <= 0):
             return None
         now = self.clock()
-        newest_id = Delivery.objects.aggregate(newest=Max("id"))["newest"] or 0
+        # Webhooks only: the rows an import or sweep logs (50 a page) are no burst to hold webhooks for.
+        webhooks = Delivery.objects.filter(source=Delivery.Source.WEBHOOK)
+        newest_id = webhooks.aggregate(newest=Max("id"))["newest"] or 0
         samples = self._load()
         samples.append((now, newest_id))
         samples = deque(sorted(samples))  # samples of several workers, in time order

@@ -1,15 +1,18 @@
 """Webhooks on any path, as WP Fusion accepts them: `https://site/any/page/?wpf_action=...`.
 
-Placed before the session, CSRF and auth middleware, so a webhook costs none of their work.
+Placed before the session, CSRF and auth middleware, so a webhook costs none of their work. It is also the
+site's first guard on bodies: a body over DATA_UPLOAD_MAX_MEMORY_SIZE (by its Content-Length, file parts
+included) is answered 413 on every path before anything parses it.
 """
 
-import json
 from collections.abc import Callable
 
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 
-from webhooks.views import ontraport_webhook
+from webhooks.params import InvalidJson, json_load
+from webhooks.views import body_over_limit, ontraport_webhook
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -19,7 +22,12 @@ class WebhookOnAnyPathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if "wpf_action" in request.GET or self._body_names_action(request):
+        if "wpf_action" in request.GET:
+            return ontraport_webhook(request)
+        if body_over_limit(request):
+            # Not a webhook we can tell without reading it; no page of this site takes a body this size.
+            return HttpResponse("Request body too large.\n", status=413, content_type="text/plain")
+        if self._body_names_action(request):
             return ontraport_webhook(request)
         return self.get_response(request)
 
@@ -32,8 +40,12 @@ class WebhookOnAnyPathMiddleware:
             if request.content_type in FORM_TYPES:
                 return "wpf_action" in request.POST
             if request.content_type == "application/json" and b"wpf_action" in request.body:
-                return "wpf_action" in json.loads(request.body)
-        except (SuspiciousOperation, ValueError, TypeError):
-            # A body over Django's limits, or not JSON: not ours to answer on an arbitrary path.
+                parsed = json_load(request.body)
+                return isinstance(parsed, dict) and "wpf_action" in parsed
+        except InvalidJson:
+            # Names wpf_action but does not parse (or nests too deep): the webhook view answers 400.
+            return True
+        except (SuspiciousOperation, MultiPartParserError, ValueError, TypeError):
+            # A body over Django's limits, or unreadable: not ours to answer on an arbitrary path.
             return False
         return False

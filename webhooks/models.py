@@ -152,12 +152,27 @@ class Delivery(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        IMPORT = "import", "Import"
+        RESYNC = "resync", "Resync"
+        SWEEP = "sweep", "Sweep"
+
+    # Where the row comes from: a webhook, or a run (import, resync, sweep) that logs here what it changed
+    # or failed on, already finished (a worker never claims those).
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEBHOOK)
+    run = models.ForeignKey(
+        "accounts.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+
     objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
         indexes = [
+            # The arrival meter's newest webhook (webhooks.claiming): MAX(id) of one source, from the index.
+            models.Index(fields=["source", "id"], name="webhooks_delivery_source_idx"),
             # The worker's claim query: pending/processing rows by due time. Finished rows are the bulk of
             # the table and are left out where the database supports partial indexes.
             models.Index(

@@ -5,7 +5,7 @@ import datetime
 from django.http import HttpRequest
 from django.utils import timezone
 
-from webhooks.access import mask_access_key
+from fusion_site.masking import mask_text
 from webhooks.models import Delivery
 from webhooks.params import WebhookParams, clean_text, parse_flag
 
@@ -17,7 +17,7 @@ def request_source_ip(request: HttpRequest) -> str | None:
 
 
 def request_path_masked(request: HttpRequest) -> str:
-    return clean_text(mask_access_key(request.get_full_path()), PATH_MAX)
+    return clean_text(mask_text(request.get_full_path()), PATH_MAX)
 
 
 def delivery_record(
@@ -25,11 +25,13 @@ def delivery_record(
 ) -> Delivery:
     """Store an accepted webhook: one INSERT, the least a receiver that loses nothing can do."""
     options: dict[str, object] = {}
-    if role := clean_text(params.role, 150):
+    # Masked like the path: a sender that put the key (or a password) in another parameter must not have
+    # it stored either.
+    if role := clean_text(mask_text(params.role or ""), 150):
         options["role"] = role
     if parse_flag(params.send_notification):
         options["send_notification"] = True
-    if email := clean_text(params.email, 254):
+    if email := clean_text(mask_text(params.email or ""), 254):
         options["email"] = email
     now = timezone.now()
     return Delivery.objects.create(

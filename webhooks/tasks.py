@@ -11,7 +11,7 @@ from django.conf import settings
 from django.tasks import task
 from django.utils import timezone
 
-from accounts.services.password_return import password_return_retry_due
+from accounts.services.password_return import password_return_next_due_at, password_return_retry_due
 from accounts.services.welcome import welcome_emails_send_due
 from telemetry.counters import counter_add, counters_flush
 from webhooks.claiming import can_wait, deliveries_claim, next_due_at
@@ -48,6 +48,8 @@ def process_deliveries() -> dict[str, int]:
         wake_worker_at(timezone.now() + TAIL_DELAY)
     if (due := next_due_at()) is not None:
         wake_worker_at(due)
+    if settings.FUSION_RETURN_PASSWORD_FIELD and (due := password_return_next_due_at()) is not None:
+        wake_worker_at(due)  # a Return Password retry backing off wakes the worker when it is due
     return totals
 
 

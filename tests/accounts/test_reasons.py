@@ -32,6 +32,10 @@ def test_every_failure_says_what_to_do():
         FailureReason.MISSING_CONTACT_ID,
         FailureReason.INVALID_CONTACT_ID,
         FailureReason.AMBIGUOUS_PARAMETER,
+        FailureReason.BODY_TOO_LARGE,
+        FailureReason.INVALID_JSON,
+        FailureReason.INVALID_BODY,
+        FailureReason.FILES_NOT_ACCEPTED,
     }
     assert failures == set(WHAT_TO_DO)
 

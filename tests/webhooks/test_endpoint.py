@@ -158,7 +158,9 @@ def test_invalid_json_body_gets_a_clear_400(site_sandbox, client, access_key):
         content_type="application/json",
     )
     assert response.status_code == 400
-    assert response.json()["reason"] == "missing_contact_id"
+    assert response.json()["reason"] == "invalid_json"
+    # The key in the URL was valid: the site owner sees the refusal in the log.
+    assert Delivery.objects.get().reason == "invalid_json"
 
 
 @pytest.mark.parametrize(

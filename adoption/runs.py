@@ -1,0 +1,87 @@
+"""Runs from start to finish, for the commands (in the foreground) and the worker (in slices)."""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Run, User
+from adoption.pages import BulkDirectory, Page, page_apply, page_fetch, resync_users
+from ontraport_client import OntraportClient, OntraportError
+
+
+def run_start(
+    *,
+    kind: str,
+    arguments: Mapping[str, Any],
+    started_from: str,
+    started_by: User | None = None,
+) -> Run:
+    return Run.objects.create(
+        kind=kind, arguments=dict(arguments), started_from=started_from, started_by=started_by
+    )
+
+
+def run_find_open(*, kind: str, arguments: Mapping[str, Any]) -> Run | None:
+    """The unfinished run a command started with the same arguments: running it again continues it."""
+    return (
+        Run.objects.open()
+        .filter(kind=kind, started_from="command", arguments=dict(arguments))
+        .order_by("-id")
+        .first()
+    )
+
+
+def run_count_total(*, run: Run, client: OntraportClient, save: bool = True) -> int | None:
+    """How many contacts the run covers (one Ontraport count for an import); None when unknown."""
+    if run.kind == Run.Kind.IMPORT:
+        before = client.calls_made
+        try:
+            total: int | None = client.count_contacts_with_tag(int(run.arguments["tag_id"]))
+        except OntraportError:
+            total = None  # the progress bar goes without a total
+        run.calls += client.calls_made - before
+    else:
+        total = resync_users(run.arguments).count()
+    if total is not None and run.arguments.get("limit"):
+        total = min(total, int(run.arguments["limit"]))
+    run.total = total
+    if save and run.pk:
+        Run.objects.filter(pk=run.pk).update(total=total, calls=run.calls)
+    return total
+
+
+def run_work(
+    *,
+    run: Run,
+    client: OntraportClient,
+    owner: str,
+    dry_run: bool = False,
+    on_page: Callable[[Run, Page], None] | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> bool:
+    """Work through pages until the run is finished (True) or `stop()` says so (False).
+
+    Raises OntraportError (the page is not recorded; the run continues from its cursor next time) and
+    LeaseLost."""
+    directory = BulkDirectory(client)
+    while True:
+        if stop is not None and stop():
+            return False
+        page = page_fetch(run=run, client=client)
+        page_apply(run=run, page=page, directory=directory, owner=owner, dry_run=dry_run)
+        if on_page is not None:
+            on_page(run, page)
+        if page.last:
+            return True
+
+
+def sweep_create(*, due_at: Any) -> Run | None:
+    """The next sweep, unless one is open already (the constraint makes two schedulers create one)."""
+    try:
+        with transaction.atomic():
+            return Run.objects.create(
+                kind=Run.Kind.SWEEP, arguments={"all": True}, started_from="schedule", due_at=due_at
+            )
+    except IntegrityError:
+        return None

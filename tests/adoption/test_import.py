@@ -1,0 +1,135 @@
+"""`manage.py ontraport_import`: users for every contact holding a tag, with the add rules."""
+
+import json
+import math
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+
+from accounts.models import Run, User
+from webhooks.models import Delivery
+
+pytestmark = pytest.mark.django_db
+
+# The demo data's "Members" (tag 1): contacts 1, 2, 3, 5, 7, 9 and 11, all with an e-mail address.
+MEMBERS = {1, 2, 3, 5, 7, 9, 11}
+
+
+def _import(*args: str) -> dict:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("ontraport_import", *args, "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_import_creates_a_user_per_member_and_a_second_run_creates_nothing(bulk_sandbox):
+    first = _import("--tag", "Members")
+
+    assert set(User.objects.values_list("contact_id", flat=True)) == MEMBERS
+    assert (first["created"], first["skipped"], first["processed"], first["total"]) == (7, 0, 7, 7)
+    second = _import("--tag", "members")  # names are matched whatever their case
+    assert (second["created"], second["unchanged"]) == (0, 7)
+    assert User.objects.count() == 7
+    runs = list(Run.objects.order_by("id"))
+    assert [(r.kind, r.state, r.started_from, r.created) for r in runs] == [
+        ("import", "done", "command", 7),
+        ("import", "done", "command", 0),
+    ]
+    # The first run logged what it created; the second changed nothing, so it logged nothing.
+    assert Delivery.objects.filter(run=runs[0], source="import", status="done").count() == 7
+    assert not Delivery.objects.filter(run=runs[1]).exists()
+
+
+def test_an_import_costs_one_call_per_50_contacts_plus_the_count(bulk_sandbox, tagged_contacts):
+    tagged_contacts(120, tag_id=3)  # Newsletter: 3 demo contacts + 120 = 123
+    call_command("ontraport_import", "--tag", "3", "--json")  # warm-up: creates the users
+    before = bulk_sandbox.stats()["requests"]
+
+    summary = _import("--tag", "3")
+
+    calls = bulk_sandbox.stats()["requests"] - before
+    assert summary["unchanged"] == 123
+    assert calls == summary["ontraport_calls"] <= math.ceil(123 / 50) + 3
+
+
+def test_a_contact_without_email_is_skipped_with_the_reason(bulk_sandbox):
+    contact = bulk_sandbox.add_contact({"firstname": "No", "lastname": "Mail", "contact_cat": "*/*1*/*"})
+
+    summary = _import("--tag", "Members")
+
+    assert (summary["created"], summary["skipped"]) == (7, 1)
+    logged = Delivery.objects.get(contact_id=int(contact["id"]))
+    assert (logged.status, logged.reason, logged.source) == ("failed", "no_email", "import")
+    assert not User.objects.filter(contact_id=int(contact["id"])).exists()
+
+
+def test_an_existing_user_is_linked_by_email_never_duplicated(bulk_sandbox):
+    user = User.objects.create_user("dana", email="Dana.Adams@example.com")
+
+    summary = _import("--tag", "Members")
+
+    user.refresh_from_db()
+    assert user.contact_id == 1
+    assert (summary["linked"], summary["created"]) == (1, 6)
+    assert User.objects.filter(email__iexact="dana.adams@example.com").count() == 1
+
+
+def test_dry_run_writes_nothing_and_reports_what_would_happen(bulk_sandbox):
+    summary = _import("--tag", "Members", "--dry-run")
+
+    assert (summary["dry_run"], summary["created"], summary["processed"]) == (True, 7, 7)
+    assert not User.objects.exists()
+    assert not Run.objects.exists()
+    assert not Delivery.objects.exists()
+
+
+def test_limit_stops_after_that_many_contacts_and_role_is_given(bulk_sandbox):
+    Group.objects.create(name="customer")
+    summary = _import("--tag", "Members", "--limit", "3", "--role", "customer")
+
+    assert summary["processed"] == 3
+    users = User.objects.order_by("contact_id")
+    assert list(users.values_list("contact_id", flat=True)) == [1, 2, 3]
+    assert all(list(u.groups.values_list("name", flat=True)) == ["customer"] for u in users)
+
+
+def test_an_unknown_tag_or_role_gets_a_clear_answer(bulk_sandbox):
+    with pytest.raises(CommandError, match="no tag named 'Nope'"):
+        call_command("ontraport_import", "--tag", "Nope")
+    with pytest.raises(CommandError, match="role 'ghost' does not exist"):
+        call_command("ontraport_import", "--tag", "Members", "--role", "ghost")
+    assert not Run.objects.exists()
+    assert not User.objects.exists()
+
+
+def test_the_progress_bar_and_summary_are_printed(bulk_sandbox, capsys):
+    call_command("ontraport_import", "--tag", "Members")
+
+    captured = capsys.readouterr()
+    assert "created 7" in captured.out
+    assert "import" in captured.err and "7/7" in captured.err
+
+
+def test_a_staff_account_with_a_members_email_is_never_linked(bulk_sandbox):
+    staff = User.objects.create_user("boss", email="dana.adams@example.com", is_staff=True)
+
+    summary = _import("--tag", "Members")
+
+    staff.refresh_from_db()
+    assert staff.contact_id is None
+    assert summary["created"] == 6
+    assert User.objects.filter(email__iexact="dana.adams@example.com").count() == 1
+
+
+def test_a_long_import_lists_tags_at_most_once(bulk_sandbox, tagged_contacts, settings):
+    settings.FUSION_TAG_REFRESH_SECONDS = 0  # as if every page came after the refresh interval
+    tagged_contacts(200)
+    before = bulk_sandbox.stats()["by_endpoint"].get("GET /Tags", 0)
+
+    summary = _import("--tag", "1")
+
+    assert summary["created"] == 207
+    assert bulk_sandbox.stats()["by_endpoint"].get("GET /Tags", 0) - before <= 1
+    assert summary["ontraport_calls"] <= math.ceil(207 / 50) + 3
