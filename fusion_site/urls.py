@@ -2,12 +2,18 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from webhooks.health import healthz, readyz
+from webhooks.metrics import metrics
 from webhooks.views import ontraport_webhook
 
 urlpatterns = [
     # `/?wpf_action=...` (the seed's URLs) and any other path carrying wpf_action are answered by
     # webhooks.middleware before URL routing; this is the explicit endpoint.
     path("webhooks/ontraport/", ontraport_webhook, name="ontraport-webhook"),
+    # Operations (docs/operations.md): liveness, readiness, Prometheus.
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),

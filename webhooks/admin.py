@@ -5,15 +5,19 @@ superusers may delete rows. Stored paths have the access key masked when recorde
 when shown, so no row stored any other way (an import, an older version) can reveal a key here.
 """
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from fusion_site.masking import mask_text
+from telemetry.selectors import workers_health
+from webhooks.claiming import can_wait
 from webhooks.models import Delivery
 from webhooks.replay import deliveries_replay
 
@@ -62,6 +66,15 @@ class DeliveryAdmin(admin.ModelAdmin):
         "finished_at",
     )
     readonly_fields = fields
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # The log is where the site owner looks when webhooks seem to do nothing: say so when no worker
+        # is alive (the deliveries are stored and wait for one).
+        if request.method == "GET" and not (health := workers_health()).ok and can_wait():
+            self.message_user(request, health.problem, messages.WARNING)
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
