@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MIN_PYTHON := 3.12
 
-.PHONY: run test lint typecheck pytest pytest-sqlite pytest-postgres system-deps bench clean help
+.PHONY: run test lint typecheck pytest pytest-sqlite pytest-postgres system-deps bench bench-deps clean help
 
 help:
 	@echo "make run   - run the site on http://127.0.0.1:8000 with its worker (and the Ontraport sandbox)"
@@ -36,6 +36,10 @@ system-deps:
 	@if ! command -v chromium >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "The browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi; fi
+	@# The cluster test (tests/telemetry/test_cluster.py) starts a Redis of its own.
+	@if ! command -v redis-server >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "The cluster test needs Redis: sudo apt-get install redis-server"; exit 1; fi; fi
 
 # --- run ---------------------------------------------------------------------------------------------------
 run: $(VENV)/.runtime
@@ -65,7 +69,15 @@ pytest-postgres: $(VENV)/.dev
 	else echo "== PostgreSQL run skipped: set DATABASE_URL=postgres://... to run the suite on it too"; fi
 
 bench: $(VENV)/.dev
-	@echo "See docs/benchmarks.md: python bench/ingest.py, bench/burst.py, bench/process.py"
+	@echo "See docs/benchmarks.md: python bench/ingest.py, bench/burst.py, bench/process.py, bench/cluster.py"
+
+# What the bench scripts need beyond the venv: Debian's wrk (load generator) and Redis (bench/cluster.py).
+bench-deps: $(VENV)/.dev
+	@missing=""; command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "The benchmarks need:$$missing (sudo apt-get install$$missing)"; exit 1; fi; fi
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,9 @@ from functools import cache
 
 from django.conf import settings
 
+from accounts.ontraport_budget import budget_clock, budget_store, cache_is_shared
 from ontraport_client import OntraportClient, Pacer, RetryPolicy
+from telemetry.counters import counter_add
 
 
 @cache
@@ -14,6 +16,7 @@ def ontraport_client() -> OntraportClient:
     The client itself retries only what is cheap to retry in place: a 429 waits for the rate-limit reset
     (rate limiting must never fail a delivery) and a 5xx or timeout is tried a second time. Longer outages
     are retried durably by the webhooks worker (Delivery.next_attempt_at), so a worker is never stuck.
+    The pacer's budget is shared by every process when CACHE_URL names a shared cache (ontraport_pacer).
     """
     return OntraportClient(
         app_id=settings.ONTRAPORT_APP_ID,
@@ -21,7 +24,8 @@ def ontraport_client() -> OntraportClient:
         base_url=settings.ONTRAPORT_API_URL,
         timeout=settings.ONTRAPORT_TIMEOUT,
         retry=RetryPolicy(max_attempts=settings.ONTRAPORT_CLIENT_ATTEMPTS, base_delay=0.5, max_delay=2.0),
-        pacer=Pacer(reserve=settings.ONTRAPORT_RATE_RESERVE),
+        pacer=ontraport_pacer(reserve=settings.ONTRAPORT_RATE_RESERVE),
+        on_answer=ontraport_call_counted,
     )
 
 
@@ -41,5 +45,22 @@ def ontraport_bulk_client() -> OntraportClient:
         retry=RetryPolicy(
             max_attempts=max(settings.ONTRAPORT_CLIENT_ATTEMPTS, 3), base_delay=1.0, max_delay=10.0
         ),
-        pacer=Pacer(reserve=settings.FUSION_BULK_RESERVE),
+        # The same budget as the webhook worker's (shared through the cache when it is shared).
+        pacer=ontraport_pacer(reserve=settings.FUSION_BULK_RESERVE),
+        on_answer=ontraport_call_counted,
     )
+
+
+def ontraport_pacer(*, reserve: int, name: str = "ontraport") -> Pacer:
+    """A pacer on the account's one budget (see accounts.ontraport_budget); a bulk client passes its own
+    `reserve` and the same `name`, so it spends from the same budget."""
+    if cache_is_shared():
+        return Pacer(clock=budget_clock, reserve=reserve, store=budget_store(name=name))
+    return Pacer(reserve=reserve)
+
+
+def ontraport_call_counted(what: str, status: int | None) -> None:
+    """Count every Ontraport request for /metrics (by endpoint and HTTP status; "error": no answer)."""
+    counter_add("fusion_ontraport_calls", {"endpoint": what.replace(" ", "_"), "status": status or "error"})
+    if status == 429:
+        counter_add("fusion_ontraport_rate_limited")

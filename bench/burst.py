@@ -1,6 +1,6 @@
 """Burst: M webhooks over N contacts at Ontraport's real rate limit, drained by W db_worker processes.
 
-    .venv/bin/python bench/burst.py --contacts 10000 --webhooks 20000 --workers 2 --window 60 [--json]
+    python bench/burst.py --contacts 10000 --webhooks 20000 --workers 2 --window 60 [--json]
 
 A sandbox (subprocess) holds N contacts and allows 180 API calls per --window seconds (60 is Ontraport's;
 a shorter window scales time down: --window 6 is ten times faster with the same call arithmetic). The site
@@ -41,6 +41,7 @@ from bench.common import (
     ACCESS_KEY,
     PYTHON,
     ROOT,
+    bench_dir,
     free_port,
     fresh_database,
     gunicorn,
@@ -48,6 +49,7 @@ from bench.common import (
     machine,
     manage,
     site_env,
+    spawn,
     stop,
 )
 
@@ -152,11 +154,16 @@ def fire(base: str, calls: list[tuple[str, int]], connections: int = 32) -> dict
         process = subprocess.Popen([*command, "--", str(paths)], stdout=subprocess.PIPE, text=True)
         assert process.stdout is not None
         lines = []
-        for line in process.stdout:
-            lines.append(line)
-            if line.strip() == "ANSWERED":
-                process.send_signal(signal.SIGINT)
-        process.wait()
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                if line.strip() == "ANSWERED":
+                    process.send_signal(signal.SIGINT)
+            process.wait()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     line = next(line for line in lines if line.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
     counts = {int(status): n for status, n in result["counts"].items()}
@@ -209,7 +216,7 @@ def main() -> None:
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
 
     port = free_port()
-    sandbox = subprocess.Popen(
+    sandbox = spawn(
         [PYTHON, "-m", "ontraport_client.sandbox", "--port", str(port), "--data", "empty",
          "--rate-limit", str(RATE), "--window", str(args.window), "--quiet"],
         cwd=ROOT,
@@ -255,10 +262,10 @@ def main() -> None:
     workers = []
     with gunicorn(env) as base:
         for n in range(args.workers):
-            log = (ROOT / "var" / "bench" / f"burst-worker-{n}.log").open("wb")
+            log = (bench_dir() / f"burst-worker-{n}.log").open("wb")
             workers.append(
-                subprocess.Popen(
-                    [PYTHON, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"],
+                spawn(
+                    [PYTHON, "manage.py", "fusion_worker", "--interval", "0.2", "--no-startup-delay"],
                     cwd=ROOT,
                     env=env,
                     stdout=log,

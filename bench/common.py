@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -14,8 +16,45 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+# The interpreter running the bench (a fresh clone's .venv, or any other with requirements-dev installed).
+PYTHON = sys.executable
+# gunicorn's script beside that interpreter (a venv's bin/): `python -m gunicorn` would work too, but a
+# master re-executed for a zero-downtime restart (USR2) then runs gunicorn/__main__.py as a script, with
+# gunicorn's own `http` package shadowing the standard library's.
+_GUNICORN_SCRIPT = Path(PYTHON).with_name("gunicorn")
+GUNICORN = [str(_GUNICORN_SCRIPT)] if _GUNICORN_SCRIPT.exists() else [PYTHON, "-m", "gunicorn"]
+BENCH_DIR = ROOT / "var" / "bench"
+
+# Every process a bench starts (spawn), stopped when the bench ends however it ends: normally, on an
+# exception, on Ctrl-C or on SIGTERM.
+_started: list[subprocess.Popen[bytes]] = []
+
+
+def bench_dir() -> Path:
+    """var/bench/, created if missing: where benches write logs and SQLite files."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    return BENCH_DIR
+
+
+def spawn(args: list[str], **options: object) -> subprocess.Popen[bytes]:
+    """subprocess.Popen, remembered so that stop_all() (run at exit) stops it."""
+    process: subprocess.Popen[bytes] = subprocess.Popen(args, **options)  # type: ignore[call-overload]
+    _started.append(process)
+    return process
+
+
+def stop_all() -> None:
+    while _started:
+        stop(_started.pop())
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)  # runs the atexit handlers, stop_all among them
+
+
+atexit.register(stop_all)
+if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
 ACCESS_KEY = "bench-access-key-0123456789abcdef"
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 
@@ -40,8 +79,7 @@ def free_port() -> int:
 def fresh_database(kind: str, name: str) -> str:
     """A DATABASE_URL for an empty database: a new SQLite file under var/bench/, or a recreated PG db."""
     if kind == "sqlite":
-        directory = ROOT / "var" / "bench"
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = bench_dir()
         path = directory / f"{name}.sqlite3"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -73,6 +111,10 @@ def site_env(database_url: str, **extra: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         TASK_BACKEND="database",
         LOG_LEVEL="WARNING",
+        STATIC_MANIFEST="false",
+        # gunicorn.conf.py (read from the working directory): no access log, no worker recycling mid-run.
+        GUNICORN_ACCESS_LOG="",
+        GUNICORN_MAX_REQUESTS="0",
         PYTHONPATH=str(ROOT),
     )
     env.update(extra)
@@ -101,9 +143,9 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
     """The site under gunicorn (sync workers) on a free port; yields its base URL."""
     port = free_port()
-    process = subprocess.Popen(
+    process = spawn(
         [
-            GUNICORN,
+            *GUNICORN,
             "fusion_site.wsgi",
             "--workers",
             str(workers),
@@ -138,5 +180,5 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 def require_wrk() -> str:
     wrk = shutil.which("wrk")
     if wrk is None:
-        sys.exit("wrk is needed: apt-get install -y wrk")
+        sys.exit("wrk is needed: `make bench-deps` (Debian's wrk)")
     return wrk

@@ -17,6 +17,7 @@ from its answer to its contact applied (Delivery.received_at → finished_at), p
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import math
 import resource
@@ -41,6 +42,7 @@ from bench.common import (
     machine,
     manage,
     site_env,
+    spawn,
     stop,
 )
 
@@ -116,6 +118,7 @@ def seed(control: str, size: int, webhooks: int, rate_limit: int) -> None:
 
 
 def run_import(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
+    # Text mode, so not bench.common.spawn: registered with its stop_all below by hand.
     process = subprocess.Popen(
         [PYTHON, __file__, "--child"],
         cwd=ROOT,
@@ -125,6 +128,7 @@ def run_import(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
         text=True,
     )
     lines: list[str] = []
+    atexit.register(lambda: process.poll() is None and (process.kill(), process.wait()))
     reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
     reader.start()
     return process, lines
@@ -180,7 +184,7 @@ def measure(
     )
     manage(env, "migrate", "--noinput")
     result: dict = {"size": size, "rate_limit": rate_limit}
-    worker = subprocess.Popen(
+    worker = spawn(
         [PYTHON, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay", "--no-reload"],
         cwd=ROOT,
         env=env,
@@ -244,7 +248,7 @@ def main() -> None:
         child()
         return
     port = free_port()
-    sandbox = subprocess.Popen(
+    sandbox = spawn(
         [PYTHON, "-m", "ontraport_client.sandbox", "--port", str(port), "--data", "empty", "--quiet"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -23,7 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PYTHON, ROOT, free_port, fresh_database, load, machine, manage, site_env, stop
+from bench.common import (
+    PYTHON,
+    ROOT,
+    free_port,
+    fresh_database,
+    load,
+    machine,
+    manage,
+    site_env,
+    spawn,
+    stop,
+)
 
 TAGS = {1: "Customer", 2: "Newsletter", 3: "VIP", 4: "Webinar", 5: "Trial"}
 
@@ -130,7 +141,7 @@ def main() -> None:
         return
 
     port = free_port()
-    sandbox = subprocess.Popen(
+    sandbox = spawn(
         [
             PYTHON,
             "-m",

@@ -19,6 +19,7 @@ from console.connection import connection_check
 from console.effective_settings import effective_settings
 from console.health import delivery_health, runs_recent
 from console.webhook_probe import ACTIONS, webhook_probe_send
+from telemetry.selectors import workers_health
 from webhooks.models import Delivery
 from webhooks.params import parse_contact_id
 from webhooks.reason_advice import reason_advice
@@ -60,6 +61,7 @@ def ontraport_page(request: HttpRequest) -> HttpResponse:
         "failures": [(delivery, reason_advice(delivery.reason)) for delivery in health.latest_failures],
         "test_actions": ACTIONS,
         "runs": runs_recent(),
+        "workers": workers_health(),
     }
     return render(request, "console/ontraport.html", context)
 

@@ -72,7 +72,7 @@ def main() -> None:
     procfile.parent.mkdir(exist_ok=True)
     processes = [
         f"web: {python} manage.py runserver 127.0.0.1:8000 --noreload",
-        f"worker: {python} manage.py db_worker --interval 0.2",
+        f"worker: {python} manage.py fusion_worker --interval 0.2",
     ]
     if use_sandbox:
         processes.append(f"sandbox: {python} -m ontraport_client.sandbox --port {SANDBOX_PORT} --data demo")

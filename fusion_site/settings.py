@@ -98,6 +98,23 @@ FUSION_RESYNC_EVERY = env.str(
 
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# --- Operations: health, metrics, several machines (docs/operations.md) -------------------------------
+# Each worker beats every FUSION_HEARTBEAT_SECONDS; none seen for FUSION_WORKER_STALE_SECONDS = no worker.
+FUSION_HEARTBEAT_SECONDS = env.float("FUSION_HEARTBEAT_SECONDS", default=10.0)
+FUSION_WORKER_STALE_SECONDS = env.int("FUSION_WORKER_STALE_SECONDS", default=45)
+# /readyz answers 503 when a ready delivery has waited longer than this (a stuck or overwhelmed worker).
+FUSION_READY_MAX_WAIT_SECONDS = env.int("FUSION_READY_MAX_WAIT_SECONDS", default=600)
+# fusion_worker renews the leases of the claims it holds with each heartbeat, for at most this long.
+FUSION_LEASE_MAX_HOLD_SECONDS = env.int("FUSION_LEASE_MAX_HOLD_SECONDS", default=1800)
+# /metrics: open to the addresses listed (default: this machine only), or to a scraper sending
+# "Authorization: Bearer <FUSION_METRICS_TOKEN>".
+FUSION_METRICS_TOKEN = env.str("FUSION_METRICS_TOKEN", default="")
+FUSION_METRICS_ALLOWED_IPS = env.list("FUSION_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# Structured logs: LOG_FORMAT=json writes one JSON object a line (secrets masked as in plain logs).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+
 # --- Django ----------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -107,6 +124,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "telemetry",
     "accounts",
     "webhooks",
     "adoption",
@@ -117,6 +135,8 @@ MIDDLEWARE = [
     # Outermost: under DEBUG, masks secrets in Django's error pages (inactive when DEBUG is off).
     "fusion_site.debug_pages.DebugPagesMaskedMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's) served by the web process itself, compressed and cached (WhiteNoise).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # First among ours: a webhook on any path answers before sessions, CSRF and auth run.
     "webhooks.middleware.WebhookOnAnyPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -199,7 +219,22 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT: Path | None = BASE_DIR / "var" / "static"
+# STATIC_MANIFEST (default: on unless DEBUG): `collectstatic` writes hashed, compressed copies that
+# WhiteNoise serves with far-future cache headers. Off (DEBUG, tests, benchmarks), WhiteNoise serves the
+# apps' own files and nothing needs collecting.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+if not STATIC_MANIFEST:
+    STATIC_ROOT = None  # nothing collected: WhiteNoise would only warn that the folder is missing
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
@@ -246,6 +281,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers and Prometheus probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -260,10 +297,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "fusion_site.log_json.JsonFormatter"},
+    },
     "filters": {"redact_secrets": {"()": "fusion_site.log_filters.RedactSecretsFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact_secrets"]}
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -3,12 +3,18 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from webhooks.event_views import ontraport_events
+from webhooks.health import healthz, readyz
+from webhooks.metrics import metrics
 from webhooks.views import ontraport_webhook
 
 urlpatterns = [
     # `/?wpf_action=...` (the seed's URLs) and any other path carrying wpf_action are answered by
     # webhooks.middleware before URL routing; this is the explicit endpoint.
     path("webhooks/ontraport/", ontraport_webhook, name="ontraport-webhook"),
+    # Operations (docs/operations.md): liveness, readiness, Prometheus.
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     # Issue 11: the Ontraport page (console app) and the events of Ontraport's tag subscriptions.
     path("webhooks/ontraport/events/", ontraport_events, name="ontraport-events"),
     path("admin/ontraport/", include("console.urls")),

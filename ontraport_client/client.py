@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import requests
@@ -58,7 +58,10 @@ class OntraportClient:
         retry: RetryPolicy | None = None,
         pacer: Pacer | None = None,
         session: requests.Session | None = None,
+        on_answer: Callable[[str, int | None], None] | None = None,
     ) -> None:
+        """``on_answer(what, status)`` is told of every request sent ("GET Contacts", 200; status None
+        when no answer came), e.g. to count calls for metrics."""
         self.app_id = app_id
         self.base_url = base_url
         self._transport = Transport(
@@ -69,6 +72,7 @@ class OntraportClient:
             retry=retry if retry is not None else RetryPolicy(),
             pacer=pacer if pacer is not None else Pacer(),
             session=session if session is not None else requests.Session(),
+            on_answer=on_answer,
         )
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -22,19 +23,27 @@ class RateLimitState:
     limit: int | None = None
     remaining: int | None = None
     reset_at: float | None = None  # on the pacer's clock
+    # A request went out after the window moved on, to learn what it freed; others wait for its answer.
+    probing: bool = False
 
 
 class RateLimitStateStore(Protocol):
     """Where the pacer keeps its state.
 
-    The default keeps it in memory (one process). A store shared by several processes (a cache) could be
-    plugged in here; it must then be used with a clock all processes share (``time.time``), and accept
-    that two processes may both spend the last request of a window (a 429 is then retried).
+    The default keeps it in memory (one process). A store shared by several processes (a cache: the
+    site's ``accounts.ontraport_budget.CacheStateStore``) makes them pace as one; it must then be used
+    with a clock all processes share (``time.time``) and give, through a ``locked()`` method (see
+    ``SharedStateStore``), a lock all of them respect, so that reading the budget and spending one request
+    of it is one step. A store without ``locked()`` is guarded by the pacer's own (per-process) lock.
     """
 
     def load(self) -> RateLimitState: ...
 
     def save(self, state: RateLimitState) -> None: ...
+
+
+class SharedStateStore(RateLimitStateStore, Protocol):
+    def locked(self) -> AbstractContextManager[object]: ...
 
 
 class InMemoryStateStore:
@@ -68,7 +77,13 @@ def _number(text: str | None) -> float | None:
 
 
 class Pacer:
-    """Waits before a request when the last answer said the window is used up. Thread-safe."""
+    """Waits before a request when the last answer said the window is used up. Thread-safe, and
+    process-safe with a shared store."""
+
+    # How long the others wait for the answer of the request sent to probe a window that moved on, before
+    # one of them probes in its place (the prober may have died); they look every PROBE_POLL_SECONDS.
+    PROBE_SECONDS = 2.0
+    PROBE_POLL_SECONDS = 0.05
 
     def __init__(
         self,
@@ -85,6 +100,10 @@ class Pacer:
         self.store: RateLimitStateStore = store if store is not None else InMemoryStateStore()
         self._lock = threading.Lock()
 
+    def _locked(self) -> AbstractContextManager[object]:
+        locked = getattr(self.store, "locked", None)
+        return locked() if locked is not None else self._lock
+
     def sleep(self, seconds: float) -> None:
         """Every wait of the client goes through here, so tests can replace it with a recording fake."""
         if seconds > 0:
@@ -92,24 +111,41 @@ class Pacer:
 
     def before_request(self) -> float:
         """Wait, if needed, until a request may be sent. Returns the seconds waited."""
-        with self._lock:
+        waited = 0.0
+        while True:
+            wait = self._spend_or_wait()
+            if wait <= 0:
+                return waited
+            # Sleep outside the lock (observe() must not block behind a wait), then look again: others
+            # sharing the budget may have spent what the reset freed.
+            self.sleep(wait)
+            waited += wait
+
+    def _spend_or_wait(self) -> float:
+        """Spend one request of the budget and return 0, or return how long to wait before asking again."""
+        with self._locked():
             state = self.store.load()
             now = self.clock()
-            wait = 0.0
-            if state.remaining is not None and state.reset_at is not None:
-                if state.reset_at <= now:
-                    # The window has moved on since that answer: its numbers say nothing any more.
-                    self.store.save(RateLimitState(limit=state.limit))
-                elif state.remaining <= self.reserve:
-                    # Leave the state alone so other threads arriving now wait for the same reset.
-                    wait = state.reset_at - now
-                else:
-                    # Spend one request of the budget now, so threads sending at the same time do not
-                    # all count on the same last request. The next answer overwrites this guess.
-                    self.store.save(replace(state, remaining=state.remaining - 1))
-        # Sleep outside the lock: observe() from other threads must not block behind a wait.
-        self.sleep(wait)
-        return wait
+            if state.remaining is None or state.reset_at is None:
+                return 0.0
+            if state.reset_at <= now:
+                # The window has moved on since that answer, freeing an unknown number of requests (with
+                # Ontraport's rolling window, often one). This request goes and finds out; the others
+                # wait for its answer rather than all spending the same freed request (a 429 each).
+                self.store.save(
+                    RateLimitState(
+                        limit=state.limit, remaining=0, reset_at=now + self.PROBE_SECONDS, probing=True
+                    )
+                )
+                return 0.0
+            if state.remaining <= self.reserve:
+                # Leave the state alone so others arriving now wait for the same reset.
+                wait = state.reset_at - now
+                return min(wait, self.PROBE_POLL_SECONDS) if state.probing else wait
+            # Spend one request of the budget now, so others sending at the same time do not all count on
+            # the same last request. The next answer overwrites this guess.
+            self.store.save(replace(state, remaining=state.remaining - 1))
+            return 0.0
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Record the ``X-Rate-Limit-*`` headers of an answer (any status, 429 included)."""
@@ -118,7 +154,7 @@ class Pacer:
         reset = _number(_header(headers, "X-Rate-Limit-Reset"))
         if limit is None and remaining is None and reset is None:
             return
-        with self._lock:
+        with self._locked():
             previous = self.store.load()
             self.store.save(
                 RateLimitState(
@@ -127,3 +163,7 @@ class Pacer:
                     reset_at=self.clock() + reset if reset is not None else None,
                 )
             )
+
+    def state(self) -> RateLimitState:
+        """The budget as last seen (for metrics)."""
+        return self.store.load()

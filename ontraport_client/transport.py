@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urljoin
 
@@ -36,6 +36,7 @@ class Transport:
         retry: RetryPolicy,
         pacer: Pacer,
         session: requests.Session,
+        on_answer: Callable[[str, int | None], None] | None = None,
     ) -> None:
         # A trailing slash makes urljoin keep the "/1/" of the base URL.
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
@@ -54,6 +55,9 @@ class Transport:
         self._api_key = api_key
         self._calls_lock = threading.Lock()
         self.calls_made = 0
+        # Told of every request sent: ("GET Contacts", HTTP status, or None when no answer came). For
+        # metrics; it must not raise.
+        self.on_answer = on_answer
 
     def request(
         self,
@@ -102,11 +106,14 @@ class Transport:
                 allow_redirects=False,
             )
         except requests.Timeout:
+            self._answered(what, None)
             raise TransportError(f"{what}: no answer within {self.timeout:g}s") from None
         except requests.RequestException as error:
+            self._answered(what, None)
             detail = excerpt(self._redact(str(error)), 150)
             raise TransportError(f"{what}: {type(error).__name__}: {detail}") from None
         self.pacer.observe(response.headers)
+        self._answered(what, response.status_code)
         try:
             return unwrap(response, what)
         except OntraportError as error:
@@ -114,6 +121,13 @@ class Transport:
             error.body_excerpt = self._redact(error.body_excerpt)
             error.args = tuple(self._redact(str(arg)) for arg in error.args)
             raise
+
+    def _answered(self, what: str, status: int | None) -> None:
+        if self.on_answer is not None:
+            try:
+                self.on_answer(what, status)
+            except Exception:
+                logger.exception("on_answer hook failed")
 
     def _redact(self, text: str) -> str:
         """Remove the API key from text that will end up in an exception or a log."""

@@ -23,6 +23,8 @@ os.environ.setdefault("FUSION_COALESCE_SECONDS", "0")
 os.environ.setdefault("FUSION_BURST_RATE", "0")
 # Production's default mailer is SMTP on localhost; processes started by tests print mail instead.
 os.environ.setdefault("EMAIL_URL", "consolemail://")
+# Static files from the apps themselves (no collectstatic before the tests).
+os.environ.setdefault("STATIC_MANIFEST", "false")
 
 from fusion_site.settings import *  # noqa: F403
 

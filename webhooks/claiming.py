@@ -15,10 +15,12 @@ from collections import deque
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Max, Min, Q
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
 
+from accounts.ontraport_budget import cache_is_shared
 from webhooks.models import Delivery
 
 CONTACTS_PER_CALL = 50
@@ -32,10 +34,17 @@ BURST_MIN_SPAN_SECONDS = 0.25
 
 
 class ArrivalMeter:
-    """Webhooks stored per second lately, from samples of the largest delivery id taken by this process."""
+    """Webhooks stored per second lately, from samples of the largest delivery id.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    With `shared=True` the samples live in Django's cache (CACHE_URL=redis://...), so every worker on every
+    machine measures over the same samples: a worker that just started, or that was busy fetching, knows
+    at once that a burst is on. The clock must then be one all machines share (time.time)."""
+
+    CACHE_KEY = "fusion:arrivals:samples"
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, shared: bool = False) -> None:
         self.clock = clock
+        self.shared = shared
         self._samples: deque[tuple[float, int]] = deque()
 
     def rate(self) -> float | None:
@@ -46,17 +55,37 @@ class ArrivalMeter:
         # Webhooks only: the rows an import or sweep logs (50 a page) are no burst to hold webhooks for.
         webhooks = Delivery.objects.filter(source=Delivery.Source.WEBHOOK)
         newest_id = webhooks.aggregate(newest=Max("id"))["newest"] or 0
-        self._samples.append((now, newest_id))
-        while len(self._samples) > 2 and self._samples[1][0] <= now - BURST_SAMPLE_SECONDS:
-            self._samples.popleft()
-        since, first_id = self._samples[0]
+        samples = self._load()
+        samples.append((now, newest_id))
+        samples = deque(sorted(samples))  # samples of several workers, in time order
+        while len(samples) > 2 and samples[1][0] <= now - BURST_SAMPLE_SECONDS:
+            samples.popleft()
+        self._save(samples)
+        since, first_id = samples[0]
         if not first_id or now - since < BURST_MIN_SPAN_SECONDS:
             return None  # no span yet (or the table was empty: its first rows are not a burst)
-        return (newest_id - first_id) / (now - since)
+        return max(newest_id - first_id, 0) / (now - since)
+
+    def _load(self) -> deque[tuple[float, int]]:
+        if not self.shared:
+            return self._samples
+        # Two workers may write at once and one's sample be lost: the next sample restores the picture.
+        return deque(cache.get(self.CACHE_KEY) or [])
+
+    def _save(self, samples: deque[tuple[float, int]]) -> None:
+        if self.shared:
+            cache.set(self.CACHE_KEY, list(samples)[-64:], timeout=int(BURST_SAMPLE_SECONDS * 10))
+        else:
+            self._samples = samples
+
+
+def _process_meter() -> ArrivalMeter:
+    shared = cache_is_shared()
+    return ArrivalMeter(clock=time.time if shared else time.monotonic, shared=shared)
 
 
 # This process's meter: the worker keeps it between drains, so its samples span them.
-arrival_meter = ArrivalMeter()
+arrival_meter = _process_meter()
 
 
 def deliveries_claim(

@@ -13,7 +13,11 @@ from django.utils import timezone
 
 from accounts.services.password_return import password_return_next_due_at, password_return_retry_due
 from accounts.services.welcome import welcome_emails_send_due
+from telemetry.counters import counter_add, counters_flush
 from webhooks.claiming import can_wait, deliveries_claim, next_due_at
+from webhooks.metrics import delivery_applied_observe
+from webhooks.models import Delivery
+from webhooks.outcomes import BatchReport
 from webhooks.processing import deliveries_process
 from webhooks.wakeup import TAIL_DELAY, wake_up_due_by, wake_up_throttled
 
@@ -33,6 +37,7 @@ def process_deliveries() -> dict[str, int]:
         # Scheduled before the work: if this worker dies mid-batch, the batch is picked up at lease expiry.
         wake_worker_at(timezone.now() + datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS + 1))
         report = deliveries_process(deliveries=claimed, worker_id=worker_id)
+        _count(report)
         for key in totals:
             totals[key] += getattr(report, key)
     # Side effects owed by users created earlier whose first try failed (or whose worker died).
@@ -65,3 +70,15 @@ def wake_worker_at(when: datetime.datetime) -> None:
     if wake_up_due_by(when):
         return
     process_deliveries.using(run_after=max(when, timezone.now())).enqueue()
+
+
+def _count(report: BatchReport) -> None:
+    """Add the batch's outcomes to the shared counters behind /metrics (one upsert per counter)."""
+    for delivery in report.outcomes:
+        if delivery.status == Delivery.Status.PENDING:
+            counter_add("fusion_deliveries_retried")
+            continue
+        counter_add("fusion_deliveries_finished", {"status": delivery.status})
+        if delivery.status == Delivery.Status.DONE and delivery.finished_at is not None:
+            delivery_applied_observe((delivery.finished_at - delivery.received_at).total_seconds())
+    counters_flush()

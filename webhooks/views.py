@@ -28,6 +28,7 @@ from accounts.reasons import FailureReason
 from accounts.services.contacts_apply import SyncAction
 from webhooks import throttle
 from webhooks.access import access_key_valid
+from webhooks.metrics_web import webhook_counted
 from webhooks.models import Delivery
 from webhooks.params import (
     Ambiguous,
@@ -49,6 +50,14 @@ ACTIONS = set(SyncAction)
 @transaction.non_atomic_requests
 @sensitive_variables("params")
 def ontraport_webhook(request: HttpRequest) -> JsonResponse:
+    response = _respond(request)
+    # Counted by action (set once the key is valid: one of a few known labels) and answer, for /metrics.
+    action = getattr(request, "_fusion_action", "")
+    webhook_counted(action=action if action in ACTIONS | {"test"} else "other", answer=response.status_code)
+    return response
+
+
+def _respond(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "POST"):
         return _answer(405, reason="method_not_allowed", detail="Use GET or POST.")
     if not host_allowed(request):
@@ -76,6 +85,7 @@ def ontraport_webhook(request: HttpRequest) -> JsonResponse:
 
     if not access_key_valid(params.access_key or ""):
         return _refuse_key(source_ip)
+    request._fusion_action = (params.action or "").strip().lower()  # type: ignore[attr-defined]
     return _accept(request, params)
 
 

@@ -145,6 +145,7 @@ def test_the_last_24_hours_in_a_bounded_number_of_queries(admin, site_sandbox, d
     assert len(health.latest_failures) == 10
     html = response.content.decode()
     assert "is the worker running?" in html
+    assert "No worker has ever run" in html  # telemetry's heartbeats: none in this test
     assert "trigger the rule on a tag instead of" in html  # what to do about no_email
     assert html.count('href="/admin/webhooks/delivery/') >= 10
 

@@ -63,12 +63,22 @@ class TestPacer:
 
         assert clock.sleeps == [30]
 
-    def test_once_the_reset_is_past_it_forgets_the_old_numbers(self, pacer, clock):
+    def test_once_the_reset_is_past_one_request_probes_the_new_window(self, pacer, clock):
         pacer.observe(headers(remaining="0", reset="5"))
         clock.advance(6)
 
+        assert pacer.before_request() == 0  # this one goes at once, to learn what the window freed
+        assert pacer.store.load() == RateLimitState(
+            limit=180, remaining=0, reset_at=clock() + Pacer.PROBE_SECONDS, probing=True
+        )
+        # Another request before the probe's answer waits for it, looking again every poll interval ...
+        pacer.before_request()
+        assert clock.sleeps[0] == Pacer.PROBE_POLL_SECONDS
+        # ... and the answer's numbers end the wait.
+        clock.sleeps.clear()
+        pacer.observe(headers(remaining="5", reset="30"))
         assert pacer.before_request() == 0
-        assert pacer.store.load() == RateLimitState(limit=180)
+        assert clock.sleeps == []
 
     def test_reserve(self, clock):
         pacer = Pacer(clock=clock, sleep=clock.sleep, reserve=10)
@@ -115,22 +125,28 @@ class TestPacer:
         assert store.saved == [RateLimitState(limit=180, remaining=3, reset_at=clock() + 20)]
 
     def test_threads_share_the_budget(self, clock):
-        slept: list[float] = []
+        pacer = Pacer(clock=clock, sleep=clock.sleep)
+        pacer.observe(headers(remaining="5", reset="30"))
+        waits: list[float] = []
         lock = threading.Lock()
 
-        def sleep(seconds: float) -> None:  # record only: the clock stays put for every thread
+        def send() -> None:
+            waited = pacer.before_request()
             with lock:
-                slept.append(seconds)
+                waits.append(waited)
 
-        pacer = Pacer(clock=clock, sleep=sleep)
-        pacer.observe(headers(remaining="5", reset="30"))
-        threads = [threading.Thread(target=pacer.before_request) for _ in range(12)]
+        threads = [threading.Thread(target=send) for _ in range(12)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
 
-        assert slept == [30] * 7  # 5 went through, the other 7 waited for the reset
+        # 5 went through at once; the other 7 were held (for the reset, then for each other's probes, since
+        # no answer came to say what the new window holds). The sleeps of 12 threads all move the one
+        # fake clock, so how long each waited is not meaningful here.
+        assert sorted(waits)[:5] == [0] * 5
+        assert all(wait > 0 for wait in sorted(waits)[5:])
+        assert max(clock.sleeps) == 30
 
     def test_negative_reserve_is_refused(self):
         with pytest.raises(ValueError):

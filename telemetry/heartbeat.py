@@ -1,0 +1,90 @@
+"""Worker heartbeats: each worker process says it is alive every FUSION_HEARTBEAT_SECONDS, busy or idle."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
+from django.utils import timezone
+
+from telemetry.counters import counters_flush
+from telemetry.models import WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+
+
+def worker_id_new() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def worker_heartbeat_beat(*, worker_id: str) -> None:
+    """Record that this worker is alive now (one UPDATE; an INSERT the first time)."""
+    now = timezone.now()
+    updated = WorkerHeartbeat.objects.filter(worker_id=worker_id).update(seen_at=now, stopped_at=None)
+    if not updated:
+        WorkerHeartbeat.objects.create(
+            worker_id=worker_id,
+            hostname=socket.gethostname()[:255],
+            pid=os.getpid(),
+            started_at=now,
+            seen_at=now,
+        )
+
+
+def worker_heartbeat_stop(*, worker_id: str) -> None:
+    """A clean stop: the worker is no longer counted as alive at once (not only after the stale time)."""
+    WorkerHeartbeat.objects.filter(worker_id=worker_id).update(stopped_at=timezone.now())
+
+
+def worker_heartbeats_prune(*, older_than: datetime.timedelta = datetime.timedelta(days=7)) -> int:
+    """Forget workers not seen for a week (each restart adds a row)."""
+    deleted, _ = WorkerHeartbeat.objects.filter(seen_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+class HeartbeatThread(threading.Thread):
+    """Beats in the background of a worker process, so a worker waiting on an empty queue (or stuck in a
+    long batch) is still seen alive, and a dead process stops beating by itself. Also flushes the
+    process's counters, so they reach /metrics even while the queue is idle."""
+
+    def __init__(
+        self, worker_id: str, interval: float | None = None, on_beat: Callable[[], object] | None = None
+    ) -> None:
+        super().__init__(name="fusion-heartbeat", daemon=True)
+        self.worker_id = worker_id
+        # Run with each beat, in this thread: the worker's claims renew their leases here (webhooks.leases).
+        self.on_beat = on_beat
+        self.interval = interval if interval is not None else settings.FUSION_HEARTBEAT_SECONDS
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        worker_heartbeats_prune()
+        while True:
+            try:
+                close_old_connections()  # this thread's own connection: reconnects after a database restart
+                worker_heartbeat_beat(worker_id=self.worker_id)
+                if self.on_beat is not None:
+                    self.on_beat()
+                counters_flush()
+            except DatabaseError:
+                logger.warning("heartbeat not recorded (database unavailable)", exc_info=True)
+            if self._stopping.wait(self.interval):
+                break
+        try:
+            worker_heartbeat_stop(worker_id=self.worker_id)
+            counters_flush()
+        except DatabaseError:
+            logger.warning("clean stop not recorded (database unavailable)", exc_info=True)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=10)

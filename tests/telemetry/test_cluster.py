@@ -1,0 +1,50 @@
+"""bench/cluster.py at a small size: 2 web nodes, 3 workers on PostgreSQL sharing Redis, a worker killed
+(SIGKILL) and a web node restarted mid-burst, and nothing lost, wrong or duplicated. Its figures of speed
+and of calls are the bench's to print (docs/benchmarks.md); this test holds what must never fail."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="several workers need PostgreSQL"),
+]
+
+
+def test_two_nodes_three_workers_a_kill_and_a_restart_lose_nothing():
+    settings = connection.settings_dict
+    server = f"postgres://{settings.get('USER') or 'postgres'}@{settings.get('HOST') or '127.0.0.1'}:"
+    server += str(settings.get("PORT") or 5432)
+    name = f"test_fusion_cluster_{os.getpid()}"
+    try:
+        result = subprocess.run(
+            [sys.executable, "bench/cluster.py", "--contacts", "300", "--webhooks", "600", "--window", "6",
+             "--lease", "10", "--json", "--database-name", name],
+            cwd=BASE_DIR, env={**os.environ, "BENCH_PG_URL": server}, capture_output=True, text=True,
+            timeout=240, check=False,
+        )  # fmt: skip
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert report["accepted"] == 600, report["answers"]
+    assert min(report["accepted_per_node"]) > 0  # the load went to both nodes
+    assert "worker_killed_at_s" in report and "web_node_restarted_at_s" in report
+    assert report["stored"] == report["accepted"]
+    assert report["applied_once"] == report["accepted"]
+    assert report["lost"] == 0
+    assert report["wrong"] == 0
+    assert report["duplicates"] == 0
+    assert report["users"] == 300
+    assert report["rate_limited"] <= 3

@@ -1,0 +1,46 @@
+"""A live worker's heartbeat renews the leases it holds; expired, foreign or too-old claims are left alone."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from webhooks.leases import deliveries_lease_renew, process_holder_prefix
+from webhooks.models import Delivery
+
+pytestmark = pytest.mark.django_db
+
+
+def claimed(claimed_by: str, *, lease_in: float, claimed_ago: float = 5) -> Delivery:
+    now = timezone.now()
+    return Delivery.objects.create(
+        action="add", contact_id=1, method="GET", path="/", status=Delivery.Status.PROCESSING,
+        claimed_by=claimed_by, lease_expires_at=now + datetime.timedelta(seconds=lease_in),
+        updated_at=now - datetime.timedelta(seconds=claimed_ago),
+    )  # fmt: skip
+
+
+def test_renews_this_holders_live_claims_only(settings):
+    settings.FUSION_LEASE_SECONDS = 30
+    settings.FUSION_LEASE_MAX_HOLD_SECONDS = 600
+    mine = claimed("host:42:abcd", lease_in=3)
+    other = claimed("host:421:ef01", lease_in=3)  # pid 421 is not pid 42
+    expired = claimed("host:42:abcd", lease_in=-1)  # another worker may take it now: not ours to keep
+    too_old = claimed("host:42:abcd", lease_in=3, claimed_ago=700)  # a hung worker must let go
+
+    assert deliveries_lease_renew(holder_prefix="host:42:") == 1
+
+    def lease_left(delivery: Delivery) -> float:
+        delivery.refresh_from_db()
+        return (delivery.lease_expires_at - timezone.now()).total_seconds()
+
+    assert 25 < lease_left(mine) <= 30
+    assert lease_left(other) <= 3
+    assert lease_left(expired) < 0
+    assert lease_left(too_old) <= 3
+
+
+def test_the_prefix_names_this_process():
+    import os
+
+    assert process_holder_prefix().endswith(f":{os.getpid()}:")

@@ -1,0 +1,80 @@
+"""/healthz and /readyz: JSON, 200 or 503, no key needed, nothing secret, no table scan.
+
+- /healthz: the process answers (no database touched). For a load balancer: a web node that answers
+  can store webhooks, so it must stay in rotation even when the workers are down.
+- /readyz: the whole site works: the database answers, every migration is applied, a worker beat within
+  FUSION_WORKER_STALE_SECONDS, and no ready delivery has waited longer than FUSION_READY_MAX_WAIT_SECONDS.
+  For monitoring and deploy scripts (not for taking web nodes out of rotation: see docs/operations.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+
+from telemetry.selectors import workers_health
+from webhooks.queue_stats import queue_stats
+
+# Migrations are applied before new code starts and never un-applied under it, so once a process has
+# seen them all applied it need not load the migration graph (tens of ms) on every probe again.
+_migrations_seen_applied = False
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks: dict[str, dict[str, Any]] = {}
+    try:
+        connections[DEFAULT_DB_ALIAS].ensure_connection()
+        checks["database"] = {"ok": True}
+    except DatabaseError as error:
+        checks["database"] = {"ok": False, "detail": f"database unreachable ({type(error).__name__})"}
+        return _answer(checks)
+    try:
+        checks["migrations"] = _migrations_check()
+        health = workers_health()
+        checks["workers"] = {
+            "ok": health.ok,
+            "alive": health.alive,
+            "last_seen": health.last_seen_at.isoformat() if health.last_seen_at else None,
+            **({"detail": health.problem} if not health.ok else {}),
+        }
+        stats = queue_stats()
+        limit = settings.FUSION_READY_MAX_WAIT_SECONDS
+        checks["queue"] = {
+            "ok": stats.oldest_waiting_seconds <= limit,
+            "depth": stats.depth,
+            "oldest_waiting_seconds": round(stats.oldest_waiting_seconds, 1),
+        }
+        if not checks["queue"]["ok"]:
+            checks["queue"]["detail"] = f"a delivery has waited more than {limit} s"
+    except DatabaseError as error:
+        checks["database"] = {"ok": False, "detail": f"query failed ({type(error).__name__})"}
+    return _answer(checks)
+
+
+def _migrations_check() -> dict[str, Any]:
+    global _migrations_seen_applied
+    if not _migrations_seen_applied:
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if plan:
+            return {"ok": False, "detail": f"{len(plan)} migration(s) not applied: run `manage.py migrate`"}
+        _migrations_seen_applied = True
+    return {"ok": True}
+
+
+def _answer(checks: dict[str, dict[str, Any]]) -> JsonResponse:
+    ok = all(check["ok"] for check in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+    )

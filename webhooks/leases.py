@@ -1,0 +1,39 @@
+"""Lease renewal: a live worker keeps the claims it holds, a dead one loses them after one short lease.
+
+A worker may hold a claim for longer than FUSION_LEASE_SECONDS without being stuck: it waits for
+Ontraport's rate-limit window (up to a minute) with a batch in hand. Its heartbeat thread renews the
+leases of the deliveries its process holds, so the lease can be short (a killed worker's deliveries come
+back soon) without a slow but live worker losing its claims to another worker, which would fetch the same
+contacts again. A claim is renewed for at most FUSION_LEASE_MAX_HOLD_SECONDS: a worker whose main thread
+hangs while its heartbeat goes on does not keep deliveries for ever.
+"""
+
+import datetime
+import os
+import socket
+
+from django.conf import settings
+from django.utils import timezone
+
+from webhooks.models import Delivery
+
+
+def process_holder_prefix() -> str:
+    """The start of the `claimed_by` of every claim this process makes (webhooks.tasks: host:pid:random)."""
+    return f"{socket.gethostname()}:{os.getpid()}:"
+
+
+def deliveries_lease_renew(*, holder_prefix: str) -> int:
+    """Extend the unexpired leases held by `holder_prefix` to a full FUSION_LEASE_SECONDS from now."""
+    now = timezone.now()
+    return (
+        Delivery.objects.filter(
+            status=Delivery.Status.PROCESSING,
+            claimed_by__startswith=holder_prefix,
+            lease_expires_at__gt=now,
+            # updated_at is set when the claim is made (and by nothing else while it is held).
+            updated_at__gt=now - datetime.timedelta(seconds=settings.FUSION_LEASE_MAX_HOLD_SECONDS),
+        )
+        .order_by()
+        .update(lease_expires_at=now + datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS))
+    )
