@@ -7,22 +7,79 @@ rendered through Django's escaping (format_html), never marked safe.
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from accounts.models import FieldMapping, Tag, User
+from accounts.identity import email_key
+from accounts.models import FieldMapping, Tag, TagSubscription, User
 from accounts.ontraport import ontraport_client
+from accounts.services.contact_link import LinkRefused, user_link_contact
 from accounts.services.fields_sync import field_mappings_sync_from_ontraport
+from accounts.services.tag_subscriptions import (
+    tag_subscriptions_create,
+    tag_subscriptions_delete,
+    tag_subscriptions_refresh,
+)
 from accounts.services.tags import tags_sync_from_ontraport
 from ontraport_client import OntraportError
+
+# A contact in Ontraport's own app.
+ONTRAPORT_CONTACT_URL = "https://app.ontraport.com/#!/contact/edit&id={}"
+
+
+class RowCount(Subquery):
+    """How many rows a subquery returns, as a column."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS counted)"
+    output_field = IntegerField()
+
+
+class TagFilter(admin.SimpleListFilter):
+    """Users holding a tag. The stock filter on the many-to-many joins and adds DISTINCT, which at 50,000
+    users made the changelist's COUNT sort every column of every tagged user; a subquery on the tag-link
+    index returns each user once."""
+
+    title = "tag"
+    parameter_name = "tags__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(tag.pk), str(tag)) for tag in Tag.objects.all()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        links = User.tags.through.objects.filter(tag_id=int(value)).values("user_id")
+        return queryset.filter(pk__in=links)
+
+
+class RoleFilter(admin.SimpleListFilter):
+    """Users in a group (a role), by a subquery for the same reason as TagFilter."""
+
+    title = "role"
+    parameter_name = "groups__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(group.pk), group.name) for group in Group.objects.order_by("name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        members = User.groups.through.objects.filter(group_id=int(value)).values("user_id")
+        return queryset.filter(pk__in=members)
 
 
 class LinkedToOntraportFilter(admin.SimpleListFilter):
@@ -47,18 +104,24 @@ class UserAdmin(DjangoUserAdmin):
         "email",
         "first_name",
         "last_name",
-        "contact_id",
+        "contact_link",
         "roles",
-        "tag_count",
+        "tag_chips",
         "is_active",
         "is_staff",
     )
-    list_filter = (LinkedToOntraportFilter, "tags", "groups", "is_staff", "is_active")
+    list_filter = (LinkedToOntraportFilter, TagFilter, RoleFilter, "is_staff", "is_active")
+    list_per_page = 50
+    show_full_result_count = False
+    change_form_template = "admin/accounts/user/change_form.html"
     # contact_id__exact: the admin skips it for terms that are not whole numbers, so "alice" searches the
     # text fields only and "123" also finds contact 123 (by the unique index, not a LIKE).
     search_fields = ("username", "email", "first_name", "last_name", "contact_id__exact")
     autocomplete_fields = ("tags",)  # accounts can have thousands of tags: never list them all in a form
+    # contact_id is set by webhooks, or by hand with "Link to Ontraport contact" (services.contact_link),
+    # which checks the contact exists and is not linked to another user: never typed into the form.
     readonly_fields = (
+        "contact_link",
         "profile_table",
         "password_return_due_at",
         "password_return_attempts",
@@ -72,7 +135,7 @@ class UserAdmin(DjangoUserAdmin):
                 "description": "Tags and profile values are replaced by the next webhook for this contact: "
                 "change them in Ontraport.",
                 "fields": (
-                    "contact_id",
+                    "contact_link",
                     "tags",
                     "profile_table",
                     "password_return_due_at",
@@ -83,22 +146,73 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
 
+    class Media:
+        css = {"all": ["accounts/admin.css"]}
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[User], search_term: str
+    ) -> tuple[QuerySet[User], bool]:
+        """A whole e-mail address is found by its key (an index, any case); a number also by contact id;
+        other text by the stock partial match on names and e-mail (a scan of the users)."""
+        term = search_term.strip()
+        if "@" in term and " " not in term and (key := email_key(term)):
+            return queryset.filter(email_key=key), False
+        return super().get_search_results(request, queryset, search_term)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(tag_count=Count("tags", distinct=True))
-            .prefetch_related("groups")
-        )
+        # Prefetched, not annotated: a COUNT over the tag table grouped by user cost a scan of every user's
+        # tags on each page; two prefetch queries read only the page's rows.
+        return super().get_queryset(request).prefetch_related("groups", "tags")
 
     @admin.display(description="roles")
     def roles(self, user: User) -> str:
         # Reads the prefetched groups: one query for the whole page, not one per row.
         return ", ".join(sorted(group.name for group in user.groups.all()))
 
-    @admin.display(description="tags", ordering="tag_count")
-    def tag_count(self, user: User) -> int:
-        return int(getattr(user, "tag_count", 0))
+    @admin.display(description="tags")
+    def tag_chips(self, user: User) -> SafeString | str:
+        tags = sorted(user.tags.all(), key=lambda tag: (tag.name.casefold(), tag.pk))
+        if not tags:
+            return "—"
+        return format_html_join("", '<span class="chip">{}</span>', ((str(tag),) for tag in tags))
+
+    @admin.display(description="Ontraport contact", ordering="contact_id")
+    def contact_link(self, user: User) -> SafeString | str:
+        if user.contact_id is None:
+            return "—"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            ONTRAPORT_CONTACT_URL.format(user.contact_id),
+            user.contact_id,
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        link = path(
+            "<int:user_id>/link-contact/",
+            self.admin_site.admin_view(require_POST(self.link_contact)),
+            name="accounts_user_link_contact",
+        )
+        return [link, *super().get_urls()]
+
+    def link_contact(self, request: HttpRequest, user_id: int) -> HttpResponse:
+        """The change page's "Link to a contact" form: the only way a protected user gets linked."""
+        user = get_object_or_404(User, pk=user_id)
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        raw = request.POST.get("contact_id", "").strip()
+        contact_id = int(raw) if raw.isascii() and raw.isdigit() else None
+        try:
+            if raw and contact_id is None:
+                raise LinkRefused("A contact id is a positive whole number.")
+            user_link_contact(user=user, contact_id=contact_id, client=ontraport_client())
+        except LinkRefused as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+        except OntraportError as error:
+            self.message_user(request, f"Could not check the contact in Ontraport: {error}", messages.ERROR)
+        else:
+            done = f"linked to contact {contact_id}" if contact_id else "unlinked from Ontraport"
+            self.message_user(request, f"{user.get_username()} is now {done}.")
+        return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
 
     @admin.display(description="profile (from Ontraport)")
     def profile_table(self, user: User) -> SafeString | str:
@@ -144,14 +258,44 @@ class LoadsFromOntraport(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(LoadsFromOntraport):
-    list_display = ("id", "name", "user_count", "name_checked_at")
+    list_display = ("id", "name", "user_count", "subscribed", "name_checked_at")
     search_fields = ("name", "id__exact")
     readonly_fields = ("name_checked_at",)
-    actions = ("refresh_from_ontraport",)
+    actions = ("refresh_from_ontraport", "subscribe_in_ontraport")
     load_path, load_url_name = "refresh/", "accounts_tag_refresh"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
-        return super().get_queryset(request).annotate(user_count=Count("users", distinct=True))
+        # A count per tag of the page, read from the tag-link index; a COUNT grouped over the join read every
+        # user's tags (and the changelist's own COUNT wrapped that again).
+        links = User.tags.through.objects.filter(tag_id=OuterRef("pk")).order_by().values("id")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(user_count=RowCount(links))
+            .prefetch_related("subscriptions")
+        )
+
+    @admin.display(description="Ontraport pushes changes")
+    def subscribed(self, tag: Tag) -> str:
+        events = sorted(subscription.get_event_display() for subscription in tag.subscriptions.all())
+        return ", ".join(events) if events else "—"
+
+    @admin.action(
+        description="Subscribe: Ontraport tells the site when these tags are added or removed",
+        permissions=["change"],
+    )
+    def subscribe_in_ontraport(self, request: HttpRequest, queryset: QuerySet[Tag]) -> None:
+        url = subscription_events_url()
+        try:
+            made = tag_subscriptions_create(tags=queryset, url=url, client=ontraport_client())
+        except OntraportError as error:
+            self.message_user(request, f"Could not subscribe in Ontraport: {error}", messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"Made {made} subscriptions in Ontraport: adding or removing these tags now updates the users' "
+            f"tags on their own. Events go to {settings.SITE_URL}{reverse('ontraport-events')}.",
+        )
 
     @admin.display(description="users", ordering="user_count")
     def user_count(self, tag: Tag) -> int:
@@ -198,3 +342,60 @@ class FieldMappingAdmin(LoadsFromOntraport):
             f"Loaded fields from Ontraport: {created} new mappings, created disabled; "
             "labels of existing mappings updated. Enable the ones the site should copy.",
         )
+
+
+def subscription_events_url() -> str:
+    """Where Ontraport POSTs tag events: the site's events URL, carrying the access key (Ontraport's
+    subscriptions cannot send headers)."""
+    key = quote(settings.FUSION_ACCESS_KEY, safe="")
+    return f"{settings.SITE_URL}{reverse('ontraport-events')}?access_key={key}"
+
+
+@admin.register(TagSubscription)
+class TagSubscriptionAdmin(admin.ModelAdmin):
+    """Ontraport's tag subscriptions of this site: made from the Tags page, removed here."""
+
+    list_display = ("tag", "event", "ontraport_id", "last_code", "checked_at", "created_at")
+    list_select_related = ("tag",)
+    list_filter = ("event",)
+    actions = ("unsubscribe",)
+    change_list_template = "admin/accounts/tagsubscription/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # made with the Tags page's "Subscribe" action
+
+    def has_change_permission(self, request: HttpRequest, obj: TagSubscription | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: TagSubscription | None = None) -> bool:
+        return False  # a row deleted here alone would leave Ontraport sending events: "Remove" unsubscribes
+
+    def has_unsubscribe_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("accounts.delete_tagsubscription"))
+
+    @admin.action(description="Remove: unsubscribe in Ontraport", permissions=["unsubscribe"])
+    def unsubscribe(self, request: HttpRequest, queryset: QuerySet[TagSubscription]) -> None:
+        try:
+            removed = tag_subscriptions_delete(subscriptions=queryset, client=ontraport_client())
+        except OntraportError as error:
+            self.message_user(request, f"Could not unsubscribe in Ontraport: {error}", messages.ERROR)
+            return
+        self.message_user(request, f"Removed {removed} subscriptions.")
+
+    def get_urls(self) -> list[URLPattern]:
+        @require_POST
+        def refresh(request: HttpRequest) -> HttpResponse:
+            if not self.has_view_permission(request):
+                raise PermissionDenied
+            try:
+                count = tag_subscriptions_refresh(client=ontraport_client())
+            except OntraportError as error:
+                self.message_user(
+                    request, f"Could not read Ontraport's subscriptions: {error}", messages.ERROR
+                )
+            else:
+                self.message_user(request, f"Read Ontraport's list: {count} subscriptions of this site.")
+            return HttpResponseRedirect(reverse("admin:accounts_tagsubscription_changelist"))
+
+        view = path("refresh/", self.admin_site.admin_view(refresh), name="accounts_tagsubscription_refresh")
+        return [view, *super().get_urls()]

@@ -220,3 +220,29 @@ class Run(models.Model):
 
     def counts(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.COUNTS}
+
+
+class TagSubscription(models.Model):
+    """Ontraport pushes changes of this tag to the site: one Ontraport webhook subscription per tag and event,
+    made from the Tags page, so no Ontraport rule is needed to keep the tag in step."""
+
+    class Event(models.TextChoices):
+        ADDED = "sub_tag", "tag added"
+        REMOVED = "unsub_tag", "tag removed"
+
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="subscriptions")
+    event = models.CharField(max_length=16, choices=Event.choices)
+    ontraport_id = models.PositiveBigIntegerField(unique=True, verbose_name="Ontraport subscription id")
+    # What the site's URL last answered Ontraport (0: no event sent yet), as of checked_at.
+    last_code = models.PositiveIntegerField(default=0, verbose_name="last response code")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tag_id", "event"]
+        constraints = [
+            models.UniqueConstraint(fields=["tag", "event"], name="accounts_tagsubscription_one_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} {self.event}"

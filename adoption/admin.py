@@ -92,8 +92,8 @@ admin.site.unregister(Tag)
 
 @admin.register(Tag)
 class TagAdmin(accounts_admin.TagAdmin):
-    # accounts' action and ours (its class attribute is typed as a one-item tuple, hence the ignore).
-    actions = ("refresh_from_ontraport", "import_users_with_tag")  # type: ignore[assignment]
+    # accounts' actions and ours (its class attribute is typed as a two-item tuple, hence the ignore).
+    actions = ("refresh_from_ontraport", "subscribe_in_ontraport", "import_users_with_tag")  # type: ignore[assignment]
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(["accounts.add_user", "accounts.change_user"])

@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "accounts",
     "webhooks",
     "adoption",
+    "console",  # the admin's Ontraport page (issue 11)
 ]
 
 MIDDLEWARE = [

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from webhooks.event_views import ontraport_events
 from webhooks.health import healthz, readyz
 from webhooks.metrics import metrics
 from webhooks.views import ontraport_webhook
@@ -14,6 +15,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
+    # Issue 11: the Ontraport page (console app) and the events of Ontraport's tag subscriptions.
+    path("webhooks/ontraport/events/", ontraport_events, name="ontraport-events"),
+    path("admin/ontraport/", include("console.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),

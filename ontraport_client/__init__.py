@@ -19,6 +19,7 @@ from .pacing import Pacer
 from .retry import RetryPolicy
 from .tag import Tag
 from .version import __version__
+from .webhook import WebhookSubscription
 
 __all__ = [
     "ApiError",
@@ -34,5 +35,6 @@ __all__ = [
     "ServerError",
     "Tag",
     "TransportError",
+    "WebhookSubscription",
     "__version__",
 ]

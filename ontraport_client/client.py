@@ -16,6 +16,7 @@ from .pacing import Pacer
 from .retry import RetryPolicy
 from .tag import Tag
 from .transport import Transport
+from .webhook import WebhookSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +274,38 @@ class OntraportClient:
             }
             self._transport.request(method, "objects/tag", json=body)
 
+    # Account
+
+    def contact_count(self) -> int:
+        """How many contacts the account has: one cheap call, used to check the connection."""
+        data = self._transport.request("GET", "Contacts/getInfo", params={})
+        if not isinstance(data, Mapping):
+            raise _unexpected("GET Contacts/getInfo", data)
+        try:
+            return int(str(data.get("count") or 0))
+        except ValueError:
+            raise _unexpected("GET Contacts/getInfo", data) from None
+
+    # Webhook subscriptions: Ontraport POSTs events (a tag added or removed ...) to a URL.
+
+    def webhook_subscribe(self, *, url: str, event: str, tag_id: int) -> WebhookSubscription:
+        """Subscribe ``url`` to ``event`` ("sub_tag" or "unsub_tag") for one tag."""
+        data = self._transport.request(
+            "POST", "Webhook/subscribe", json={"url": url, "event": event, "data": f'{{"tag_id": {tag_id}}}'}
+        )
+        if not isinstance(data, Mapping):
+            raise _unexpected("POST Webhook/subscribe", data)
+        return self._subscription(data, "POST Webhook/subscribe")
+
+    def webhook_subscriptions(self) -> list[WebhookSubscription]:
+        """Every webhook subscription of the account, with the code its URL last answered."""
+        rows = _rows(self._transport.request("GET", "Webhooks", params={}), "GET Webhooks")
+        return [self._subscription(row, "GET Webhooks") for row in rows]
+
+    def webhook_unsubscribe(self, subscription_id: int) -> None:
+        """Remove a subscription. Raises :class:`NotFoundError` when Ontraport has no such subscription."""
+        self._transport.request("DELETE", "Webhook/unsubscribe", params={"id": subscription_id})
+
     # Parsing helpers: a malformed object is a TransportError (the answer is unusable), not a crash.
 
     @staticmethod
@@ -286,6 +319,13 @@ class OntraportClient:
     def _tag(data: Mapping[str, Any], what: str) -> Tag:
         try:
             return Tag.from_api(data)
+        except ValueError:
+            raise _unexpected(what, data) from None
+
+    @staticmethod
+    def _subscription(data: Mapping[str, Any], what: str) -> WebhookSubscription:
+        try:
+            return WebhookSubscription.from_api(data)
         except ValueError:
             raise _unexpected(what, data) from None
 

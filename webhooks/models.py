@@ -6,9 +6,14 @@ from typing import Self
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.reasons import FailureReason
+
+# The e-mail a webhook carried (options.email), lower-cased: the admin's search matches on it, by an index.
+EMAIL_KEY = Lower(KT("options__email"))
 
 
 class DeliveryQuerySet(models.QuerySet["Delivery"]):
@@ -180,6 +185,14 @@ class Delivery(models.Model):
                 name="webhooks_delivery_ready_idx",
                 condition=Q(status__in=["pending", "processing"]),
             ),
+            # The admin's filters and the Ontraport page's last 24 hours: each filter with the date order
+            # the log is read in (issue 11).
+            models.Index(fields=["received_at"], name="webhooks_delivery_received_idx"),
+            models.Index(fields=["status", "received_at"], name="webhooks_delivery_status_idx"),
+            models.Index(fields=["action", "received_at"], name="webhooks_delivery_action_idx"),
+            models.Index(fields=["reason", "received_at"], name="webhooks_delivery_reason_idx"),
+            models.Index(fields=["source", "received_at"], name="webhooks_delivery_src_recv_idx"),
+            models.Index(EMAIL_KEY, name="webhooks_delivery_email_idx"),
         ]
 
     def __str__(self) -> str:
@@ -192,3 +205,24 @@ class Delivery(models.Model):
     @property
     def send_notification(self) -> bool:
         return bool(self.options.get("send_notification", False))
+
+
+class DeliveryAttempt(models.Model):
+    """One attempt at a delivery and its outcome, as the worker recorded it (webhooks.outcomes): a
+    delivery's page lists every one, so "retried 3 times, then done" can be read, not guessed."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField(
+        help_text="The delivery's attempts count then (a replay restarts it)."
+    )
+    at = models.DateTimeField()
+    worker = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Delivery.Status.choices)
+    reason = models.CharField(max_length=32, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery_id", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.delivery_id} attempt {self.number}: {self.status}"

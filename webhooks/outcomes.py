@@ -10,7 +10,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from accounts.reasons import FailureReason
-from webhooks.models import Delivery
+from webhooks.models import Delivery, DeliveryAttempt
 
 
 @dataclass
@@ -118,5 +118,32 @@ def deliveries_record_outcomes(*, outcomes: list[Delivery], worker_id: str) -> N
         delivery.updated_at = now
         values = [f.get_db_prep_save(getattr(delivery, f.attname), connection) for f in fields]
         rows.append([*values, delivery.pk, worker_id])
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+        _attempts_log(outcomes, worker_id, now, connection.alias)
+
+
+def _attempts_log(outcomes: list[Delivery], worker_id: str, now: datetime.datetime, alias: str) -> None:
+    """One row per attempt, for the rows this worker still held (the others' outcomes were not written):
+    a delivery's page shows every attempt and its outcome (issue 11)."""
+    held = set(
+        Delivery.objects.using(alias)
+        .filter(pk__in=[delivery.pk for delivery in outcomes], claimed_by=worker_id)
+        .values_list("pk", flat=True)
+    )
+    DeliveryAttempt.objects.using(alias).bulk_create(
+        [
+            DeliveryAttempt(
+                delivery_id=delivery.pk,
+                number=delivery.attempts,
+                at=now,
+                worker=worker_id[:64],
+                status=delivery.status,
+                reason=delivery.reason,
+                message=delivery.message,
+            )
+            for delivery in outcomes
+            if delivery.pk in held
+        ]
+    )

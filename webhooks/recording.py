@@ -1,6 +1,7 @@
 """Storing webhooks as Delivery rows — the durable log everything else works from."""
 
 import datetime
+from collections.abc import Mapping
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -21,10 +22,17 @@ def request_path_masked(request: HttpRequest) -> str:
 
 
 def delivery_record(
-    request: HttpRequest, params: WebhookParams, *, action: str, contact_id: int | None, test: bool = False
+    request: HttpRequest,
+    params: WebhookParams,
+    *,
+    action: str,
+    contact_id: int | None,
+    test: bool = False,
+    extra_options: Mapping[str, object] | None = None,
 ) -> Delivery:
-    """Store an accepted webhook: one INSERT, the least a receiver that loses nothing can do."""
-    options: dict[str, object] = {}
+    """Store an accepted webhook: one INSERT, the least a receiver that loses nothing can do.
+    `extra_options`: what else the sender said (a subscription event: its type and tag)."""
+    options: dict[str, object] = dict(extra_options or {})
     # Masked like the path: a sender that put the key (or a password) in another parameter must not have
     # it stored either.
     if role := clean_text(mask_text(params.role or ""), 150):

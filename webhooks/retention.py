@@ -33,4 +33,5 @@ def deliveries_prune(*, older_than_days: int) -> int:
             )
             if not ids:
                 return deleted
-            deleted += Delivery.objects.filter(id__in=ids).delete()[0]
+            # Counted by model: the deliveries' attempt rows (DeliveryAttempt) go with them.
+            deleted += Delivery.objects.filter(id__in=ids).delete()[1].get(Delivery._meta.label, 0)

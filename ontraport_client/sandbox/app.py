@@ -19,6 +19,7 @@ from .rate_limit import RollingWindowLimiter
 from .seed import SeedData, SeedSource, load_seed
 from .stats import RequestStats
 from .store import ContactStore
+from .webhook_subscriptions import WebhookSubscriptions
 from .wire import Request, Response, text_response
 
 DEFAULT_APP_ID = "sandbox-app"
@@ -59,7 +60,9 @@ class SandboxApp:
         self.limiter = RollingWindowLimiter(config.rate_limit, config.window, clock)
         self.faults = FaultQueue()
         self.stats = RequestStats()
-        self.api = OntraportApi(self.store, config.account_id)
+        self.webhooks = WebhookSubscriptions()
+        self.store.tag_listeners.append(self.webhooks.tags_changed)
+        self.api = OntraportApi(self.store, config.account_id, self.webhooks)
 
     def reset(
         self, *, data: SeedSource | None = None, rate_limit: int | None = None, window: float | None = None
@@ -77,6 +80,7 @@ class SandboxApp:
         self.store.load(config.seed)
         self.faults.clear()
         self.stats.clear()
+        self.webhooks.clear()
         self.config = config
 
     def handle(self, request: Request) -> Response:

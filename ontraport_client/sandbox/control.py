@@ -153,3 +153,8 @@ class SandboxControl:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
+
+    def webhooks(self) -> list[dict[str, str]]:
+        """The webhook subscriptions with the code each URL last answered (events in flight waited for)."""
+        result: list[dict[str, str]] = self._call("GET", "webhooks")
+        return result

@@ -15,6 +15,8 @@ Answers are JSON; a bad request gets 400 ``{"error": "..."}``.
     GET    /_sandbox/faults           faults still pending
     POST   /_sandbox/faults           queue a fault (object) or several (list); see faults.py
     DELETE /_sandbox/faults           drop pending faults
+    GET    /_sandbox/webhooks         webhook subscriptions (as GET /Webhooks lists them), once the events
+                                      being sent have been answered
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ def _route(app: SandboxApp, method: str, parts: list[str], body: Any) -> Respons
         case ("DELETE", ["faults"]):
             app.faults.clear()
             return json_response(200, {"pending": []})
+        case ("GET", ["webhooks"]):
+            app.webhooks.wait_sent()
+            return json_response(200, app.webhooks.rows())
     return json_response(404, {"error": f"no control endpoint {method} /_sandbox/{'/'.join(parts)}"})
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from .conditions import Predicate, parse_condition
 from .store import ContactStore, DuplicateTagError, Record
+from .webhook_subscriptions import SubscriptionError, WebhookSubscriptions
 from .wire import Request, Response, json_response, text_response
 
 CONTACTS = 0
@@ -59,9 +60,10 @@ def _id_list(value: Any) -> list[int]:
 
 
 class OntraportApi:
-    def __init__(self, store: ContactStore, account_id: int) -> None:
+    def __init__(self, store: ContactStore, account_id: int, webhooks: WebhookSubscriptions) -> None:
         self.store = store
         self.account_id = account_id
+        self.webhooks = webhooks
         contacts_only = self._contacts_only
         # Keys are lower-cased paths: the named forms (/Contacts) and the generic ones (/objects with
         # objectID) lead to the same handlers.
@@ -87,6 +89,9 @@ class OntraportApi:
             ("PUT", "/objects/tag"): contacts_only(lambda p: self._change_tags(p, adding=True)),
             ("DELETE", "/objects/tag"): contacts_only(lambda p: self._change_tags(p, adding=False)),
             ("GET", "/objects/tag"): contacts_only(self._contacts_with_tag),
+            ("POST", "/webhook/subscribe"): self._webhook_subscribe,
+            ("GET", "/webhooks"): lambda p: self._ok_list(self.webhooks.rows()),
+            ("DELETE", "/webhook/unsubscribe"): self._webhook_unsubscribe,
         }
 
     def handle(self, request: Request, path: str) -> Response:
@@ -296,3 +301,17 @@ class OntraportApi:
             self.store.change_tags(contact_ids, remove=tag_ids)
         # Ontraport queues the change and answers at once; the sandbox applies it before answering.
         return self._ok("The tag is now being processed.")
+
+    # Webhook subscriptions (see webhook_subscriptions.py)
+
+    def _webhook_subscribe(self, params: Mapping[str, Any]) -> Response:
+        try:
+            subscription = self.webhooks.subscribe(params)
+        except SubscriptionError as error:
+            raise invalid(str(error)) from None
+        return self._ok(subscription.row())
+
+    def _webhook_unsubscribe(self, params: Mapping[str, Any]) -> Response:
+        if not self.webhooks.unsubscribe(_int(params, "id")):
+            raise Refusal(404, NOT_FOUND)
+        return self._ok("Deleted")

@@ -18,6 +18,8 @@ from .standard_fields import NEW_CONTACT_DEFAULTS, STANDARD_CONTACT_FIELDS
 
 Record = dict[str, str | None]
 Predicate = Callable[[Mapping[str, str | None]], bool]
+# Told of every change of a contact's tags: (contact as it is now, tag ids added, tag ids removed).
+TagListener = Callable[[Record, frozenset[int], frozenset[int]], None]
 
 # Fields the sandbox maintains itself; a write from the API does not set them.
 READ_ONLY_FIELDS = frozenset({"id", "date", "dla", "dlm", "unique_id"})
@@ -31,6 +33,7 @@ class ContactStore:
     def __init__(self, seed: SeedData, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.RLock()
+        self.tag_listeners: list[TagListener] = []
         self.load(seed)
 
     def load(self, seed: SeedData) -> None:
@@ -82,8 +85,12 @@ class ContactStore:
             contact_id = int(raw_id) if raw_id not in (None, "") else self._next_id()
             if contact_id <= 0:
                 raise ValueError("a contact id must be a positive integer")
+            before = self._contacts.get(contact_id)
             self._store(contact_id, record)
-            return dict(self._contacts[contact_id])
+            stored = dict(self._contacts[contact_id])
+        if before is not None:  # a replaced contact; seeding a new one is not a tag change
+            self._tags_changed(stored, parse_tag_ids(before.get("contact_cat")))
+        return stored
 
     def _store(self, contact_id: int, record: Record) -> None:
         self._contacts[contact_id] = self._complete(record, contact_id)
@@ -111,9 +118,13 @@ class ContactStore:
             if "contact_cat" in changes:
                 changes["contact_cat"] = format_tag_ids(parse_tag_ids(changes["contact_cat"]))
             changed = {key: value for key, value in changes.items() if contact.get(key) != value}
+            tags_before = parse_tag_ids(contact.get("contact_cat"))
             contact.update(changed)
             self._touch(contact)
-            return {**changed, "dlm": contact["dlm"], "id": str(contact_id)}
+            attrs: Record = {**changed, "dlm": contact["dlm"], "id": str(contact_id)}
+            now = dict(contact)
+        self._tags_changed(now, tags_before)
+        return attrs
 
     def _touch(self, contact: Record) -> None:
         # Strictly increasing, so a change within the same second as the last one still shows.
@@ -215,6 +226,7 @@ class ContactStore:
     ) -> None:
         """Add and remove tags on contacts. Unknown contacts and unknown tags are skipped, as the
         call answers before Ontraport processes it and cannot report them."""
+        changes: list[tuple[Record, frozenset[int]]] = []
         with self._lock:
             to_add = {tag_id for tag_id in add if tag_id in self._tags}
             to_remove = set(remove)
@@ -227,6 +239,17 @@ class ContactStore:
                 if updated != current:
                     contact["contact_cat"] = format_tag_ids(updated)
                     self._touch(contact)
+                    changes.append((dict(contact), current))
+        for contact, before in changes:
+            self._tags_changed(contact, before)
+
+    def _tags_changed(self, contact: Record, before: frozenset[int]) -> None:
+        """Tell the listeners (webhook subscriptions) outside the lock: they must never hold up a write."""
+        after = parse_tag_ids(contact.get("contact_cat"))
+        if after == before:
+            return
+        for listener in list(self.tag_listeners):
+            listener(contact, after - before, before - after)
 
 
 def _sort_key(value: str | None) -> tuple[int, float, str]:

@@ -1,0 +1,159 @@
+"""Tag subscriptions from the Tags page: subscribed in Ontraport (the sandbox, over HTTP), listed with
+Ontraport's last response code, removed; and the whole loop: the sandbox POSTs the event to the running
+site, which updates the user's tags with no webhook URL in any Ontraport rule."""
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from accounts.models import Tag, TagSubscription
+from tests.admin_support import messages_of, staff_client, superuser_client
+from webhooks.models import Delivery
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+User = get_user_model()
+TAGS_URL = "/admin/accounts/tag/"
+SUBSCRIPTIONS_URL = "/admin/accounts/tagsubscription/"
+
+
+@pytest.fixture
+def admin():
+    return superuser_client()
+
+
+def subscribe(admin, *tag_ids: int):
+    return admin.post(
+        TAGS_URL,
+        {"action": "subscribe_in_ontraport", "_selected_action": [str(t) for t in tag_ids]},
+        follow=True,
+    )
+
+
+def test_subscribing_tags_makes_two_subscriptions_per_tag_once(admin, site_sandbox, access_key, settings):
+    settings.SITE_URL = "https://members.example.com"
+    Tag.objects.create(id=3, name="Newsletter")
+    Tag.objects.create(id=4, name="VIP")
+
+    response = subscribe(admin, 3, 4)
+    assert "Made 4 subscriptions in Ontraport" in messages_of(response)[0]
+    again = subscribe(admin, 3)
+    assert "Made 0 subscriptions" in messages_of(again)[0]
+
+    rows = site_sandbox.webhooks()
+    assert sorted((row["event"], row["data"]) for row in rows) == [
+        ("sub_tag", '{"tag_id": 3}'),
+        ("sub_tag", '{"tag_id": 4}'),
+        ("unsub_tag", '{"tag_id": 3}'),
+        ("unsub_tag", '{"tag_id": 4}'),
+    ]
+    url = urlsplit(rows[0]["url"])
+    assert (url.scheme, url.netloc, url.path) == (
+        "https",
+        "members.example.com",
+        "/webhooks/ontraport/events/",
+    )
+    assert parse_qs(url.query) == {"access_key": [access_key]}
+    stored = {(s.tag_id, s.event): s.ontraport_id for s in TagSubscription.objects.all()}
+    assert {(int(row["data"][-2]), row["event"]): int(row["id"]) for row in rows} == stored
+
+    listing = admin.get(TAGS_URL).content.decode()
+    assert "tag added, tag removed" in listing
+
+
+def test_removing_unsubscribes_in_ontraport(admin, site_sandbox, access_key):
+    Tag.objects.create(id=3, name="Newsletter")
+    subscribe(admin, 3)
+    added = TagSubscription.objects.get(event="sub_tag")
+
+    response = admin.post(
+        SUBSCRIPTIONS_URL, {"action": "unsubscribe", "_selected_action": [str(added.pk)]}, follow=True
+    )
+
+    assert "Removed 1 subscriptions." in messages_of(response)
+    assert [row["event"] for row in site_sandbox.webhooks()] == ["unsub_tag"]
+    assert list(TagSubscription.objects.values_list("event", flat=True)) == ["unsub_tag"]
+
+
+def test_refresh_reads_last_codes_and_forgets_subscriptions_gone_from_ontraport(
+    admin, site_sandbox, access_key
+):
+    Tag.objects.create(id=3, name="Newsletter")
+    subscribe(admin, 3)
+    site_sandbox.reset(data="demo")  # Ontraport lost them all (e.g. removed by hand)
+
+    response = admin.post(f"{SUBSCRIPTIONS_URL}refresh/", follow=True)
+
+    assert "0 subscriptions of this site" in messages_of(response)[0]
+    assert not TagSubscription.objects.exists()
+
+
+def test_ontraport_errors_are_told_not_raised(admin, site_sandbox, access_key):
+    Tag.objects.create(id=3, name="Newsletter")
+    site_sandbox.fault(status=500, endpoint="POST /Webhook/subscribe")
+
+    response = subscribe(admin, 3)
+
+    assert messages_of(response)[0].startswith("Could not subscribe in Ontraport:")
+    assert not TagSubscription.objects.exists()
+
+
+def test_staff_without_change_permission_cannot_subscribe(site_sandbox, access_key):
+    Tag.objects.create(id=3, name="Newsletter")
+    viewer = staff_client("accounts.view_tag")
+
+    response = viewer.post(TAGS_URL, {"action": "subscribe_in_ontraport", "_selected_action": ["3"]})
+
+    assert response.status_code in (200, 302, 403)
+    assert not TagSubscription.objects.exists()
+    assert site_sandbox.webhooks() == []
+
+
+def test_the_whole_loop_without_any_webhook_url(admin, site_sandbox, access_key, settings, live_server):
+    """Subscribe tag 3, add it to a contact in the sandbox: the sandbox POSTs the event to the live site,
+    which stores an update_tags delivery and updates the user's tags."""
+    settings.SITE_URL = live_server.url
+    Tag.objects.create(id=3, name="Newsletter")
+    user = User.objects.create(username="sofia", email="sofia.martinez@example.org", contact_id=3)
+    subscribe(admin, 3)
+
+    site_sandbox.add_contact({**site_sandbox.get_contact(3), "contact_cat": "*/*1*/*3*/*"})  # control API
+    rows = {row["event"]: row for row in site_sandbox.webhooks()}  # waits for the event to be answered
+
+    assert rows["sub_tag"]["last_code"] == "202"
+    deadline = time.monotonic() + 10
+    while not Delivery.objects.filter(status=Delivery.Status.DONE).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    delivery = Delivery.objects.get()
+    assert (delivery.action, delivery.contact_id, delivery.status) == ("update_tags", 3, "done")
+    assert delivery.options == {"event": "sub_tag", "tag_id": 3}
+    assert sorted(user.tags.values_list("id", flat=True)) == [1, 3]
+
+    admin.post(f"{SUBSCRIPTIONS_URL}refresh/")
+    assert TagSubscription.objects.get(event="sub_tag").last_code == 202
+
+
+def test_tags_and_subscriptions_pages_answer_in_a_fixed_number_of_queries(
+    admin, django_assert_max_num_queries
+):
+    tags = Tag.objects.bulk_create([Tag(id=n, name=f"T{n}") for n in range(1, 41)])
+    TagSubscription.objects.bulk_create(
+        [
+            TagSubscription(tag=tag, event=event, ontraport_id=tag.pk * 10 + i)
+            for tag in tags
+            for i, event in enumerate(["sub_tag", "unsub_tag"])
+        ]
+    )
+    users = User.objects.bulk_create([User(username=f"u{n}", email=f"u{n}@example.com") for n in range(20)])
+    for user in users:
+        user.tags.set(tags[:5])
+
+    with django_assert_max_num_queries(10):
+        tags_page = admin.get(TAGS_URL)
+    with django_assert_max_num_queries(10):
+        subscriptions_page = admin.get(SUBSCRIPTIONS_URL)
+
+    assert tags_page.content.decode().count("tag added, tag removed") == 40
+    assert '<td class="field-user_count">20</td>' in tags_page.content.decode()
+    assert len(subscriptions_page.context["cl"].result_list) == 80

@@ -1,0 +1,124 @@
+"""The endpoint of Ontraport's tag subscriptions: form and JSON events become update_tags deliveries in the
+same pipeline as every webhook; bad events get a clear answer and are recorded; a wrong key stores nothing."""
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from webhooks.models import Delivery
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+User = get_user_model()
+EVENTS_PATH = "/webhooks/ontraport/events/"
+
+
+@pytest.fixture
+def post_event(client, access_key):
+    def post(fields, *, as_json: bool = False, key: str | None = None):
+        url = f"{EVENTS_PATH}?{urlencode({'access_key': access_key if key is None else key})}"
+        if as_json:
+            return client.post(url, data=json.dumps(fields), content_type="application/json")
+        return client.post(url, data=urlencode(fields), content_type="application/x-www-form-urlencoded")
+
+    return post
+
+
+def form_event(event_type: str, contact_id: object, tag_id: int = 3) -> dict[str, object]:
+    return {
+        "webhook_id": "7",
+        "object_type_id": "0",
+        "event[type]": event_type,
+        "event[tag_id]": tag_id,
+        "data[id]": contact_id,
+        "data[email]": "ignored@example.com",
+    }
+
+
+def test_a_form_event_is_an_update_tags_delivery_that_updates_the_users_tags(site_sandbox, post_event):
+    user = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    site_sandbox.add_contact({**site_sandbox.get_contact(1), "contact_cat": "*/*1*/*3*/*"})
+
+    response = post_event(form_event("sub_tag", 1))
+
+    assert response.status_code == 202, response.content
+    delivery = Delivery.objects.get(pk=response.json()["delivery_id"])
+    assert (delivery.action, delivery.contact_id) == ("update_tags", 1)
+    assert delivery.options == {"event": "sub_tag", "tag_id": 3}
+    assert delivery.status == Delivery.Status.DONE, delivery.message
+    assert delivery.user_id == user.pk
+    assert "access_key=***" in delivery.path and "test-access-key" not in delivery.path
+    assert sorted(user.tags.values_list("id", flat=True)) == [1, 3]
+
+
+def test_a_json_event_is_read_too(site_sandbox, post_event):
+    User.objects.create(username="liam", email="liam.chen@example.com", contact_id=2)
+    event = {"object_type_id": 0, "event": {"type": "unsub_tag", "tag_id": "1"}, "data": {"id": "2"}}
+
+    response = post_event(event, as_json=True)
+
+    assert response.status_code == 202
+    delivery = Delivery.objects.get()
+    assert delivery.options == {"event": "unsub_tag", "tag_id": 1}
+    assert delivery.status == Delivery.Status.DONE
+
+
+def test_an_event_for_a_contact_without_a_user_creates_nobody(site_sandbox, post_event):
+    assert post_event(form_event("sub_tag", 4)).status_code == 202
+    assert Delivery.objects.get().reason == "no_matching_user"
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({**form_event("sub_tag", 1), "data[id]": ""}, "missing_contact_id"),
+        ({**form_event("sub_tag", 1), "data[id]": "[Contact ID]"}, "invalid_contact_id"),
+        (form_event("field_update", 1), "unknown_event"),
+        ({k: v for k, v in form_event("sub_tag", 1).items() if k != "event[type]"}, "missing_event"),
+        ({**form_event("sub_tag", 1), "object_type_id": "14"}, "unsupported_object"),
+    ],
+)
+def test_a_malformed_event_is_answered_400_and_recorded(site_sandbox, post_event, fields, reason):
+    response = post_event(fields)
+
+    assert response.status_code == 400
+    assert response.json()["reason"] == reason
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.reason) == (Delivery.Status.REJECTED, reason)
+
+
+def test_a_body_that_is_not_json_is_refused(client, access_key):
+    response = client.post(
+        f"{EVENTS_PATH}?access_key={access_key}", data="{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["reason"] == "invalid_json"
+
+
+def test_a_wrong_key_stores_nothing_and_is_not_echoed(site_sandbox, post_event):
+    response = post_event(form_event("sub_tag", 1), key="wrong-key-1234567890")
+
+    assert response.status_code == 403
+    assert response.json()["reason"] == "invalid_access_key"
+    assert b"wrong-key" not in response.content
+    assert not Delivery.objects.exists()
+
+
+def test_only_post_is_accepted(client, access_key):
+    response = client.get(f"{EVENTS_PATH}?access_key={access_key}")
+    assert response.status_code == 405
+    assert not Delivery.objects.exists()
+
+
+def test_the_key_may_come_in_a_header(client, site_sandbox, access_key):
+    User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    response = client.post(
+        EVENTS_PATH,
+        data=urlencode(form_event("sub_tag", 1)),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Fusion-Access-Key": access_key},
+    )
+    assert response.status_code == 202
+    assert Delivery.objects.get().status == Delivery.Status.DONE
