@@ -52,12 +52,18 @@ class UsersLoaded:
         if contact_id not in self.by_contact_id:
             user = User.objects.select_for_update().filter(contact_id=contact_id).first()
             self.by_contact_id[contact_id] = user
+            if user is not None:
+                self.remember(user)
         return self.by_contact_id[contact_id]
 
     def user_with_email_key(self, key: str) -> User | None:
         if key not in self.by_email_key:
             user = User.objects.select_for_update().filter(email_key=key).first()
             self.by_email_key[key] = user
+            if user is not None:
+                # Read later than the batch's first read: another worker may have linked it since, so
+                # what this read says of its contact id replaces what the first read said.
+                self.remember(user)
         return self.by_email_key[key]
 
     def tags_of(self, user: User) -> frozenset[int]:

@@ -95,6 +95,8 @@ def user_for_contact(
     user = loaded.user_with_email_key(key)
     if user is None:
         return None, ""
+    if user.contact_id == contact.id:
+        return user, "linked"  # linked by another worker after this batch first looked
     if user.is_protected:
         raise IdentityRefused(
             FailureReason.PROTECTED_ACCOUNT,

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.identity import ascii_lower, email_key
 from accounts.models import Tag, User
+from accounts.services.contact_identity import IdentityRefused
 from accounts.services.contacts_apply import ContactRequest, Effect, SyncAction, users_sync_from_contacts
 from tests.accounts.directory import FakeDirectory
 from tests.factories import GroupFactory, StaffFactory, UserFactory, contact
@@ -384,3 +385,22 @@ def test_groups_are_read_afresh_for_each_batch():
         FakeDirectory(contact(2, "b@example.com")), 2, request=ContactRequest(SyncAction.ADD, "late")
     )[2]
     assert list(User.objects.get(pk=result.user_id).groups.values_list("name", flat=True)) == ["late"]
+
+
+def test_a_user_linked_by_another_worker_after_the_batch_first_looked_is_this_contacts_user():
+    """The race behind a flaky PostgreSQL run: the batch's first read saw no user for contact 2; another
+    worker then created it (linked to 2); a lookup by e-mail, made later in the batch, finds it."""
+    from accounts.services.batch import UsersLoaded
+    from accounts.services.contact_identity import IdentityLookups, user_for_contact
+
+    loaded = UsersLoaded.read(contact_ids=[1, 2], email_keys=["twin@example.com"])
+    created_meanwhile = UserFactory(email="twin@example.com", contact_id=2)
+    loaded.forget(contact_id=1, email_key="twin@example.com", user=None)  # contact 1's create lost the race
+
+    with pytest.raises(IdentityRefused):
+        user_for_contact(contact=contact(1, "twin@example.com"), loaded=loaded, lookups=IdentityLookups())
+    user, how = user_for_contact(
+        contact=contact(2, "TWIN@example.com"), loaded=loaded, lookups=IdentityLookups()
+    )
+
+    assert (user.pk, how) == (created_meanwhile.pk, "linked")
