@@ -5,8 +5,8 @@ from functools import cache
 from django.conf import settings
 
 from accounts.ontraport_budget import budget_clock, budget_store, cache_is_shared
+from fusion_site.telemetry.counters import counter_add
 from ontraport_client import OntraportClient, Pacer, RetryPolicy
-from telemetry.counters import counter_add
 
 
 @cache

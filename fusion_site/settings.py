@@ -124,11 +124,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
-    "telemetry",
+    "fusion_site.telemetry",  # worker heartbeats and shared counters (issue 12)
     "accounts",
     "webhooks",
-    "adoption",
-    "console",  # the admin's Ontraport page (issue 11)
+    "fusion_site.adoption",  # import, resync and the sweep (issue 10)
+    "fusion_site.console",  # the admin's Ontraport page (issue 11)
 ]
 
 MIDDLEWARE = [

@@ -17,7 +17,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     # Issue 11: the Ontraport page (console app) and the events of Ontraport's tag subscriptions.
     path("webhooks/ontraport/events/", ontraport_events, name="ontraport-events"),
-    path("admin/ontraport/", include("console.urls")),
+    path("admin/ontraport/", include("fusion_site.console.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),

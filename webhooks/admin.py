@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from accounts.identity import email_key
 from accounts.reasons import FailureReason
 from fusion_site.masking import mask_text
-from telemetry.selectors import workers_health
+from fusion_site.telemetry.selectors import workers_health
 from webhooks.claiming import can_wait
 from webhooks.models import EMAIL_KEY, Delivery
 from webhooks.params import CONTACT_ID_MAX

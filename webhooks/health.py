@@ -17,7 +17,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
-from telemetry.selectors import workers_health
+from fusion_site.telemetry.selectors import workers_health
 from webhooks.queue_stats import queue_stats
 
 # Migrations are applied before new code starts and never un-applied under it, so once a process has

@@ -26,8 +26,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from accounts.ontraport import ontraport_client
-from telemetry.counters import counter_add, counters_flush, counters_read
-from telemetry.selectors import workers_health
+from fusion_site.telemetry.counters import counter_add, counters_flush, counters_read
+from fusion_site.telemetry.selectors import workers_health
 from webhooks.queue_stats import queue_stats
 
 # Seconds from a webhook's receipt to its delivery applied (the worker observes each delivery it finishes).
@@ -43,7 +43,7 @@ COUNTERS = {
     "fusion_deliveries_retried": ("Delivery attempts that failed and were scheduled again", ()),
     "fusion_ontraport_calls": ("Ontraport API requests, by endpoint and HTTP status", ("endpoint", "status")),
     "fusion_ontraport_rate_limited": ("Ontraport answers 429 (rate limited)", ()),
-    "fusion_bulk_runs": ("Bulk runs (resync, import) finished, by outcome", ("outcome",)),
+    "fusion_bulk_runs": ("Bulk runs (import, resync, sweep) ended, by kind and outcome", ("kind", "outcome")),
 }
 
 

@@ -1,6 +1,6 @@
 """Counting webhooks on the request path: an in-memory add, written out at most every few seconds."""
 
-from telemetry.counters import counter_add, counters_flush_if_due
+from fusion_site.telemetry.counters import counter_add, counters_flush_if_due
 
 
 def webhook_counted(*, action: str, answer: int) -> None:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.services.password_return import password_return_next_due_at, password_return_retry_due
 from accounts.services.welcome import welcome_emails_send_due
-from telemetry.counters import counter_add, counters_flush
+from fusion_site.telemetry.counters import counter_add, counters_flush
 from webhooks.claiming import can_wait, deliveries_claim, next_due_at
 from webhooks.metrics import delivery_applied_observe
 from webhooks.models import Delivery

@@ -18,8 +18,9 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from accounts.models import Run, User
-from adoption.runs import sweep_create
-from adoption.tasks import runs_continue
+from fusion_site.adoption.runs import sweep_create
+from fusion_site.adoption.schedule import TASK_PATH
+from fusion_site.adoption.tasks import runs_continue
 from tests.reliability.helpers import site_env, wait_until
 from webhooks.models import Delivery
 from webhooks.tasks import process_deliveries
@@ -90,7 +91,7 @@ def test_two_workers_run_the_sweep_once_and_it_schedules_the_next(
     assert following.state == Run.State.QUEUED
     assert following.due_at > timezone.now() + datetime.timedelta(hours=23)
     # A wake-up waits no later than the due time (an earlier one, with nothing to do, schedules the next).
-    waiting = DBTaskResult.objects.filter(status="READY", task_path="adoption.tasks.runs_continue")
+    waiting = DBTaskResult.objects.filter(status="READY", task_path=TASK_PATH)
     as_soon_as_possible = get_date_max()  # how django-tasks-db stores a task enqueued with no run_after
     assert waiting.filter(Q(run_after__lte=following.due_at) | Q(run_after=as_soon_as_possible)).exists()
 
@@ -110,7 +111,7 @@ def test_bulk_work_stops_at_the_reserve_and_webhooks_still_get_through(
     run.refresh_from_db()
     assert (run.state, run.processed, run.lease_owner) == ("running", 50, "")
     # It comes back when the window frees up (besides the safety net at the end of its lease).
-    waiting = DBTaskResult.objects.filter(status="READY", task_path="adoption.tasks.runs_continue")
+    waiting = DBTaskResult.objects.filter(status="READY", task_path=TASK_PATH)
     now = timezone.now()
     assert waiting.filter(
         run_after__gt=now + datetime.timedelta(seconds=30), run_after__lt=now + datetime.timedelta(seconds=70)

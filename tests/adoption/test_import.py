@@ -133,3 +133,17 @@ def test_a_long_import_lists_tags_at_most_once(bulk_sandbox, tagged_contacts, se
     assert summary["created"] == 207
     assert bulk_sandbox.stats()["by_endpoint"].get("GET /Tags", 0) - before <= 1
     assert summary["ontraport_calls"] <= math.ceil(207 / 50) + 3
+
+
+def test_a_finished_import_is_counted_in_metrics(bulk_sandbox, client, settings):
+    from fusion_site.telemetry.counters import counters_flush
+    from tests.telemetry.test_metrics import samples
+
+    settings.FUSION_METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    key = ("fusion_bulk_runs_total", frozenset({("kind", "import"), ("outcome", "done")}))
+    before = samples(client.get("/metrics")).get(key, 0)
+
+    _import("--tag", "Members")
+    counters_flush()
+
+    assert samples(client.get("/metrics")).get(key, 0) == before + 1

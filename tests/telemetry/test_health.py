@@ -7,10 +7,10 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from telemetry.checks import workers_alive_check
-from telemetry.heartbeat import worker_heartbeat_beat, worker_heartbeat_stop
-from telemetry.models import WorkerHeartbeat
-from telemetry.selectors import workers_alive, workers_health
+from fusion_site.telemetry.checks import workers_alive_check
+from fusion_site.telemetry.heartbeat import worker_heartbeat_beat, worker_heartbeat_stop
+from fusion_site.telemetry.models import WorkerHeartbeat
+from fusion_site.telemetry.selectors import workers_alive, workers_health
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from typing import Any
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from telemetry.heartbeat import HeartbeatThread, worker_id_new
+from fusion_site.telemetry.heartbeat import HeartbeatThread, worker_id_new
 from webhooks.leases import deliveries_lease_renew, process_holder_prefix
 
 

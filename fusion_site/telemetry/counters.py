@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from django.db import DatabaseError, connections, router, transaction
 
-from telemetry.models import Counter
+from fusion_site.telemetry.models import Counter
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from telemetry.models import WorkerHeartbeat
+from fusion_site.telemetry.models import WorkerHeartbeat
 
 
 @dataclass(frozen=True)

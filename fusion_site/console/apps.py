@@ -5,5 +5,5 @@ class ConsoleConfig(AppConfig):
     """The site owner's "Ontraport" page in the admin: health, URLs to paste, settings, a test webhook.
     Depends on webhooks and accounts; nothing depends on it."""
 
-    name = "console"
+    name = "fusion_site.console"
     verbose_name = "Ontraport"

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Run
+from fusion_site.telemetry.counters import counter_add
 
 HOST = socket.gethostname()
 
@@ -95,5 +96,8 @@ def run_release(*, run: Run, owner: str, state: str | None = None, message: str 
     if state in (Run.State.DONE, Run.State.FAILED):
         changes["finished_at"] = now
         run.finished_at = now
-    Run.objects.filter(pk=run.pk, lease_owner=owner).update(**changes)
+    released = Run.objects.filter(pk=run.pk, lease_owner=owner).update(**changes)
     run.lease_owner, run.lease_expires_at = "", None
+    if released and state in (Run.State.DONE, Run.State.FAILED, Run.State.INTERRUPTED):
+        # /metrics: bulk runs by how they ended (flushed with the process's other counts).
+        counter_add("fusion_bulk_runs", {"kind": run.kind, "outcome": state})

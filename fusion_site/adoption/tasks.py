@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from accounts.models import Run
 from accounts.ontraport import ontraport_bulk_client
-from adoption.budget import bulk_wait_seconds
-from adoption.leases import lease_duration, lease_free, lease_owner_new, run_claim, run_release
-from adoption.pages import LeaseLost
-from adoption.runs import run_count_total, run_work
-from adoption.schedule import can_wait, runs_wake_at, sweep_schedule
+from fusion_site.adoption.budget import bulk_wait_seconds
+from fusion_site.adoption.leases import lease_duration, lease_free, lease_owner_new, run_claim, run_release
+from fusion_site.adoption.pages import LeaseLost
+from fusion_site.adoption.runs import run_count_total, run_work
+from fusion_site.adoption.schedule import can_wait, runs_wake_at, sweep_schedule
 from ontraport_client import OntraportError
 
 RUN_SLICE_SECONDS = 2.0

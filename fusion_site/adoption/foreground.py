@@ -11,9 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from accounts.models import Run, Tag
 from accounts.ontraport import ontraport_bulk_client
 from accounts.services.tags import tags_sync_from_ontraport
-from adoption.leases import lease_owner_new, run_claim, run_release
-from adoption.pages import LeaseLost, Page
-from adoption.runs import run_count_total, run_find_open, run_start, run_work
+from fusion_site.adoption.leases import lease_owner_new, run_claim, run_release
+from fusion_site.adoption.pages import LeaseLost, Page
+from fusion_site.adoption.runs import run_count_total, run_find_open, run_start, run_work
 from ontraport_client import OntraportClient, OntraportError
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accounts.models import Run, User
-from adoption.pages import BulkDirectory, Page, page_apply, page_fetch, resync_users
+from fusion_site.adoption.pages import BulkDirectory, Page, page_apply, page_fetch, resync_users
 from ontraport_client import OntraportClient, OntraportError
 
 

@@ -14,9 +14,9 @@ from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
 
 from accounts.models import Run
-from adoption.runs import sweep_create
+from fusion_site.adoption.runs import sweep_create
 
-TASK_PATH = "adoption.tasks.runs_continue"
+TASK_PATH = "fusion_site.adoption.tasks.runs_continue"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -39,7 +39,7 @@ def can_wait() -> bool:
 
 def runs_wake_at(when: datetime.datetime | None = None) -> None:
     """Make sure `runs_continue` runs no later than `when` (default: now)."""
-    from adoption.tasks import runs_continue
+    from fusion_site.adoption.tasks import runs_continue
 
     when = when or timezone.now()
     if not can_wait():

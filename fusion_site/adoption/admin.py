@@ -16,8 +16,8 @@ from django.utils.safestring import SafeString
 
 from accounts import admin as accounts_admin
 from accounts.models import Run, Tag, User
-from adoption.runs import run_start
-from adoption.schedule import runs_wake_at
+from fusion_site.adoption.runs import run_start
+from fusion_site.adoption.schedule import runs_wake_at
 
 
 @admin.register(Run)

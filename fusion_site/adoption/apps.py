@@ -10,10 +10,10 @@ class AdoptionConfig(AppConfig):
     Sits above webhooks (it logs to the deliveries log) and accounts (it applies contacts through the
     accounts service); neither imports it."""
 
-    name = "adoption"
+    name = "fusion_site.adoption"
 
     def ready(self) -> None:
-        from adoption.schedule import resync_every
+        from fusion_site.adoption.schedule import resync_every
 
         resync_every()  # a malformed FUSION_RESYNC_EVERY fails at start-up, with the reason
         # Sent per app that has models: this app has none (Run lives in accounts), so listen for accounts'.
@@ -23,6 +23,6 @@ class AdoptionConfig(AppConfig):
 def _sweep_schedule_after_migrate(**kwargs: Any) -> None:
     """Every deploy (and `make run`) migrates: that is where the first sweep gets scheduled, so no cron is
     needed. Each sweep then schedules the next one when it finishes."""
-    from adoption.schedule import sweep_schedule
+    from fusion_site.adoption.schedule import sweep_schedule
 
     sweep_schedule()

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from console import views
+from fusion_site.console import views
 
 app_name = "console"
 urlpatterns = [

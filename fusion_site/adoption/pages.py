@@ -22,8 +22,8 @@ from accounts.services.contacts_apply import (
     SyncOutcome,
     users_sync_from_contacts,
 )
-from adoption.budget import bulk_wait_seconds
-from adoption.leases import lease_duration
+from fusion_site.adoption.budget import bulk_wait_seconds
+from fusion_site.adoption.leases import lease_duration
 from ontraport_client import Contact, OntraportClient, Tag
 from webhooks.models import Delivery
 

@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from accounts.models import Run, User
 from accounts.ontraport import ontraport_bulk_client
-from adoption.foreground import run_in_foreground, tag_resolve
+from fusion_site.adoption.foreground import run_in_foreground, tag_resolve
 
 
 class Command(BaseCommand):

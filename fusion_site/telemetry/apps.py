@@ -2,8 +2,8 @@ from django.apps import AppConfig
 
 
 class TelemetryConfig(AppConfig):
-    name = "telemetry"
+    name = "fusion_site.telemetry"
     verbose_name = "Telemetry (worker heartbeats, counters)"
 
     def ready(self) -> None:
-        from telemetry import checks  # noqa: F401 - registers the system check
+        from fusion_site.telemetry import checks  # noqa: F401 - registers the system check

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import Run
 from accounts.ontraport import ontraport_bulk_client
 from accounts.services.roles import role_resolve
-from adoption.foreground import run_in_foreground, tag_resolve
+from fusion_site.adoption.foreground import run_in_foreground, tag_resolve
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.core.checks import CheckMessage, Warning, register
 from django.db import DatabaseError
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 
-from telemetry.selectors import workers_health
+from fusion_site.telemetry.selectors import workers_health
 
 
 @register("fusion_workers")

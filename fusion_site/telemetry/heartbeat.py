@@ -14,8 +14,8 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
-from telemetry.counters import counters_flush
-from telemetry.models import WorkerHeartbeat
+from fusion_site.telemetry.counters import counters_flush
+from fusion_site.telemetry.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from console.connection import connection_check
-from console.effective_settings import effective_settings
-from console.health import delivery_health, runs_recent
-from console.webhook_probe import ACTIONS, webhook_probe_send
-from telemetry.selectors import workers_health
+from fusion_site.console.connection import connection_check
+from fusion_site.console.effective_settings import effective_settings
+from fusion_site.console.health import delivery_health, runs_recent
+from fusion_site.console.webhook_probe import ACTIONS, webhook_probe_send
+from fusion_site.telemetry.selectors import workers_health
 from webhooks.models import Delivery
 from webhooks.params import parse_contact_id
 from webhooks.reason_advice import reason_advice
