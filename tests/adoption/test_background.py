@@ -33,7 +33,8 @@ WORKER = ["manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay", "
 def test_an_import_killed_mid_run_continues_where_it_stopped(bulk_sandbox, tagged_contacts, processes):
     tagged_contacts(300)  # with the demo's 7 members: 307 contacts, 7 pages
     # Slow pages, so the kill lands in the middle of the run.
-    bulk_sandbox.fault(delay_ms=300, count=40, endpoint="GET /objects/tag")
+    # Each page answers slowly, so the interrupt lands while pages are left (not after the last one).
+    bulk_sandbox.fault(delay_ms=1500, count=40, endpoint="GET /objects/tag")
     command = processes.start(
         "import",
         [sys.executable, "manage.py", "ontraport_import", "--tag", "Members"],
@@ -127,7 +128,8 @@ def test_ctrl_c_leaves_the_run_interrupted_and_the_same_command_continues(
     bulk_sandbox, tagged_contacts, processes
 ):
     tagged_contacts(150)  # 157 contacts, 4 pages
-    bulk_sandbox.fault(delay_ms=300, count=40, endpoint="GET /objects/tag")
+    # Each page answers slowly, so the interrupt lands while pages are left (not after the last one).
+    bulk_sandbox.fault(delay_ms=1500, count=40, endpoint="GET /objects/tag")
     command = processes.start(
         "import",
         [sys.executable, "manage.py", "ontraport_import", "--tag", "Members"],
