@@ -35,11 +35,15 @@ def test_an_import_killed_mid_run_continues_where_it_stopped(bulk_sandbox, tagge
     # Slow pages, so the kill lands in the middle of the run.
     # Each page answers slowly, so the interrupt lands while pages are left (not after the last one).
     bulk_sandbox.fault(delay_ms=1500, count=40, endpoint="GET /objects/tag")
-    command = processes.start(
-        "import",
-        [sys.executable, "manage.py", "ontraport_import", "--tag", "Members"],
-        site_env(bulk_sandbox),
+    # Ctrl-C as a person at a terminal sends it: a process started from a background job (CI, `cmd &`)
+    # inherits an ignored SIGINT, which Python then never turns into KeyboardInterrupt, so the command is
+    # started with SIGINT's default handling restored.
+    interruptible = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv = ['manage.py', 'ontraport_import', '--tag', 'Members']; "
+        "runpy.run_path('manage.py', run_name='__main__')"
     )
+    command = processes.start("import", [sys.executable, "-c", interruptible], site_env(bulk_sandbox))
     wait_until(
         lambda: Run.objects.filter(processed__gte=100).exists() or command.poll() is not None,
         timeout=60,
@@ -130,18 +134,22 @@ def test_ctrl_c_leaves_the_run_interrupted_and_the_same_command_continues(
     tagged_contacts(150)  # 157 contacts, 4 pages
     # Each page answers slowly, so the interrupt lands while pages are left (not after the last one).
     bulk_sandbox.fault(delay_ms=1500, count=40, endpoint="GET /objects/tag")
-    command = processes.start(
-        "import",
-        [sys.executable, "manage.py", "ontraport_import", "--tag", "Members"],
-        site_env(bulk_sandbox),
+    # Ctrl-C as a person at a terminal sends it: a process started from a background job (CI, `cmd &`)
+    # inherits an ignored SIGINT, which Python then never turns into KeyboardInterrupt, so the command is
+    # started with SIGINT's default handling restored.
+    interruptible = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv = ['manage.py', 'ontraport_import', '--tag', 'Members']; "
+        "runpy.run_path('manage.py', run_name='__main__')"
     )
+    command = processes.start("import", [sys.executable, "-c", interruptible], site_env(bulk_sandbox))
     wait_until(
         lambda: Run.objects.filter(processed__gte=50).exists() or command.poll() is not None,
         timeout=60,
         what=lambda: f"a page to be recorded\n{processes.logs()}",
     )
     os.kill(command.pid, signal.SIGINT)
-    assert command.wait(timeout=30) != 0
+    assert command.wait(timeout=30) != 0, processes.logs()
     stopped = Run.objects.get()
     assert stopped.state == Run.State.INTERRUPTED, processes.logs()
     assert "run the same command again" in processes.logs()
