@@ -30,20 +30,25 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serializ
 WORKER = ["manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay", "--no-reload"]
 
 
-def test_an_import_killed_mid_run_continues_where_it_stopped(bulk_sandbox, tagged_contacts, processes):
-    tagged_contacts(300)  # with the demo's 7 members: 307 contacts, 7 pages
-    # Slow pages, so the kill lands in the middle of the run.
-    # Each page answers slowly, so the interrupt lands while pages are left (not after the last one).
+def slow_import_started(bulk_sandbox, processes):
+    """`manage.py ontraport_import --tag Members` in a child process, each page answering slowly so that a
+    signal sent after the first pages lands while pages are left (not after the last one).
+
+    Ctrl-C as a person at a terminal sends it: a process started from a background job (CI, `cmd &`)
+    inherits an ignored SIGINT, which Python then never turns into KeyboardInterrupt, so the command is
+    started with SIGINT's default handling restored."""
     bulk_sandbox.fault(delay_ms=1500, count=40, endpoint="GET /objects/tag")
-    # Ctrl-C as a person at a terminal sends it: a process started from a background job (CI, `cmd &`)
-    # inherits an ignored SIGINT, which Python then never turns into KeyboardInterrupt, so the command is
-    # started with SIGINT's default handling restored.
     interruptible = (
         "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
         "sys.argv = ['manage.py', 'ontraport_import', '--tag', 'Members']; "
         "runpy.run_path('manage.py', run_name='__main__')"
     )
-    command = processes.start("import", [sys.executable, "-c", interruptible], site_env(bulk_sandbox))
+    return processes.start("import", [sys.executable, "-c", interruptible], site_env(bulk_sandbox))
+
+
+def test_an_import_killed_mid_run_continues_where_it_stopped(bulk_sandbox, tagged_contacts, processes):
+    tagged_contacts(300)  # with the demo's 7 members: 307 contacts, 7 pages
+    command = slow_import_started(bulk_sandbox, processes)
     wait_until(
         lambda: Run.objects.filter(processed__gte=100).exists() or command.poll() is not None,
         timeout=60,
@@ -132,17 +137,7 @@ def test_ctrl_c_leaves_the_run_interrupted_and_the_same_command_continues(
     bulk_sandbox, tagged_contacts, processes
 ):
     tagged_contacts(150)  # 157 contacts, 4 pages
-    # Each page answers slowly, so the interrupt lands while pages are left (not after the last one).
-    bulk_sandbox.fault(delay_ms=1500, count=40, endpoint="GET /objects/tag")
-    # Ctrl-C as a person at a terminal sends it: a process started from a background job (CI, `cmd &`)
-    # inherits an ignored SIGINT, which Python then never turns into KeyboardInterrupt, so the command is
-    # started with SIGINT's default handling restored.
-    interruptible = (
-        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-        "sys.argv = ['manage.py', 'ontraport_import', '--tag', 'Members']; "
-        "runpy.run_path('manage.py', run_name='__main__')"
-    )
-    command = processes.start("import", [sys.executable, "-c", interruptible], site_env(bulk_sandbox))
+    command = slow_import_started(bulk_sandbox, processes)
     wait_until(
         lambda: Run.objects.filter(processed__gte=50).exists() or command.poll() is not None,
         timeout=60,
