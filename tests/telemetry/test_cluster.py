@@ -4,6 +4,7 @@ and of calls are the bench's to print (docs/benchmarks.md); this test holds what
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.cluster,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="several workers need PostgreSQL"),
 ]
 
@@ -25,16 +27,23 @@ def test_two_nodes_three_workers_a_kill_and_a_restart_lose_nothing():
     server = f"postgres://{settings.get('USER') or 'postgres'}@{settings.get('HOST') or '127.0.0.1'}:"
     server += str(settings.get("PORT") or 5432)
     name = f"test_fusion_cluster_{os.getpid()}"
+    command = [sys.executable, "bench/cluster.py", "--contacts", "300", "--webhooks", "600", "--window", "6",
+               "--lease", "10", "--json", "--database-name", name]  # fmt: skip
+    # Its own session, so a bench that hangs is stopped with every process it started (a timeout that
+    # killed only the bench left its web nodes, workers, sandbox and Redis running).
+    bench = subprocess.Popen(
+        command, cwd=BASE_DIR, env={**os.environ, "BENCH_PG_URL": server}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
     try:
-        result = subprocess.run(
-            [sys.executable, "bench/cluster.py", "--contacts", "300", "--webhooks", "600", "--window", "6",
-             "--lease", "10", "--json", "--database-name", name],
-            cwd=BASE_DIR, env={**os.environ, "BENCH_PG_URL": server}, capture_output=True, text=True,
-            timeout=240, check=False,
-        )  # fmt: skip
+        stdout, stderr = bench.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(bench.pid, signal.SIGKILL)
+        stdout, stderr = bench.communicate()
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    result = subprocess.CompletedProcess(command, bench.returncode, stdout, stderr)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
 
