@@ -61,8 +61,8 @@ pytest: pytest-sqlite pytest-postgres
 pytest-sqlite: $(VENV)/.dev
 	env -u DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
 
-# bench/cluster.py at a small size (2 web nodes, 3 workers, Redis, a kill and a restart): PostgreSQL only.
-# Not part of `make test`: it hung once in CI (a drain that never finished; being investigated).
+# bench/cluster.py at a small size (2 web nodes, 3 workers, Redis, a kill and a restart), alone: it is part
+# of `make test`'s PostgreSQL run too.
 test-cluster: $(VENV)/.dev system-deps
 	@[[ "$${DATABASE_URL:-}" == postgres* ]] || { echo "make test-cluster needs DATABASE_URL=postgres://..."; exit 1; }
 	$(PY) -m pytest -m cluster tests/telemetry/test_cluster.py $(PYTEST_ARGS)

@@ -342,6 +342,9 @@ def main() -> None:
     unfinished = Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.PROCESSING])
     while unfinished.exists() and time.monotonic() < deadline:
         time.sleep(0.25)
+    drained = not unfinished.exists()
+    if not drained:
+        stuck_report(started)
     killer.join()  # at a small size the drain may end before the kill: the kill still happens
     say(f"drained; {load()}")
 
@@ -433,6 +436,37 @@ def main() -> None:
     else:
         for key, value in report.items():
             print(f"  {key}: {value}")
+    if not drained:
+        sys.exit(f"the drain did not finish within --timeout {args.timeout:g} s (what was left: above)")
+
+
+def stuck_report(started: float) -> None:
+    """What was left when the drain timed out, on stderr: the unfinished deliveries, the wake-up tasks, the
+    workers' heartbeats and the end of each worker's log, so a run that hangs explains itself."""
+    from django.db.models import Count, Max, Min
+    from django_tasks_db.models import DBTaskResult
+
+    from fusion_site.telemetry.models import WorkerHeartbeat
+    from webhooks.models import Delivery
+
+    def say(*parts: object) -> None:
+        print(*parts, file=sys.stderr, flush=True)
+
+    say(f"## drain timed out {time.time() - started:.0f} s after the first webhook; now {time.time():.1f}")
+    unfinished = Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.PROCESSING])
+    for row in unfinished.values("status", "reason", "claimed_by").annotate(
+        n=Count("id"), attempts=Max("attempts"), due=Min("next_attempt_at"), lease=Min("lease_expires_at")
+    ):
+        say("unfinished:", row)
+    for row in DBTaskResult.objects.values("status", "task_path").annotate(
+        n=Count("id"), first=Min("run_after"), last=Max("run_after")
+    ):
+        say("tasks:", row)
+    for beat in WorkerHeartbeat.objects.values("worker_id", "seen_at", "stopped_at"):
+        say("heartbeat:", beat)
+    for log in sorted(bench_dir().glob("cluster-*.log")):
+        say(f"-- {log.name} (end)")
+        say(log.read_text(errors="replace")[-1500:])
 
 
 def timed_get_readyz(url: str, runs: int = 20) -> dict[str, object]:

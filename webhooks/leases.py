@@ -13,6 +13,7 @@ import os
 import socket
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from webhooks.models import Delivery
@@ -24,16 +25,24 @@ def process_holder_prefix() -> str:
 
 
 def deliveries_lease_renew(*, holder_prefix: str) -> int:
-    """Extend the unexpired leases held by `holder_prefix` to a full FUSION_LEASE_SECONDS from now."""
+    """Extend the unexpired leases held by `holder_prefix` to a full FUSION_LEASE_SECONDS from now.
+
+    Rows locked by another transaction are skipped (SKIP LOCKED): they are the ones this process's worker
+    thread is writing the outcomes of right now, so they need no renewal. Waiting for them instead could
+    deadlock with that write (each locking its rows in its own order); PostgreSQL would then abort one of
+    the two, and an aborted outcome write leaves the batch claimed."""
     now = timezone.now()
-    return (
-        Delivery.objects.filter(
-            status=Delivery.Status.PROCESSING,
-            claimed_by__startswith=holder_prefix,
-            lease_expires_at__gt=now,
-            # updated_at is set when the claim is made (and by nothing else while it is held).
-            updated_at__gt=now - datetime.timedelta(seconds=settings.FUSION_LEASE_MAX_HOLD_SECONDS),
-        )
-        .order_by()
-        .update(lease_expires_at=now + datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS))
+    held = Delivery.objects.filter(
+        status=Delivery.Status.PROCESSING,
+        claimed_by__startswith=holder_prefix,
+        lease_expires_at__gt=now,
+        # updated_at is set when the claim is made (and by nothing else while it is held).
+        updated_at__gt=now - datetime.timedelta(seconds=settings.FUSION_LEASE_MAX_HOLD_SECONDS),
     )
+    with transaction.atomic(using=held.db):
+        unlocked = held.order_by().select_for_update(skip_locked=True).values("pk")
+        return (
+            Delivery.objects.filter(pk__in=unlocked)
+            .order_by()
+            .update(lease_expires_at=now + datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS))
+        )

@@ -26,6 +26,13 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
             | Q(status=Delivery.Status.PROCESSING, lease_expires_at__lt=now)
         )
 
+    def claims_release(self, *, ids: list[int], worker_id: str) -> int:
+        """Let go of a claim at once (its lease ends now) so any worker may take it again: for a drain that
+        failed with the claim in hand. Only rows this worker still holds are touched."""
+        return self.filter(pk__in=ids, status=Delivery.Status.PROCESSING, claimed_by=worker_id).update(
+            lease_expires_at=timezone.now()
+        )
+
     def give_up_abandoned(self, *, max_attempts: int) -> int:
         """Fail the deliveries whose lease ran out on their last allowed attempt.
 

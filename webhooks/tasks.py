@@ -2,6 +2,7 @@
 webhooks.claiming's, applying is webhooks.processing's, when to wake is webhooks.wakeup's."""
 
 import datetime
+import logging
 import os
 import socket
 import time
@@ -21,6 +22,8 @@ from webhooks.outcomes import BatchReport
 from webhooks.processing import deliveries_process
 from webhooks.wakeup import TAIL_DELAY, wake_up_due_by, wake_up_throttled
 
+logger = logging.getLogger(__name__)
+
 # A drain hands the worker back after this long so other tasks are not starved; it re-queues itself.
 DRAIN_SECONDS = 60.0
 
@@ -34,9 +37,13 @@ def process_deliveries() -> dict[str, int]:
         claimed = deliveries_claim(worker_id=worker_id)
         if not claimed:
             break
-        # Scheduled before the work: if this worker dies mid-batch, the batch is picked up at lease expiry.
-        wake_worker_at(timezone.now() + datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS + 1))
-        report = deliveries_process(deliveries=claimed, worker_id=worker_id)
+        try:
+            # Scheduled before the work: if this worker dies mid-batch, the batch is taken at lease expiry.
+            wake_worker_at(timezone.now() + datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS + 1))
+            report = deliveries_process(deliveries=claimed, worker_id=worker_id)
+        except BaseException:
+            _claim_hand_back(claimed, worker_id)
+            raise
         _count(report)
         for key in totals:
             totals[key] += getattr(report, key)
@@ -51,6 +58,16 @@ def process_deliveries() -> dict[str, int]:
     if settings.FUSION_RETURN_PASSWORD_FIELD and (due := password_return_next_due_at()) is not None:
         wake_worker_at(due)  # a Return Password retry backing off wakes the worker when it is due
     return totals
+
+
+def _claim_hand_back(claimed: list[Delivery], worker_id: str) -> None:
+    """A drain failed with a claim in hand. The process lives on (db_worker records the task as failed) and
+    its heartbeat would keep renewing the claim's leases, so let go of it now and wake another drain."""
+    try:
+        Delivery.objects.claims_release(ids=[delivery.pk for delivery in claimed], worker_id=worker_id)
+        wake_worker_at(timezone.now())
+    except Exception:
+        logger.exception("could not hand back %d claimed deliveries (their lease will run out)", len(claimed))
 
 
 def wake_worker() -> None:
@@ -70,6 +87,16 @@ def wake_worker_at(when: datetime.datetime) -> None:
     if wake_up_due_by(when):
         return
     process_deliveries.using(run_after=max(when, timezone.now())).enqueue()
+
+
+def wake_worker_if_due() -> None:
+    """The safety net under every other wake-up, run by each worker's heartbeat: when a delivery is due (or
+    a claim's lease runs out) and no wake-up is waiting for it, enqueue one. A wake-up lost for any reason
+    (the enqueue failing after a webhook was stored, a drain dying between its claim and its next wake-up,
+    a web process's throttle swallowing the last webhook of a burst) then delays a delivery by at most one
+    heartbeat instead of leaving it until the next webhook arrives. Two small index queries."""
+    if (due := next_due_at()) is not None:
+        wake_worker_at(due)
 
 
 def _count(report: BatchReport) -> None:

@@ -70,8 +70,7 @@ class HeartbeatThread(threading.Thread):
             try:
                 close_old_connections()  # this thread's own connection: reconnects after a database restart
                 worker_heartbeat_beat(worker_id=self.worker_id)
-                if self.on_beat is not None:
-                    self.on_beat()
+                self._run_on_beat()
                 counters_flush()
             except DatabaseError:
                 logger.warning("heartbeat not recorded (database unavailable)", exc_info=True)
@@ -84,6 +83,18 @@ class HeartbeatThread(threading.Thread):
             logger.warning("clean stop not recorded (database unavailable)", exc_info=True)
         finally:
             connection.close()
+
+    def _run_on_beat(self) -> None:
+        # Whatever goes wrong in the beat's chores, the thread must go on beating: a worker that stops
+        # beating is reported dead (and its claims' leases are no longer renewed).
+        if self.on_beat is None:
+            return
+        try:
+            self.on_beat()
+        except DatabaseError:
+            raise
+        except Exception:
+            logger.exception("heartbeat chore failed (the heartbeat goes on)")
 
     def stop(self) -> None:
         self._stopping.set()

@@ -28,7 +28,7 @@ def test_two_nodes_three_workers_a_kill_and_a_restart_lose_nothing():
     server += str(settings.get("PORT") or 5432)
     name = f"test_fusion_cluster_{os.getpid()}"
     command = [sys.executable, "bench/cluster.py", "--contacts", "300", "--webhooks", "600", "--window", "6",
-               "--lease", "10", "--json", "--database-name", name]  # fmt: skip
+               "--lease", "10", "--timeout", "150", "--json", "--database-name", name]  # fmt: skip
     # Its own session, so a bench that hangs is stopped with every process it started (a timeout that
     # killed only the bench left its web nodes, workers, sandbox and Redis running).
     bench = subprocess.Popen(
@@ -44,7 +44,7 @@ def test_two_nodes_three_workers_a_kill_and_a_restart_lose_nothing():
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     result = subprocess.CompletedProcess(command, bench.returncode, stdout, stderr)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stderr[-8000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
 
     assert report["accepted"] == 600, report["answers"]

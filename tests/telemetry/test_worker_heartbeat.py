@@ -39,12 +39,13 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> N
 
 
 @pytest.fixture
-def start_worker(tmp_path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+def start_worker(tmp_path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
 
-    def start() -> subprocess.Popen[bytes]:
+    def start(**extra_env: str) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
+            **extra_env,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "DATABASE_URL": database_url(),
             "TASK_BACKEND": "database",
@@ -93,3 +94,25 @@ def test_a_killed_worker_goes_stale(start_worker, client, settings):
     assert WorkerHeartbeat.objects.get().stopped_at is None
     wait_until(lambda: workers_alive() == 0, timeout=30, what="its heartbeat goes stale")
     assert client.get("/readyz").status_code == 503
+
+
+def test_a_delivery_stored_without_a_wake_up_is_applied_by_a_running_worker(start_worker, site_sandbox):
+    from django_tasks_db.models import DBTaskResult
+
+    from webhooks.models import Delivery
+
+    start_worker(
+        ONTRAPORT_API_URL=site_sandbox.url,
+        ONTRAPORT_APP_ID=site_sandbox.app_id,
+        ONTRAPORT_API_KEY=site_sandbox.api_key,
+    )
+    wait_until(lambda: bool(workers_alive()), timeout=30, what="the worker beats")
+    DBTaskResult.objects.all().delete()
+    # As if the webhook's wake-up had been lost: the row alone, no task to drain it.
+    delivery = Delivery.objects.create(action="add", contact_id=1, method="GET", path="/")
+
+    def applied() -> bool:
+        delivery.refresh_from_db()
+        return delivery.status == Delivery.Status.DONE
+
+    wait_until(applied, timeout=60, what="the heartbeat's safety net wakes the worker")

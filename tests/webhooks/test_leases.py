@@ -1,8 +1,10 @@
 """A live worker's heartbeat renews the leases it holds; expired, foreign or too-old claims are left alone."""
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from webhooks.leases import deliveries_lease_renew, process_holder_prefix
@@ -44,3 +46,36 @@ def test_the_prefix_names_this_process():
     import os
 
     assert process_holder_prefix().endswith(f":{os.getpid()}:")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only")
+def test_renewal_skips_the_rows_being_written_instead_of_waiting_for_them(settings):
+    """The worker thread writing a batch's outcomes locks its rows; the heartbeat renewing the same
+    process's leases must not wait on them (each locking in its own order, the two could deadlock and
+    PostgreSQL would abort one: an aborted outcome write left the batch claimed)."""
+    settings.FUSION_LEASE_SECONDS = 30
+    settings.FUSION_LEASE_MAX_HOLD_SECONDS = 600
+    being_written = claimed("host:42:abcd", lease_in=3)
+    idle = claimed("host:42:abcd", lease_in=3)
+    locked, release = threading.Event(), threading.Event()
+
+    def write_outcomes() -> None:
+        with transaction.atomic():
+            Delivery.objects.select_for_update().get(pk=being_written.pk)
+            locked.set()
+            release.wait(30)
+        connections.close_all()
+
+    writer = threading.Thread(target=write_outcomes)
+    writer.start()
+    try:
+        assert locked.wait(10)
+        assert deliveries_lease_renew(holder_prefix="host:42:") == 1  # answered without waiting
+    finally:
+        release.set()
+        writer.join()
+    being_written.refresh_from_db()
+    idle.refresh_from_db()
+    assert (being_written.lease_expires_at - timezone.now()).total_seconds() <= 3
+    assert (idle.lease_expires_at - timezone.now()).total_seconds() > 25

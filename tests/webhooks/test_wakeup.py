@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 
 from webhooks import wakeup
 from webhooks.models import Delivery
-from webhooks.tasks import process_deliveries, wake_worker_at
+from webhooks.tasks import process_deliveries, wake_worker_at, wake_worker_if_due
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -68,3 +68,46 @@ def test_asking_twice_for_a_wake_up_by_the_same_time_stores_one(database_tasks):
     assert len(wake_ups()) == 1
     wake_worker_at(when - datetime.timedelta(seconds=10))  # earlier: needs its own
     assert len(wake_ups()) == 2
+
+
+def test_the_heartbeat_safety_net_wakes_a_stranded_delivery_once(database_tasks):
+    DBTaskResult.objects.all().delete()
+    wake_worker_if_due()
+    assert wake_ups() == []  # nothing waiting: nothing to wake for
+
+    # Stored without its wake-up (the enqueue failed, or a web process's throttle swallowed it).
+    Delivery.objects.create(action="add", contact_id=1, method="GET", path="/")
+    wake_worker_if_due()
+    wake_worker_if_due()  # every worker's heartbeat asks: one wake-up serves them all
+    stranded = wake_ups()
+    assert len(stranded) == 1
+    assert stranded[0].run_after <= timezone.now() + datetime.timedelta(seconds=5)
+
+
+def test_the_safety_net_wakes_for_a_dead_workers_claim_when_its_lease_runs_out(database_tasks):
+    DBTaskResult.objects.all().delete()
+    lease_end = timezone.now() + datetime.timedelta(seconds=40)
+    Delivery.objects.create(
+        action="add", contact_id=1, method="GET", path="/", status=Delivery.Status.PROCESSING,
+        claimed_by="gone:1:abcd", lease_expires_at=lease_end,
+    )  # fmt: skip
+    wake_worker_if_due()
+    assert [task.run_after for task in wake_ups()] == [lease_end]
+
+
+def test_a_drain_that_fails_with_a_claim_in_hand_lets_go_of_it(database_tasks, monkeypatch, settings):
+    settings.FUSION_LEASE_SECONDS = 300
+    DBTaskResult.objects.all().delete()
+    delivery = Delivery.objects.create(action="add", contact_id=1, method="GET", path="/")
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug in the batch")
+
+    monkeypatch.setattr("webhooks.tasks.deliveries_process", broken)
+    with pytest.raises(RuntimeError):
+        process_deliveries.call()
+
+    # Not held for the 300 s lease (the live process's heartbeat would have renewed it): ready again now,
+    # with a wake-up due now.
+    assert Delivery.objects.ready().filter(pk=delivery.pk).exists()
+    assert any(task.run_after <= timezone.now() for task in wake_ups())

@@ -3,7 +3,9 @@
 It takes db_worker's options. A background thread records a heartbeat every FUSION_HEARTBEAT_SECONDS,
 whether the queue is busy or idle, so /readyz, /metrics, `manage.py check` and the admin can tell that a
 worker is alive; a clean stop (SIGTERM, Ctrl-C) is recorded at once, a killed worker stops beating. With
-each beat it renews the leases of the claims this process holds (webhooks.leases).
+each beat it renews the leases of the claims this process holds (webhooks.leases) and makes sure a
+wake-up waits for any delivery that is due (webhooks.tasks.wake_worker_if_due: a lost wake-up heals
+within one beat).
 SIGTERM lets the running drain finish its batch first (at most webhooks.tasks.DRAIN_SECONDS).
 """
 
@@ -16,6 +18,7 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 
 from fusion_site.telemetry.heartbeat import HeartbeatThread, worker_id_new
 from webhooks.leases import deliveries_lease_renew, process_holder_prefix
+from webhooks.tasks import wake_worker_if_due
 
 
 class Command(DbWorkerCommand):
@@ -34,9 +37,12 @@ class Command(DbWorkerCommand):
             super().handle(*args, **options)
             return
         holder = process_holder_prefix()
-        heartbeat = HeartbeatThread(
-            worker_id=options["worker_id"], on_beat=lambda: deliveries_lease_renew(holder_prefix=holder)
-        )
+
+        def on_beat() -> None:
+            deliveries_lease_renew(holder_prefix=holder)
+            wake_worker_if_due()
+
+        heartbeat = HeartbeatThread(worker_id=options["worker_id"], on_beat=on_beat)
         heartbeat.start()
         try:
             super().handle(*args, **options)
