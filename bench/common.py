@@ -8,12 +8,14 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # The interpreter running the bench (a fresh clone's .venv, or any other with requirements-dev installed).
@@ -175,6 +177,30 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def calls_timeline(
+    calls: list[dict[str, Any]], *, started: float, limit: int, window: float, endpoint: str = "GET /Contacts"
+) -> dict[str, object]:
+    """How the burst spent the rate limit, from the sandbox's call log (`SandboxControl.calls()`): the
+    `endpoint` calls made since `started` (Unix time) per 10 s, and for the calls past the first `limit`
+    (which may go only as earlier calls leave the rolling window) how long after its slot freed each went:
+    the call `limit` places before it left the window `window` seconds after it was made."""
+    times = sorted(c["at"] - started for c in calls if c["endpoint"] == endpoint and c["at"] >= started)
+    if not times:
+        return {"calls_per_10s": []}
+    buckets = [0] * (int(times[-1] // 10) + 1)
+    for at in times:
+        buckets[int(at // 10)] += 1
+    timeline: dict[str, object] = {"calls_per_10s": buckets, "last_call_s": round(times[-1], 1)}
+    if len(times) > limit:
+        late = [times[n] - times[n - limit] - window for n in range(limit, len(times))]
+        timeline["past_first_window"] = len(late)
+        timeline["slot_reuse_delay_s"] = {
+            "median": round(statistics.median(late), 2),
+            "max": round(max(late), 2),
+        }
+    return timeline
 
 
 def require_wrk() -> str:

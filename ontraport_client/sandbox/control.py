@@ -81,6 +81,11 @@ class SandboxControl:
         result: dict[str, Any] = self._call("GET", "stats")
         return result
 
+    def calls(self) -> list[dict[str, Any]]:
+        """The newest API requests, oldest first: ``[{"at": unix_time, "endpoint": "GET /Contacts"}]``."""
+        result: list[dict[str, Any]] = self._call("GET", "calls")
+        return result
+
     def add_contact(self, fields: Mapping[str, Any]) -> Record:
         """Create or replace a contact (id assigned when absent); returns it as stored."""
         result: Record = self._call("POST", "contacts", dict(fields))

@@ -5,6 +5,7 @@ Answers are JSON; a bad request gets 400 ``{"error": "..."}``.
 
     GET    /_sandbox/                 health: counts and current limits
     GET    /_sandbox/stats            API requests received, by endpoint and status; 429s
+    GET    /_sandbox/calls            the newest API requests (up to 10,000): when each arrived, its endpoint
     POST   /_sandbox/reset            back to the start configuration; body may override
                                       {"data": "demo"|"empty"|{...}, "rate_limit": N, "window": S}
     POST   /_sandbox/contacts         create or replace a contact (object) or many (list)
@@ -53,6 +54,8 @@ def _route(app: SandboxApp, method: str, parts: list[str], body: Any) -> Respons
             return json_response(200, _health(app))
         case ("GET", ["stats"]):
             return json_response(200, app.stats.snapshot())
+        case ("GET", ["calls"]):
+            return json_response(200, app.stats.calls())
         case ("POST", ["reset"]):
             return json_response(200, _reset(app, body))
         case ("POST", ["contacts"]):

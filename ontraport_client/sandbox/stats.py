@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from typing import Any
+
+# How many API requests `calls()` remembers (the newest): enough for a burst bench, bounded for a sandbox
+# left running.
+CALLS_KEPT = 10_000
 
 
 class RequestStats:
@@ -23,6 +28,7 @@ class RequestStats:
             self._by_status: Counter[str] = Counter()
             self._rate_limited = 0
             self._faults_applied = 0
+            self._calls: deque[tuple[float, str]] = deque(maxlen=CALLS_KEPT)
 
     def received(self, endpoint: str) -> int:
         """Counted on arrival, so a request whose answer is still delayed by a fault already shows.
@@ -30,7 +36,14 @@ class RequestStats:
         with self._lock:
             self._requests += 1
             self._by_endpoint[endpoint] += 1
+            self._calls.append((time.time(), endpoint))
             return self._generation
+
+    def calls(self) -> list[dict[str, Any]]:
+        """The newest API requests (at most CALLS_KEPT), oldest first: when each arrived (Unix time) and
+        its endpoint. Benches draw from it how a rate-limit window was spent."""
+        with self._lock:
+            return [{"at": at, "endpoint": endpoint} for at, endpoint in self._calls]
 
     def answered(self, status: int, *, faulted: bool = False, token: int | None = None) -> None:
         with self._lock:

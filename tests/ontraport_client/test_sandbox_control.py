@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 import requests
@@ -31,6 +32,18 @@ class TestStats:
             "rate_limited": 0,
             "faults_applied": 0,
         }
+
+    def test_lists_each_api_request_with_its_arrival_time_oldest_first(self, sandbox):
+        before = time.time()
+        api_get(sandbox, "Contact", id=1)
+        api_get(sandbox, "Tags")
+        sandbox.health()  # a control request: not an API call
+
+        calls = sandbox.calls()
+        assert [call["endpoint"] for call in calls] == ["GET /Contact", "GET /Tags"]
+        assert before <= calls[0]["at"] <= calls[1]["at"] <= time.time()
+        sandbox.reset()
+        assert sandbox.calls() == []
 
     def test_control_requests_are_not_counted(self, sandbox):
         sandbox.health()
