@@ -54,9 +54,10 @@ def ontraport_bulk_client() -> OntraportClient:
 def ontraport_pacer(*, reserve: int, name: str = "ontraport") -> Pacer:
     """A pacer on the account's one budget (see accounts.ontraport_budget); a bulk client passes its own
     `reserve` and the same `name`, so it spends from the same budget."""
+    window = settings.ONTRAPORT_RATE_WINDOW
     if cache_is_shared():
-        return Pacer(clock=budget_clock, reserve=reserve, store=budget_store(name=name))
-    return Pacer(reserve=reserve)
+        return Pacer(clock=budget_clock, reserve=reserve, store=budget_store(name=name), window=window)
+    return Pacer(reserve=reserve, window=window)
 
 
 def ontraport_call_counted(what: str, status: int | None) -> None:

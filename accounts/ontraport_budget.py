@@ -40,18 +40,27 @@ class CacheStateStore:
 
     def __init__(self, *, name: str = "ontraport", alias: str = "default") -> None:
         self.cache = caches[alias]
-        self.key = f"fusion:budget:{name}:state"
+        # The version names the stored shape: during a rolling upgrade, old and new code each keep their own
+        # rather than misreading the other's (they pace apart until the old processes are gone).
+        self.key = f"fusion:budget:{name}:state:v2"
         self.lock_key = f"fusion:budget:{name}:lock"
 
     def load(self) -> RateLimitState:
         stored = self.cache.get(self.key)
         if not stored:
             return RateLimitState()
-        limit, remaining, reset_at, probing = stored
-        return RateLimitState(limit=limit, remaining=remaining, reset_at=reset_at, probing=probing)
+        limit, remaining, reset_at, probing, observed_at, sent = stored
+        return RateLimitState(
+            limit=limit,
+            remaining=remaining,
+            reset_at=reset_at,
+            probing=probing,
+            observed_at=observed_at,
+            sent=tuple(sent),
+        )
 
     def save(self, state: RateLimitState) -> None:
-        value = (state.limit, state.remaining, state.reset_at, state.probing)
+        value = (state.limit, state.remaining, state.reset_at, state.probing, state.observed_at, state.sent)
         self.cache.set(self.key, value, timeout=STATE_TIMEOUT)
 
     @contextlib.contextmanager

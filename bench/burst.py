@@ -241,6 +241,7 @@ def main() -> None:
         ONTRAPORT_API_URL=f"{origin}/1/",
         ONTRAPORT_APP_ID="sandbox-app",
         ONTRAPORT_API_KEY="sandbox-key",
+        ONTRAPORT_RATE_WINDOW=str(args.window),  # the sandbox's window: the pacer's log must match it
     )
     manage(env, "migrate", "--noinput")
     os.environ.update(env)

@@ -237,6 +237,7 @@ def main() -> None:
         ONTRAPORT_API_URL=f"{origin}/1/",
         ONTRAPORT_APP_ID="sandbox-app",
         ONTRAPORT_API_KEY="sandbox-key",
+        ONTRAPORT_RATE_WINDOW=str(args.window),  # the sandbox's window: the pacer's log must match it
         CACHE_URL=cache_url,
         FUSION_LEASE_SECONDS=str(args.lease),
     )

@@ -82,10 +82,14 @@ ONTRAPORT_API_URL = env.str("ONTRAPORT_API_URL", default="https://api.ontraport.
 ONTRAPORT_APP_ID = env.str("ONTRAPORT_APP_ID", default="")
 ONTRAPORT_API_KEY = env.str("ONTRAPORT_API_KEY", default="")
 ONTRAPORT_TIMEOUT = env.float("ONTRAPORT_TIMEOUT", default=30.0)
-# Calls left unused in each rate-limit window, so several workers sharing the account never overshoot.
 # Tries per call inside the client (a second try for a 5xx or timeout); longer outages are retried durably.
 ONTRAPORT_CLIENT_ATTEMPTS = env.int("ONTRAPORT_CLIENT_ATTEMPTS", default=2)
+# Calls left unused in each rate-limit window, so several workers sharing the account never overshoot.
 ONTRAPORT_RATE_RESERVE = env.int("ONTRAPORT_RATE_RESERVE", default=2)
+# Ontraport's rate limit counts calls over a rolling minute. The pacer logs when the site's calls went and
+# sends the next one as soon as one of them leaves the window. Set it to the sandbox's --window when that
+# runs with another; never shorter than the server's window (calls would be counted as gone too soon).
+ONTRAPORT_RATE_WINDOW = env.float("ONTRAPORT_RATE_WINDOW", default=60.0)
 
 # --- Adoption: import, resync and the sweep (docs/adoption.md) ---------------------------------------------
 # Bulk work spends Ontraport's budget only while more than this many calls are left in the window.

@@ -1,9 +1,17 @@
 """Pacing: stay under Ontraport's rolling rate limit instead of running into 429s.
 
 Every answer carries ``X-Rate-Limit-Limit``, ``X-Rate-Limit-Remaining`` and ``X-Rate-Limit-Reset``
-(seconds until the window frees up). The pacer remembers the last values; before each request it waits
-until the reset when the remaining budget is down to ``reserve`` (keep a few requests back for other
-processes sharing the account).
+(whole seconds until the oldest request leaves the window). The pacer remembers the last values and
+counts its own requests down from them; when the remaining budget is down to ``reserve`` (a few requests
+kept back for other programs on the same account) it waits.
+
+The window is rolling: each request leaves it ``window`` seconds after it was made, so after a burst the
+budget comes back one request at a time, at the pace the burst spent it. The pacer therefore also keeps
+the times of its own requests of the last window (shared by every process with a shared store), and a
+request goes as soon as one of those has left the window since the last answer; it does not wait for the
+rounded-up reset and then probe one request at a time. Requests of other programs are known only from
+the answers; when the reset says the window moved on for a reason the log cannot see, one request
+probes it.
 """
 
 from __future__ import annotations
@@ -18,13 +26,15 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class RateLimitState:
-    """What the last answer said about the window. ``None`` means "not known"."""
+    """What the last answer said about the window, and the requests sent since. ``None``: not known."""
 
     limit: int | None = None
-    remaining: int | None = None
+    remaining: int | None = None  # the last answer's, less the requests sent since
     reset_at: float | None = None  # on the pacer's clock
     # A request went out after the window moved on, to learn what it freed; others wait for its answer.
     probing: bool = False
+    observed_at: float | None = None  # when the last answer was read, on the pacer's clock
+    sent: tuple[float, ...] = ()  # when each request of the last window was sent, oldest first
 
 
 class RateLimitStateStore(Protocol):
@@ -77,13 +87,16 @@ def _number(text: str | None) -> float | None:
 
 
 class Pacer:
-    """Waits before a request when the last answer said the window is used up. Thread-safe, and
-    process-safe with a shared store."""
+    """Waits before a request when the budget is used up. Thread-safe, and process-safe with a shared
+    store."""
 
     # How long the others wait for the answer of the request sent to probe a window that moved on, before
     # one of them probes in its place (the prober may have died); they look every PROBE_POLL_SECONDS.
     PROBE_SECONDS = 2.0
     PROBE_POLL_SECONDS = 0.05
+    # A logged request counts as gone from Ontraport's window this long after `window` has passed since it
+    # was sent: the server started counting it when it arrived, a little after it was logged.
+    LOG_MARGIN_SECONDS = 0.25
 
     def __init__(
         self,
@@ -91,12 +104,18 @@ class Pacer:
         sleep: Callable[[float], None] = time.sleep,
         reserve: int = 0,
         store: RateLimitStateStore | None = None,
+        window: float = 60.0,
     ) -> None:
+        """`window`: the rate limit's rolling window in seconds (Ontraport's is a minute). Never set it
+        shorter than the server's: the pacer would count requests as gone that are still counted."""
         if reserve < 0:
             raise ValueError("reserve must be >= 0")
+        if window <= 0:
+            raise ValueError("window must be > 0 seconds")
         self.clock = clock
         self._sleep = sleep
         self.reserve = reserve
+        self.window = window
         self.store: RateLimitStateStore = store if store is not None else InMemoryStateStore()
         self._lock = threading.Lock()
 
@@ -126,26 +145,52 @@ class Pacer:
         with self._locked():
             state = self.store.load()
             now = self.clock()
+            # Requests that left the window since the last answer stay logged until the next answer: they
+            # are the budget that has come back since then.
+            sent = self._recent(state.sent, since=min(now, state.observed_at or now))
             if state.remaining is None or state.reset_at is None:
-                return 0.0
+                return self._spend(state, sent, now, remaining=None)
+            freed, next_free_at = self._freed_since_answer(state, sent, now)
+            if state.remaining + freed > self.reserve:
+                # Spend one request now, so others sending at the same time do not all count on the same
+                # last request. The next answer overwrites this count.
+                return self._spend(state, sent, now, remaining=state.remaining - 1)
             if state.reset_at <= now:
-                # The window has moved on since that answer, freeing an unknown number of requests (with
-                # Ontraport's rolling window, often one). This request goes and finds out; the others
-                # wait for its answer rather than all spending the same freed request (a 429 each).
-                self.store.save(
-                    RateLimitState(
-                        limit=state.limit, remaining=0, reset_at=now + self.PROBE_SECONDS, probing=True
-                    )
-                )
-                return 0.0
-            if state.remaining <= self.reserve:
-                # Leave the state alone so others arriving now wait for the same reset.
-                wait = state.reset_at - now
-                return min(wait, self.PROBE_POLL_SECONDS) if state.probing else wait
-            # Spend one request of the budget now, so others sending at the same time do not all count on
-            # the same last request. The next answer overwrites this guess.
-            self.store.save(replace(state, remaining=state.remaining - 1))
-            return 0.0
+                # The server says the window moved on, for a reason the log cannot see (another program's
+                # requests leaving it): this request goes and finds out what was freed; the others wait
+                # for its answer rather than all spending the same freed request (a 429 each).
+                probe = replace(state, remaining=0, reset_at=now + self.PROBE_SECONDS, probing=True)
+                return self._spend(probe, sent, now, remaining=0)
+            # Leave the state alone so others arriving now wait for the same moment.
+            wait = state.reset_at - now
+            if state.probing:
+                wait = min(wait, self.PROBE_POLL_SECONDS)
+            if next_free_at is not None:
+                wait = min(wait, next_free_at - now)
+            return max(wait, 0.001)
+
+    def _spend(
+        self, state: RateLimitState, sent: tuple[float, ...], now: float, *, remaining: int | None
+    ) -> float:
+        self.store.save(replace(state, remaining=remaining, sent=(*sent, now)))
+        return 0.0
+
+    def _recent(self, sent: tuple[float, ...], *, since: float) -> tuple[float, ...]:
+        """The logged requests that may have been in the server's window at `since`."""
+        return tuple(at for at in sent if at + self.window + self.LOG_MARGIN_SECONDS > since)
+
+    def _freed_since_answer(
+        self, state: RateLimitState, sent: tuple[float, ...], now: float
+    ) -> tuple[int, float | None]:
+        """How many logged requests have left the window since the last answer (they were in the window
+        it reported on, so each frees one request of its budget), and when the next one will."""
+        observed_at = state.observed_at if state.observed_at is not None else now
+        counted = [
+            at + self.window + self.LOG_MARGIN_SECONDS for at in sent if at + self.window > observed_at
+        ]
+        freed = sum(1 for gone_at in counted if gone_at <= now)
+        upcoming = [gone_at for gone_at in counted if gone_at > now]
+        return freed, min(upcoming) if upcoming else None
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Record the ``X-Rate-Limit-*`` headers of an answer (any status, 429 included)."""
@@ -156,11 +201,14 @@ class Pacer:
             return
         with self._locked():
             previous = self.store.load()
+            now = self.clock()
             self.store.save(
                 RateLimitState(
                     limit=int(limit) if limit is not None else previous.limit,
                     remaining=int(remaining) if remaining is not None else None,
-                    reset_at=self.clock() + reset if reset is not None else None,
+                    reset_at=now + reset if reset is not None else None,
+                    observed_at=now,
+                    sent=self._recent(previous.sent, since=now),
                 )
             )
 

@@ -17,6 +17,7 @@ from ontraport_client import (
     TransportError,
 )
 from ontraport_client.pacing import RateLimitState
+from ontraport_client.sandbox.rate_limit import RollingWindowLimiter
 from ontraport_client.testing import FakeClock
 
 
@@ -68,9 +69,8 @@ class TestPacer:
         clock.advance(6)
 
         assert pacer.before_request() == 0  # this one goes at once, to learn what the window freed
-        assert pacer.store.load() == RateLimitState(
-            limit=180, remaining=0, reset_at=clock() + Pacer.PROBE_SECONDS, probing=True
-        )
+        state = pacer.store.load()
+        assert (state.remaining, state.reset_at, state.probing) == (0, clock() + Pacer.PROBE_SECONDS, True)
         # Another request before the probe's answer waits for it, looking again every poll interval ...
         pacer.before_request()
         assert clock.sleeps[0] == Pacer.PROBE_POLL_SECONDS
@@ -122,7 +122,9 @@ class TestPacer:
 
         pacer.observe(headers(limit="180", remaining="3", reset="20"))
 
-        assert store.saved == [RateLimitState(limit=180, remaining=3, reset_at=clock() + 20)]
+        assert store.saved == [
+            RateLimitState(limit=180, remaining=3, reset_at=clock() + 20, observed_at=clock())
+        ]
 
     def test_threads_share_the_budget(self, clock):
         pacer = Pacer(clock=clock, sleep=clock.sleep)
@@ -148,9 +150,52 @@ class TestPacer:
         assert all(wait > 0 for wait in sorted(waits)[5:])
         assert max(clock.sleeps) == 30
 
-    def test_negative_reserve_is_refused(self):
+    def test_negative_reserve_or_window_is_refused(self):
         with pytest.raises(ValueError):
             Pacer(reserve=-1)
+        with pytest.raises(ValueError):
+            Pacer(window=0)
+
+    @pytest.mark.parametrize("reserve", [0, 2])
+    def test_a_burst_spends_the_next_window_at_the_pace_the_first_was_spent(self, clock, reserve):
+        """Against Ontraport's rolling window (the sandbox's limiter, on the same fake clock): 10 requests
+        per 60 s, the first 10 spent 0.2 s apart, then 20 more asked for at once. Each of those goes as soon
+        as the request `limit - reserve` places before it has left the window, not at the reset (rounded
+        up to a whole second) and one probe at a time; and the server never answers 429."""
+        limiter = RollingWindowLimiter(limit=10, window=60, clock=clock)
+        pacer = Pacer(clock=clock, sleep=clock.sleep, reserve=reserve, window=60)
+        went: list[float] = []
+        for n in range(30):
+            pacer.before_request()
+            went.append(clock())
+            status = limiter.acquire()
+            assert status is not None and status.allowed, f"request {n} got a 429"
+            pacer.observe(status.headers())
+            if n < 9:
+                clock.advance(0.2)
+
+        step = 10 - reserve
+        for n in range(10, 30):
+            slot_free_at = went[n - step] + 60 + Pacer.LOG_MARGIN_SECONDS
+            assert went[n] <= slot_free_at + 1e-6, (n, went[n] - slot_free_at)
+
+    def test_requests_of_other_programs_are_learnt_from_the_answers(self, clock):
+        """The log holds this site's requests only: an answer saying less remains than it accounts for
+        (another program on the account) is believed, and the reset then decides."""
+        limiter = RollingWindowLimiter(limit=5, window=60, clock=clock)
+        pacer = Pacer(clock=clock, sleep=clock.sleep, window=60)
+        for _ in range(3):
+            assert limiter.acquire() is not None  # another program's requests
+        clock.advance(10)
+        for _ in range(3):
+            pacer.before_request()
+            status = limiter.acquire()
+            assert status is not None and status.allowed
+            pacer.observe(status.headers())
+
+        # Two went at once (the answers said 2 then 1 remained); the third waited until the other
+        # program's requests left the window, which only the reset could tell.
+        assert clock.sleeps == [50.0]
 
 
 class TestRetryPolicy:

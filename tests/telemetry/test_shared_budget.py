@@ -71,7 +71,9 @@ def test_each_worker_pacing_alone_runs_into_429s(limited_sandbox, clock):
 def test_the_cache_store_round_trips_the_state_and_its_lock_is_exclusive():
     cache.clear()
     one, other = CacheStateStore(name="a"), CacheStateStore(name="a")
-    state = RateLimitState(limit=180, remaining=7, reset_at=1234.5, probing=True)
+    state = RateLimitState(
+        limit=180, remaining=7, reset_at=1234.5, probing=True, observed_at=1200.0, sent=(1190.5, 1199.25)
+    )
 
     one.save(state)
 
