@@ -37,6 +37,11 @@ def process_deliveries() -> dict[str, int]:
         claimed = deliveries_claim(worker_id=worker_id)
         if not claimed:
             break
+        if Delivery.objects.ready().exists():
+            # More is waiting than this drain took: wake another worker for it now. A wake-up is one row
+            # that one worker takes, so without this a backlog (the end of a burst's hold) is drained by
+            # whichever worker got the last wake-up while the others sit idle.
+            wake_worker_at(timezone.now())
         try:
             # Scheduled before the work: if this worker dies mid-batch, the batch is taken at lease expiry.
             wake_worker_at(timezone.now() + datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS + 1))

@@ -111,3 +111,22 @@ def test_a_drain_that_fails_with_a_claim_in_hand_lets_go_of_it(database_tasks, m
     # with a wake-up due now.
     assert Delivery.objects.ready().filter(pk=delivery.pk).exists()
     assert any(task.run_after <= timezone.now() for task in wake_ups())
+
+
+@pytest.mark.parametrize(("contacts", "fans_out"), [((1,), False), ((1, 2), True)])
+def test_a_drain_that_leaves_work_behind_wakes_another_worker_for_it(
+    site_sandbox, database_tasks, settings, contacts, fans_out
+):
+    """A backlog must not be drained by one worker while the others sit idle: a drain that claims a batch
+    with more ready behind it queues a wake-up due now, which the next idle worker takes."""
+    settings.FUSION_BATCH_SIZE = 1
+    DBTaskResult.objects.all().delete()
+    for contact_id in contacts:
+        Delivery.objects.create(action="add", contact_id=contact_id, method="GET", path="/")
+    started = timezone.now()
+
+    process_deliveries.call()
+
+    assert Delivery.objects.filter(status="done").count() == len(contacts)
+    due_at_once = [task for task in wake_ups() if task.run_after <= started + datetime.timedelta(seconds=1)]
+    assert bool(due_at_once) is fans_out
