@@ -49,18 +49,18 @@ class CacheStateStore:
         stored = self.cache.get(self.key)
         if not stored:
             return RateLimitState()
-        limit, remaining, reset_at, probing, observed_at, sent = stored
+        limit, remaining, reset_at, probing, observed_at, calls = stored
         return RateLimitState(
             limit=limit,
             remaining=remaining,
             reset_at=reset_at,
             probing=probing,
             observed_at=observed_at,
-            sent=tuple(sent),
+            calls=tuple((sent_at, answered_at) for sent_at, answered_at in calls),
         )
 
     def save(self, state: RateLimitState) -> None:
-        value = (state.limit, state.remaining, state.reset_at, state.probing, state.observed_at, state.sent)
+        value = (state.limit, state.remaining, state.reset_at, state.probing, state.observed_at, state.calls)
         self.cache.set(self.key, value, timeout=STATE_TIMEOUT)
 
     @contextlib.contextmanager

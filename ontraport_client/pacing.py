@@ -5,13 +5,13 @@ Every answer carries ``X-Rate-Limit-Limit``, ``X-Rate-Limit-Remaining`` and ``X-
 counts its own requests down from them; when the remaining budget is down to ``reserve`` (a few requests
 kept back for other programs on the same account) it waits.
 
-The window is rolling: each request leaves it ``window`` seconds after it was made, so after a burst the
-budget comes back one request at a time, at the pace the burst spent it. The pacer therefore also keeps
-the times of its own requests of the last window (shared by every process with a shared store), and a
-request goes as soon as one of those has left the window since the last answer; it does not wait for the
-rounded-up reset and then probe one request at a time. Requests of other programs are known only from
-the answers; when the reset says the window moved on for a reason the log cannot see, one request
-probes it.
+The window is rolling: each request leaves it ``window`` seconds after it reached the server, so after a
+burst the budget comes back one request at a time, at the pace the burst spent it. The pacer therefore
+also logs its own answered requests of the last window (shared by every process with a shared store), and
+a request goes as soon as one of those has surely left the window since the last answer; it does not
+wait for the rounded-up reset and then probe one request at a time. Requests of other programs are known
+only from the answers; when the reset says the window moved on for a reason the log cannot see, one
+request probes it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ class RateLimitState:
     # A request went out after the window moved on, to learn what it freed; others wait for its answer.
     probing: bool = False
     observed_at: float | None = None  # when the last answer was read, on the pacer's clock
-    sent: tuple[float, ...] = ()  # when each request of the last window was sent, oldest first
+    # This site's answered requests of the last window, oldest first: (sent at, answered at). The server
+    # counted each from some moment in between.
+    calls: tuple[tuple[float, float], ...] = ()
 
 
 class RateLimitStateStore(Protocol):
@@ -94,9 +96,9 @@ class Pacer:
     # one of them probes in its place (the prober may have died); they look every PROBE_POLL_SECONDS.
     PROBE_SECONDS = 2.0
     PROBE_POLL_SECONDS = 0.05
-    # A logged request counts as gone from Ontraport's window this long after `window` has passed since it
-    # was sent: the server started counting it when it arrived, a little after it was logged.
-    LOG_MARGIN_SECONDS = 0.25
+    # A logged request counts as gone from the window this long after `window` has passed since its answer:
+    # room for the clocks of several machines sharing the log to differ a little.
+    LOG_MARGIN_SECONDS = 0.1
 
     def __init__(
         self,
@@ -145,22 +147,20 @@ class Pacer:
         with self._locked():
             state = self.store.load()
             now = self.clock()
-            # Requests that left the window since the last answer stay logged until the next answer: they
-            # are the budget that has come back since then.
-            sent = self._recent(state.sent, since=min(now, state.observed_at or now))
             if state.remaining is None or state.reset_at is None:
-                return self._spend(state, sent, now, remaining=None)
-            freed, next_free_at = self._freed_since_answer(state, sent, now)
+                return 0.0
+            freed, next_free_at = self._freed_since_answer(state, now)
             if state.remaining + freed > self.reserve:
                 # Spend one request now, so others sending at the same time do not all count on the same
                 # last request. The next answer overwrites this count.
-                return self._spend(state, sent, now, remaining=state.remaining - 1)
+                self.store.save(replace(state, remaining=state.remaining - 1))
+                return 0.0
             if state.reset_at <= now:
                 # The server says the window moved on, for a reason the log cannot see (another program's
                 # requests leaving it): this request goes and finds out what was freed; the others wait
                 # for its answer rather than all spending the same freed request (a 429 each).
-                probe = replace(state, remaining=0, reset_at=now + self.PROBE_SECONDS, probing=True)
-                return self._spend(probe, sent, now, remaining=0)
+                self.store.save(replace(state, remaining=0, reset_at=now + self.PROBE_SECONDS, probing=True))
+                return 0.0
             # Leave the state alone so others arriving now wait for the same moment.
             wait = state.reset_at - now
             if state.probing:
@@ -169,31 +169,25 @@ class Pacer:
                 wait = min(wait, next_free_at - now)
             return max(wait, 0.001)
 
-    def _spend(
-        self, state: RateLimitState, sent: tuple[float, ...], now: float, *, remaining: int | None
-    ) -> float:
-        self.store.save(replace(state, remaining=remaining, sent=(*sent, now)))
-        return 0.0
-
-    def _recent(self, sent: tuple[float, ...], *, since: float) -> tuple[float, ...]:
-        """The logged requests that may have been in the server's window at `since`."""
-        return tuple(at for at in sent if at + self.window + self.LOG_MARGIN_SECONDS > since)
-
-    def _freed_since_answer(
-        self, state: RateLimitState, sent: tuple[float, ...], now: float
-    ) -> tuple[int, float | None]:
-        """How many logged requests have left the window since the last answer (they were in the window
-        it reported on, so each frees one request of its budget), and when the next one will."""
+    def _freed_since_answer(self, state: RateLimitState, now: float) -> tuple[int, float | None]:
+        """How many logged requests have surely left the window since the last answer, and when the next
+        one will. Such a request was surely in the window the answer reported on (it was sent less than a
+        window before), so each frees one request of that answer's budget; it has surely left once a window
+        has passed since its answer. Requests of the log that were answered and left before the last
+        answer are already in its budget."""
         observed_at = state.observed_at if state.observed_at is not None else now
-        counted = [
-            at + self.window + self.LOG_MARGIN_SECONDS for at in sent if at + self.window > observed_at
+        gone_at = [
+            answered_at + self.window + self.LOG_MARGIN_SECONDS
+            for sent_at, answered_at in state.calls
+            if sent_at + self.window > observed_at
         ]
-        freed = sum(1 for gone_at in counted if gone_at <= now)
-        upcoming = [gone_at for gone_at in counted if gone_at > now]
+        freed = sum(1 for at in gone_at if at <= now)
+        upcoming = [at for at in gone_at if at > now]
         return freed, min(upcoming) if upcoming else None
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Record the ``X-Rate-Limit-*`` headers of an answer (any status, 429 included)."""
+    def observe(self, headers: Mapping[str, str], *, sent_at: float | None = None) -> None:
+        """Record the ``X-Rate-Limit-*`` headers of an answer (any status, 429 included) to the request sent
+        at `sent_at` (on the pacer's clock; unknown: now)."""
         limit = _number(_header(headers, "X-Rate-Limit-Limit"))
         remaining = _number(_header(headers, "X-Rate-Limit-Remaining"))
         reset = _number(_header(headers, "X-Rate-Limit-Reset"))
@@ -208,7 +202,12 @@ class Pacer:
                     remaining=int(remaining) if remaining is not None else None,
                     reset_at=now + reset if reset is not None else None,
                     observed_at=now,
-                    sent=self._recent(previous.sent, since=now),
+                    # Only requests sent less than a window before this answer can count for what comes
+                    # back after it (see _freed_since_answer).
+                    calls=(
+                        *(call for call in previous.calls if call[0] + self.window > now),
+                        (sent_at if sent_at is not None else now, now),
+                    ),
                 )
             )
 

@@ -73,8 +73,9 @@ class Transport:
         while True:
             attempt += 1
             self.pacer.before_request()
+            sent_at = self.pacer.clock()
             try:
-                return self._send_once(method, path, params=params, json=json, what=what)
+                return self._send_once(method, path, params=params, json=json, what=what, sent_at=sent_at)
             except OntraportError as error:
                 # Jitter only spreads retries out; it has nothing to do with security.
                 delay = self.retry.delay_before_retry(attempt, error, random.random())  # noqa: S311
@@ -91,7 +92,14 @@ class Transport:
                 self.pacer.sleep(delay)
 
     def _send_once(
-        self, method: str, path: str, *, params: Mapping[str, str | int] | None, json: Any, what: str
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        json: Any,
+        what: str,
+        sent_at: float,
     ) -> Any:
         with self._calls_lock:
             self.calls_made += 1
@@ -112,7 +120,7 @@ class Transport:
             self._answered(what, None)
             detail = excerpt(self._redact(str(error)), 150)
             raise TransportError(f"{what}: {type(error).__name__}: {detail}") from None
-        self.pacer.observe(response.headers)
+        self.pacer.observe(response.headers, sent_at=sent_at)
         self._answered(what, response.status_code)
         try:
             return unwrap(response, what)

@@ -123,7 +123,13 @@ class TestPacer:
         pacer.observe(headers(limit="180", remaining="3", reset="20"))
 
         assert store.saved == [
-            RateLimitState(limit=180, remaining=3, reset_at=clock() + 20, observed_at=clock())
+            RateLimitState(
+                limit=180,
+                remaining=3,
+                reset_at=clock() + 20,
+                observed_at=clock(),
+                calls=((clock(), clock()),),
+            )
         ]
 
     def test_threads_share_the_budget(self, clock):
@@ -178,6 +184,20 @@ class TestPacer:
         for n in range(10, 30):
             slot_free_at = went[n - step] + 60 + Pacer.LOG_MARGIN_SECONDS
             assert went[n] <= slot_free_at + 1e-6, (n, went[n] - slot_free_at)
+
+    def test_uneven_latency_never_makes_it_count_a_request_as_gone_too_soon(self, clock):
+        """The server counts a request from when it arrives, somewhere between its sending and its answer.
+        With latencies that vary from 0 to 0.6 s each way, 60 requests at 10 per window: never a 429."""
+        limiter = RollingWindowLimiter(limit=10, window=60, clock=clock)
+        pacer = Pacer(clock=clock, sleep=clock.sleep, window=60)
+        for n in range(60):
+            pacer.before_request()
+            sent_at = clock()
+            clock.advance((0.6, 0.0, 0.3)[n % 3])  # on its way to the server
+            status = limiter.acquire()
+            assert status is not None and status.allowed, f"request {n} got a 429"
+            clock.advance((0.0, 0.6, 0.1)[n % 3])  # the answer on its way back
+            pacer.observe(status.headers(), sent_at=sent_at)
 
     def test_requests_of_other_programs_are_learnt_from_the_answers(self, clock):
         """The log holds this site's requests only: an answer saying less remains than it accounts for

@@ -72,7 +72,12 @@ def test_the_cache_store_round_trips_the_state_and_its_lock_is_exclusive():
     cache.clear()
     one, other = CacheStateStore(name="a"), CacheStateStore(name="a")
     state = RateLimitState(
-        limit=180, remaining=7, reset_at=1234.5, probing=True, observed_at=1200.0, sent=(1190.5, 1199.25)
+        limit=180,
+        remaining=7,
+        reset_at=1234.5,
+        probing=True,
+        observed_at=1200.0,
+        calls=((1190.5, 1190.6), (1199.25, 1199.5)),
     )
 
     one.save(state)
