@@ -181,9 +181,9 @@ def probe_rows_add(rows: int) -> float:
         cursor.execute(
             """
             INSERT INTO webhooks_delivery (received_at, action, contact_id, options, method, path, status,
-                reason, message, attempts, next_attempt_at, claimed_by, updated_at, finished_at)
+                reason, message, attempts, next_attempt_at, claimed_by, updated_at, finished_at, source)
             SELECT now() - interval '1 day', 'update', 900000 + g %% 50000, '{}', 'GET', '/', 'done',
-                '', 'old', 1, now() - interval '1 day', 'old', now(), now() - interval '1 day'
+                '', 'old', 1, now() - interval '1 day', 'old', now(), now() - interval '1 day', 'webhook'
             FROM generate_series(1, %s) AS g
             """,
             [rows],

@@ -28,7 +28,8 @@ def test_two_nodes_three_workers_a_kill_and_a_restart_lose_nothing():
     server += str(settings.get("PORT") or 5432)
     name = f"test_fusion_cluster_{os.getpid()}"
     command = [sys.executable, "bench/cluster.py", "--contacts", "300", "--webhooks", "600", "--window", "6",
-               "--lease", "10", "--timeout", "150", "--json", "--database-name", name]  # fmt: skip
+               "--lease", "10", "--timeout", "150", "--probe-rows", "2000", "--json",
+               "--database-name", name]  # fmt: skip
     # Its own session, so a bench that hangs is stopped with every process it started (a timeout that
     # killed only the bench left its web nodes, workers, sandbox and Redis running).
     bench = subprocess.Popen(
@@ -57,3 +58,7 @@ def test_two_nodes_three_workers_a_kill_and_a_restart_lose_nothing():
     assert report["duplicates"] == 0
     assert report["users"] == 300
     assert report["rate_limited"] <= 3
+    # Then 2,000 old deliveries were added and /metrics and /readyz answered with them stored.
+    assert report["deliveries_stored"] == 600 + 2000
+    assert report["metrics_ms"]["median_ms"] > 0
+    assert set(report["readyz_ms"]["statuses"]) <= {200, 503}
