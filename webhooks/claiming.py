@@ -13,10 +13,12 @@ import datetime
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache as cache_result
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min, Q, QuerySet
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
 
@@ -28,9 +30,23 @@ CONTACTS_PER_CALL = 50
 # The arrival rate is measured over the last few seconds, from the growth of the largest webhook delivery
 # id (an index lookup on source, id): a burst is recognised however fast workers take what arrives.
 BURST_SAMPLE_SECONDS = 2.0
+# A burst that slows for a few seconds (a web node restarting, a sender pausing) is still a burst: while
+# the rate over the last BURST_SUSTAIN_SECONDS is a burst's, the hold lasts until the recent rate falls
+# under BURST_DIP_FACTOR of it. Letting go in a dip spends calls on contacts whose next webhook is coming.
+BURST_SUSTAIN_SECONDS = 6.0
+BURST_DIP_FACTOR = 0.5
 # The shortest span a rate is taken from: short, so a burst is held from its first moments (every call
 # spent then is spent again on the same contacts' later webhooks).
 BURST_MIN_SPAN_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class ArrivalRates:
+    """Webhooks stored per second over the last BURST_SAMPLE_SECONDS (`recent`) and the last
+    BURST_SUSTAIN_SECONDS (`sustained`); None when there is no span to measure over yet."""
+
+    recent: float | None
+    sustained: float | None
 
 
 class ArrivalMeter:
@@ -49,22 +65,24 @@ class ArrivalMeter:
 
     def rate(self) -> float | None:
         """The recent arrival rate, or None when it cannot tell yet (or when nothing needs it)."""
+        return self.rates().recent
+
+    def rates(self) -> ArrivalRates:
+        """The recent and the sustained arrival rates (None: cannot tell yet, or nothing needs them)."""
         if not can_wait() or (settings.FUSION_BURST_RATE <= 0 and settings.FUSION_COALESCE_SECONDS <= 0):
-            return None
+            return ArrivalRates(None, None)
         now = self.clock()
-        # Webhooks only: the rows an import or sweep logs (50 a page) are no burst to hold webhooks for.
-        webhooks = Delivery.objects.filter(source=Delivery.Source.WEBHOOK)
-        newest_id = webhooks.aggregate(newest=Max("id"))["newest"] or 0
         samples = self._load()
-        samples.append((now, newest_id))
+        samples.append((now, _newest_webhook_id()))
         samples = deque(sorted(samples))  # samples of several workers, in time order
-        while len(samples) > 2 and samples[1][0] <= now - BURST_SAMPLE_SECONDS:
+        while len(samples) > 2 and samples[1][0] <= now - BURST_SUSTAIN_SECONDS:
             samples.popleft()
         self._save(samples)
-        since, first_id = samples[0]
-        if not first_id or now - since < BURST_MIN_SPAN_SECONDS:
-            return None  # no span yet (or the table was empty: its first rows are not a burst)
-        return max(newest_id - first_id, 0) / (now - since)
+        webhooks_stored = cache_result(lambda: _webhooks().count())  # a site's first seconds only
+        return ArrivalRates(
+            recent=_rate_over(samples, now, BURST_SAMPLE_SECONDS, webhooks_stored),
+            sustained=_rate_over(samples, now, BURST_SUSTAIN_SECONDS, webhooks_stored),
+        )
 
     def _load(self) -> deque[tuple[float, int]]:
         if not self.shared:
@@ -74,9 +92,35 @@ class ArrivalMeter:
 
     def _save(self, samples: deque[tuple[float, int]]) -> None:
         if self.shared:
-            cache.set(self.CACHE_KEY, list(samples)[-64:], timeout=int(BURST_SAMPLE_SECONDS * 10))
+            cache.set(self.CACHE_KEY, list(samples)[-128:], timeout=int(BURST_SUSTAIN_SECONDS * 4))
         else:
             self._samples = samples
+
+
+def _webhooks() -> QuerySet[Delivery]:
+    # Webhooks only: the rows an import or sweep logs (50 a page) are no burst to hold webhooks for.
+    return Delivery.objects.filter(source=Delivery.Source.WEBHOOK)
+
+
+def _newest_webhook_id() -> int:
+    return _webhooks().aggregate(newest=Max("id"))["newest"] or 0
+
+
+def _rate_over(
+    samples: deque[tuple[float, int]], now: float, seconds: float, webhooks_stored: Callable[[], int]
+) -> float | None:
+    """Webhooks per second from the newest sample at least `seconds` old (or the oldest there is) to the
+    last. From a sample that saw no webhook at all, every webhook stored since counts: ids cannot say how
+    many (after a prune, or a rolled-back insert, they do not start again at 1)."""
+    since, first_id = samples[0]
+    for taken_at, newest_id in samples:
+        if taken_at > now - seconds:
+            break
+        since, first_id = taken_at, newest_id
+    if now - since < BURST_MIN_SPAN_SECONDS:
+        return None  # no span yet
+    arrived = webhooks_stored() if first_id == 0 else samples[-1][1] - first_id
+    return max(arrived, 0) / (now - since)
 
 
 def _process_meter() -> ArrivalMeter:
@@ -92,8 +136,9 @@ def deliveries_claim(
     *, worker_id: str, limit: int | None = None, meter: ArrivalMeter | None = None
 ) -> list[Delivery]:
     """Claim the deliveries this worker should apply now ([] while a burst is being held)."""
-    rate = (meter or arrival_meter).rate()
-    if burst_in_progress(rate):
+    rates = (meter or arrival_meter).rates()
+    rate = rates.recent
+    if burst_in_progress(rates):
         return []
     Delivery.objects.give_up_abandoned(max_attempts=settings.FUSION_MAX_ATTEMPTS)
     return Delivery.objects.claim(
@@ -124,14 +169,18 @@ def can_wait() -> bool:
     return bool(task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer)
 
 
-def burst_in_progress(rate: float | None) -> bool:
+def burst_in_progress(rates: ArrivalRates) -> bool:
     """Are webhooks arriving faster than Ontraport's budget can fetch their contacts (FUSION_BURST_RATE)?
 
     Then fetching now spends calls on contacts whose next webhook is already on its way. Holding new
     deliveries until the flood slows (at most FUSION_BURST_MAX_HOLD_SECONDS) merges those repeats into one
     fetch each: a burst converges with the fewest calls, and so the soonest.
     """
-    if rate is None or settings.FUSION_BURST_RATE <= 0 or rate < settings.FUSION_BURST_RATE:
+    burst_rate, recent = settings.FUSION_BURST_RATE, rates.recent
+    if recent is None or burst_rate <= 0:
+        return False
+    slowed_for_a_moment = recent >= BURST_DIP_FACTOR * burst_rate and (rates.sustained or 0.0) >= burst_rate
+    if recent < burst_rate and not slowed_for_a_moment:
         return False
     oldest = Delivery.objects.filter(status=Delivery.Status.PENDING, attempts=0).aggregate(
         first=Min("next_attempt_at")

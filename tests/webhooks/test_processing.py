@@ -264,8 +264,6 @@ def arrive(count: int, clock: FakeClock, seconds: float) -> None:
     """`count` webhooks arriving over `seconds`, while a worker keeps looking (and claiming nothing yet)."""
     from webhooks.claiming import arrival_meter
 
-    if not Delivery.objects.exists():  # an empty table gives no rate (its first rows are not a burst)
-        Delivery.objects.create(action="add", contact_id=999, method="GET", path="/", status="done")
     arrival_meter.rate()
     for contact_id in range(1, count + 1):
         store("add", contact_id)
@@ -283,6 +281,29 @@ def test_once_the_burst_slows_the_held_deliveries_are_taken(burst):
     assert deliveries_claim(worker_id="w") == []
     burst.now += 3  # nothing more arrived
     assert len(deliveries_claim(worker_id="w")) == 30
+
+
+def test_a_burst_into_an_empty_table_is_held_from_its_first_moments(burst):
+    """A new site's first burst (or a bench's) is no different: its first rows count as arrivals."""
+    assert not Delivery.objects.exists()
+    arrive(30, burst, seconds=0.5)  # 60 a second
+    assert deliveries_claim(worker_id="w") == []
+
+
+def test_a_burst_that_slows_for_a_moment_is_still_held(burst):
+    """A web node restarting mid-burst halves the rate for a few seconds: letting go then would spend
+    calls on contacts whose next webhook is on its way. A rate that stays low ends the hold."""
+    arrive(60, burst, seconds=3)  # 20 a second, over the rate of 10
+    for contact_id in range(100, 107):  # then 7 a second for 2 s: under 10, over half of it
+        store("add", contact_id)
+    burst.now += 1
+    for contact_id in range(200, 207):
+        store("add", contact_id)
+    burst.now += 1
+    assert deliveries_claim(worker_id="w") == []
+
+    burst.now += 2  # nothing more: the burst is over
+    assert len(deliveries_claim(worker_id="w")) == 74
 
 
 def test_a_burst_never_holds_a_delivery_longer_than_the_maximum(burst):
