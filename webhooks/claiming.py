@@ -135,18 +135,21 @@ arrival_meter = _process_meter()
 def deliveries_claim(
     *, worker_id: str, limit: int | None = None, meter: ArrivalMeter | None = None
 ) -> list[Delivery]:
-    """Claim the deliveries this worker should apply now ([] while a burst is being held)."""
+    """Claim the deliveries this worker should apply now. While a burst is being held, only those that
+    have waited FUSION_BURST_MAX_HOLD_SECONDS (with every other delivery of their contacts): a long burst
+    keeps merging the rest, and no delivery waits longer than the hold."""
     rates = (meter or arrival_meter).rates()
-    rate = rates.recent
+    held_since = None
     if burst_in_progress(rates):
-        return []
+        held_since = timezone.now() - datetime.timedelta(seconds=settings.FUSION_BURST_MAX_HOLD_SECONDS)
     Delivery.objects.give_up_abandoned(max_attempts=settings.FUSION_MAX_ATTEMPTS)
     return Delivery.objects.claim(
         worker_id=worker_id,
         limit=limit or settings.FUSION_BATCH_SIZE,
         lease=datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS),
         chunk=CONTACTS_PER_CALL,
-        coalesce=coalesce_window() if _fills_a_group(rate) else datetime.timedelta(0),
+        coalesce=coalesce_window() if _fills_a_group(rates.recent) else datetime.timedelta(0),
+        due_before=held_since,
     )
 
 
@@ -173,20 +176,14 @@ def burst_in_progress(rates: ArrivalRates) -> bool:
     """Are webhooks arriving faster than Ontraport's budget can fetch their contacts (FUSION_BURST_RATE)?
 
     Then fetching now spends calls on contacts whose next webhook is already on its way. Holding new
-    deliveries until the flood slows (at most FUSION_BURST_MAX_HOLD_SECONDS) merges those repeats into one
-    fetch each: a burst converges with the fewest calls, and so the soonest.
+    deliveries until the flood slows (each at most FUSION_BURST_MAX_HOLD_SECONDS) merges those repeats into
+    one fetch each: a burst converges with the fewest calls, and so the soonest.
     """
     burst_rate, recent = settings.FUSION_BURST_RATE, rates.recent
     if recent is None or burst_rate <= 0:
         return False
     slowed_for_a_moment = recent >= BURST_DIP_FACTOR * burst_rate and (rates.sustained or 0.0) >= burst_rate
-    if recent < burst_rate and not slowed_for_a_moment:
-        return False
-    oldest = Delivery.objects.filter(status=Delivery.Status.PENDING, attempts=0).aggregate(
-        first=Min("next_attempt_at")
-    )["first"]
-    max_hold = datetime.timedelta(seconds=settings.FUSION_BURST_MAX_HOLD_SECONDS)
-    return oldest is not None and oldest > timezone.now() - max_hold
+    return recent >= burst_rate or slowed_for_a_moment
 
 
 def next_due_at() -> datetime.datetime | None:

@@ -60,8 +60,10 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         lease: datetime.timedelta,
         chunk: int = 1,
         coalesce: datetime.timedelta = datetime.timedelta(0),
+        due_before: datetime.datetime | None = None,
     ) -> list["Delivery"]:
-        """Take every ready delivery of the contacts that the oldest `limit` ready rows name.
+        """Take every ready delivery of the contacts that the oldest `limit` ready rows name (with
+        `due_before`, only rows due before then name contacts: a burst's hold).
 
         Deliveries are taken for whole groups of `chunk` contacts (one Ontraport call each). The contacts
         of a last, partial group are left for later while its oldest delivery is younger than `coalesce`:
@@ -74,10 +76,10 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
         """
         from django.db import transaction
 
+        seeds = self.ready() if due_before is None else self.ready().filter(next_attempt_at__lt=due_before)
         with transaction.atomic(using=self.db):
             rows = list(
-                self.ready()
-                .order_by("id")
+                seeds.order_by("id")
                 .select_for_update(skip_locked=True)
                 .values_list("id", "contact_id", "received_at")[:limit]
             )

@@ -307,11 +307,16 @@ def test_a_burst_that_slows_for_a_moment_is_still_held(burst):
 
 
 def test_a_burst_never_holds_a_delivery_longer_than_the_maximum(burst):
+    """A burst longer than the hold lets go of what has waited the maximum (with every other delivery of
+    its contact), and keeps merging the rest."""
     arrive(30, burst, seconds=1.5)
-    Delivery.objects.filter(contact_id=1).update(
+    store("update", 1)  # contact 1's second webhook: fetched with its first
+    Delivery.objects.filter(contact_id__in=[1, 2], action="add").update(
         next_attempt_at=timezone.now() - datetime.timedelta(seconds=61)
     )
-    assert len(deliveries_claim(worker_id="w")) == 30
+    claimed = deliveries_claim(worker_id="w")
+    assert sorted((d.contact_id, d.action) for d in claimed) == [(1, "add"), (1, "update"), (2, "add")]
+    assert Delivery.objects.filter(status="pending").count() == 28
 
 
 def test_a_trickle_is_never_held(burst):
