@@ -6,139 +6,83 @@ Two holds make a burst converge with the fewest Ontraport calls (docs/architectu
 - the burst hold: while webhooks arrive faster than FUSION_BURST_RATE, new deliveries are held (at most
   FUSION_BURST_MAX_HOLD_SECONDS) so a contact's repeats merge into one fetch.
 
-Both read the arrival rate from an `ArrivalMeter`, which is given its clock (tests move a fake one).
+Both read the arrival rate (`arrival_rates`) from the durable log itself: how many webhooks were stored
+lately, counted on the (source, received_at) index. Every worker on every machine reads the same table, so
+all of them see a burst from its first rows, with nothing to share besides the database.
 """
 
 import datetime
-import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache as cache_result
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Max, Min, Q, QuerySet
+from django.db.models import Count, Min, Q
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
 
-from accounts.ontraport_budget import cache_is_shared
 from webhooks.models import Delivery
 
 CONTACTS_PER_CALL = 50
 
-# The arrival rate is measured over the last few seconds, from the growth of the largest webhook delivery
-# id (an index lookup on source, id): a burst is recognised however fast workers take what arrives.
+# The arrival rate: webhooks stored over the last BURST_SAMPLE_SECONDS.
 BURST_SAMPLE_SECONDS = 2.0
 # A burst that slows for a few seconds (a web node restarting, a sender pausing) is still a burst: while
 # the rate over the last BURST_SUSTAIN_SECONDS is a burst's, the hold lasts until the recent rate falls
 # under BURST_DIP_FACTOR of it. Letting go in a dip spends calls on contacts whose next webhook is coming.
 BURST_SUSTAIN_SECONDS = 6.0
 BURST_DIP_FACTOR = 0.5
-# The shortest span a rate is taken from: short, so a burst is held from its first moments (every call
-# spent then is spent again on the same contacts' later webhooks).
+# The shortest span a rate is taken over, so that a burst's first rows show as a burst (every call spent
+# then is spent again on the same contacts' later webhooks) without two webhooks a moment apart looking
+# like thousands a second.
 BURST_MIN_SPAN_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
 class ArrivalRates:
     """Webhooks stored per second over the last BURST_SAMPLE_SECONDS (`recent`) and the last
-    BURST_SUSTAIN_SECONDS (`sustained`); None when there is no span to measure over yet."""
+    BURST_SUSTAIN_SECONDS (`sustained`); None when nothing needs them."""
 
     recent: float | None
     sustained: float | None
 
 
-class ArrivalMeter:
-    """Webhooks stored per second lately, from samples of the largest delivery id.
+def arrival_rates(now: datetime.datetime | None = None) -> ArrivalRates:
+    """How fast webhooks are being stored (one index range count over the last few seconds).
 
-    With `shared=True` the samples live in Django's cache (CACHE_URL=redis://...), so every worker on every
-    machine measures over the same samples: a worker that just started, or that was busy fetching, knows
-    at once that a burst is on. The clock must then be one all machines share (time.time)."""
-
-    CACHE_KEY = "fusion:arrivals:samples"
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic, *, shared: bool = False) -> None:
-        self.clock = clock
-        self.shared = shared
-        self._samples: deque[tuple[float, int]] = deque()
-
-    def rate(self) -> float | None:
-        """The recent arrival rate, or None when it cannot tell yet (or when nothing needs it)."""
-        return self.rates().recent
-
-    def rates(self) -> ArrivalRates:
-        """The recent and the sustained arrival rates (None: cannot tell yet, or nothing needs them)."""
-        if not can_wait() or (settings.FUSION_BURST_RATE <= 0 and settings.FUSION_COALESCE_SECONDS <= 0):
-            return ArrivalRates(None, None)
-        now = self.clock()
-        samples = self._load()
-        samples.append((now, _newest_webhook_id()))
-        samples = deque(sorted(samples))  # samples of several workers, in time order
-        while len(samples) > 2 and samples[1][0] <= now - BURST_SUSTAIN_SECONDS:
-            samples.popleft()
-        self._save(samples)
-        webhooks_stored = cache_result(lambda: _webhooks().count())  # a site's first seconds only
-        return ArrivalRates(
-            recent=_rate_over(samples, now, BURST_SAMPLE_SECONDS, webhooks_stored),
-            sustained=_rate_over(samples, now, BURST_SUSTAIN_SECONDS, webhooks_stored),
-        )
-
-    def _load(self) -> deque[tuple[float, int]]:
-        if not self.shared:
-            return self._samples
-        # Two workers may write at once and one's sample be lost: the next sample restores the picture.
-        return deque(cache.get(self.CACHE_KEY) or [])
-
-    def _save(self, samples: deque[tuple[float, int]]) -> None:
-        if self.shared:
-            cache.set(self.CACHE_KEY, list(samples)[-128:], timeout=int(BURST_SUSTAIN_SECONDS * 4))
-        else:
-            self._samples = samples
+    Each rate is taken over its whole interval, or from its first webhook when the stream started within
+    it (at least BURST_MIN_SPAN_SECONDS), so a burst shows at its full rate from its first moments. Webhooks
+    only: the rows an import or sweep logs (50 a page) are no burst to hold webhooks for."""
+    if not can_wait() or (settings.FUSION_BURST_RATE <= 0 and settings.FUSION_COALESCE_SECONDS <= 0):
+        return ArrivalRates(None, None)
+    now = now or timezone.now()
+    recent_since = now - datetime.timedelta(seconds=BURST_SAMPLE_SECONDS)
+    stored = Delivery.objects.filter(
+        source=Delivery.Source.WEBHOOK,
+        received_at__gt=now - datetime.timedelta(seconds=BURST_SUSTAIN_SECONDS),
+        received_at__lte=now,
+    ).aggregate(
+        sustained=Count("id"),
+        sustained_first=Min("received_at"),
+        recent=Count("id", filter=Q(received_at__gt=recent_since)),
+        recent_first=Min("received_at", filter=Q(received_at__gt=recent_since)),
+    )
+    return ArrivalRates(
+        recent=_per_second(stored["recent"], stored["recent_first"], now),
+        sustained=_per_second(stored["sustained"], stored["sustained_first"], now),
+    )
 
 
-def _webhooks() -> QuerySet[Delivery]:
-    # Webhooks only: the rows an import or sweep logs (50 a page) are no burst to hold webhooks for.
-    return Delivery.objects.filter(source=Delivery.Source.WEBHOOK)
+def _per_second(count: int, first: datetime.datetime | None, now: datetime.datetime) -> float:
+    if first is None:
+        return 0.0
+    span = max((now - first).total_seconds(), BURST_MIN_SPAN_SECONDS)
+    return count / span
 
 
-def _newest_webhook_id() -> int:
-    return _webhooks().aggregate(newest=Max("id"))["newest"] or 0
-
-
-def _rate_over(
-    samples: deque[tuple[float, int]], now: float, seconds: float, webhooks_stored: Callable[[], int]
-) -> float | None:
-    """Webhooks per second from the newest sample at least `seconds` old (or the oldest there is) to the
-    last. From a sample that saw no webhook at all, every webhook stored since counts: ids cannot say how
-    many (after a prune, or a rolled-back insert, they do not start again at 1)."""
-    since, first_id = samples[0]
-    for taken_at, newest_id in samples:
-        if taken_at > now - seconds:
-            break
-        since, first_id = taken_at, newest_id
-    if now - since < BURST_MIN_SPAN_SECONDS:
-        return None  # no span yet
-    arrived = webhooks_stored() if first_id == 0 else samples[-1][1] - first_id
-    return max(arrived, 0) / (now - since)
-
-
-def _process_meter() -> ArrivalMeter:
-    shared = cache_is_shared()
-    return ArrivalMeter(clock=time.time if shared else time.monotonic, shared=shared)
-
-
-# This process's meter: the worker keeps it between drains, so its samples span them.
-arrival_meter = _process_meter()
-
-
-def deliveries_claim(
-    *, worker_id: str, limit: int | None = None, meter: ArrivalMeter | None = None
-) -> list[Delivery]:
+def deliveries_claim(*, worker_id: str, limit: int | None = None) -> list[Delivery]:
     """Claim the deliveries this worker should apply now. While a burst is being held, only those that
     have waited FUSION_BURST_MAX_HOLD_SECONDS (with every other delivery of their contacts): a long burst
     keeps merging the rest, and no delivery waits longer than the hold."""
-    rates = (meter or arrival_meter).rates()
+    rates = arrival_rates()
     held_since = None
     if burst_in_progress(rates):
         held_since = timezone.now() - datetime.timedelta(seconds=settings.FUSION_BURST_MAX_HOLD_SECONDS)

@@ -5,7 +5,6 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
-from django.test import override_settings
 
 from accounts.ontraport import ontraport_pacer
 from accounts.ontraport_budget import CacheStateStore, budget_store, cache_is_shared
@@ -13,8 +12,6 @@ from ontraport_client import OntraportClient, Pacer, RetryPolicy
 from ontraport_client.pacing import InMemoryStateStore, RateLimitState
 from ontraport_client.sandbox import SandboxServer
 from ontraport_client.testing import FakeClock
-from webhooks.claiming import ArrivalMeter
-from webhooks.models import Delivery
 
 
 @pytest.fixture
@@ -102,22 +99,3 @@ def test_without_a_shared_cache_each_process_keeps_its_own_budget(settings):
     }
     assert cache_is_shared()
     assert isinstance(ontraport_pacer(reserve=2, name="bulk").store, CacheStateStore)
-
-
-@pytest.mark.django_db
-@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}, FUSION_BURST_RATE=150)
-def test_workers_sharing_the_cache_measure_one_arrival_rate(clock):
-    """A worker that has just started sees a burst at once from the samples the others took."""
-    cache.clear()
-    first, second = ArrivalMeter(clock=clock, shared=True), ArrivalMeter(clock=clock, shared=True)
-    alone = ArrivalMeter(clock=clock)
-    Delivery.objects.create(action="add", contact_id=1, method="GET", path="/")
-    assert first.rate() is None  # one sample: no span yet
-
-    clock.advance(1.0)
-    Delivery.objects.bulk_create(
-        Delivery(action="add", contact_id=n, method="GET", path="/") for n in range(2, 202)
-    )
-
-    assert second.rate() == pytest.approx(200.0)  # its first sample, measured against the first's
-    assert alone.rate() is None  # a meter of its own knows nothing yet

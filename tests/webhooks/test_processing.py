@@ -5,9 +5,10 @@ import datetime
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db.models import F
 from django.utils import timezone
 
-from webhooks.claiming import ArrivalMeter, deliveries_claim, next_due_at
+from webhooks.claiming import deliveries_claim, next_due_at
 from webhooks.merging import merge_deliveries
 from webhooks.models import Delivery
 from webhooks.processing import deliveries_process
@@ -239,77 +240,75 @@ def test_held_back_deliveries_get_a_wake_up_one_window_later(settings):
     )
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
-def burst(settings, monkeypatch):
-    """A database task backend, FUSION_BURST_RATE=10/s, and an arrival meter on a clock the test moves."""
-    from webhooks import claiming
-
+def burst(settings):
+    """A database task backend and FUSION_BURST_RATE=10/s: a burst is what `arrive` stores faster."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.FUSION_BURST_RATE = 10
     settings.FUSION_BURST_MAX_HOLD_SECONDS = 60
-    clock = FakeClock()
-    monkeypatch.setattr(claiming, "arrival_meter", ArrivalMeter(clock=clock))
-    return clock
 
 
-def arrive(count: int, clock: FakeClock, seconds: float) -> None:
-    """`count` webhooks arriving over `seconds`, while a worker keeps looking (and claiming nothing yet)."""
-    from webhooks.claiming import arrival_meter
+def arrive(count: int, seconds: float, first_contact: int = 1) -> None:
+    """`count` webhooks stored evenly over the last `seconds`, for contacts from `first_contact` on."""
+    now = timezone.now()
+    for n in range(count):
+        at = now - datetime.timedelta(seconds=seconds * (count - n) / count)
+        Delivery.objects.create(
+            action="add", contact_id=first_contact + n, method="GET", path="/", received_at=at,
+            next_attempt_at=at,
+        )  # fmt: skip
 
-    arrival_meter.rate()
-    for contact_id in range(1, count + 1):
-        store("add", contact_id)
-    clock.now += seconds
+
+def time_passes(seconds: float) -> None:
+    """Move every stored webhook `seconds` into the past: as if that long went by with nothing new."""
+    shift = datetime.timedelta(seconds=seconds)
+    Delivery.objects.update(
+        received_at=F("received_at") - shift, next_attempt_at=F("next_attempt_at") - shift
+    )
 
 
 def test_during_a_burst_new_deliveries_are_held_so_repeats_merge(burst):
-    arrive(30, burst, seconds=1.5)  # 20 a second, over the rate of 10
+    arrive(30, seconds=1.5)  # 20 a second, over the rate of 10
     assert deliveries_claim(worker_id="w") == []
     assert Delivery.objects.filter(status="pending").count() == 30
 
 
 def test_once_the_burst_slows_the_held_deliveries_are_taken(burst):
-    arrive(30, burst, seconds=1.5)
+    arrive(30, seconds=1.5)
     assert deliveries_claim(worker_id="w") == []
-    burst.now += 3  # nothing more arrived
+    time_passes(3)  # nothing more arrived
     assert len(deliveries_claim(worker_id="w")) == 30
 
 
-def test_a_burst_into_an_empty_table_is_held_from_its_first_moments(burst):
-    """A new site's first burst (or a bench's) is no different: its first rows count as arrivals."""
-    assert not Delivery.objects.exists()
-    arrive(30, burst, seconds=0.5)  # 60 a second
+def test_a_burst_is_held_from_its_first_moments(burst):
+    """Its first rows are a burst already (every call spent on them is spent again on the same contacts'
+    later webhooks): 15 webhooks in its first 0.1 s."""
+    arrive(15, seconds=0.1)
     assert deliveries_claim(worker_id="w") == []
 
 
 def test_a_burst_that_slows_for_a_moment_is_still_held(burst):
     """A web node restarting mid-burst halves the rate for a few seconds: letting go then would spend
     calls on contacts whose next webhook is on its way. A rate that stays low ends the hold."""
-    arrive(60, burst, seconds=3)  # 20 a second, over the rate of 10
-    for contact_id in range(100, 107):  # then 7 a second for 2 s: under 10, over half of it
-        store("add", contact_id)
-    burst.now += 1
-    for contact_id in range(200, 207):
-        store("add", contact_id)
-    burst.now += 1
+    arrive(60, seconds=3)  # 20 a second, over the rate of 10
+    time_passes(2)
+    arrive(14, seconds=2, first_contact=100)  # then 7 a second for 2 s: under 10, over half of it
     assert deliveries_claim(worker_id="w") == []
 
-    burst.now += 2  # nothing more: the burst is over
+    time_passes(2)  # nothing more: the burst is over
     assert len(deliveries_claim(worker_id="w")) == 74
+
+
+def test_imports_and_sweeps_are_no_burst(burst):
+    arrive(30, seconds=1.5)
+    Delivery.objects.update(source=Delivery.Source.IMPORT)  # an import logs 50 rows a page
+    assert len(deliveries_claim(worker_id="w")) == 30
 
 
 def test_a_burst_never_holds_a_delivery_longer_than_the_maximum(burst):
     """A burst longer than the hold lets go of what has waited the maximum (with every other delivery of
     its contact), and keeps merging the rest."""
-    arrive(30, burst, seconds=1.5)
+    arrive(30, seconds=1.5)
     store("update", 1)  # contact 1's second webhook: fetched with its first
     Delivery.objects.filter(contact_id__in=[1, 2], action="add").update(
         next_attempt_at=timezone.now() - datetime.timedelta(seconds=61)
@@ -320,20 +319,20 @@ def test_a_burst_never_holds_a_delivery_longer_than_the_maximum(burst):
 
 
 def test_a_trickle_is_never_held(burst):
-    arrive(10, burst, seconds=1.5)  # under 10 a second
+    arrive(10, seconds=1.5)  # under 10 a second
     assert len(deliveries_claim(worker_id="w")) == 10
 
 
 def test_a_lone_webhook_is_fetched_at_once_even_with_coalescing_on(burst, settings):
     settings.FUSION_COALESCE_SECONDS = 5
-    arrive(1, burst, seconds=1.5)
+    arrive(1, seconds=0.01)
     assert len(deliveries_claim(worker_id="w")) == 1
 
 
 def test_a_fast_stream_waits_to_fill_a_group(burst, settings):
     settings.FUSION_COALESCE_SECONDS = 5
     settings.FUSION_BURST_RATE = 1000  # not a burst: only coalescing is at work
-    arrive(30, burst, seconds=1.5)  # 20 a second: a group of 50 fills within 5 s
+    arrive(30, seconds=1.5)  # 20 a second: a group of 50 fills within 5 s
     assert deliveries_claim(worker_id="w") == []
 
 
