@@ -5,7 +5,7 @@
 What it runs (every process its own, stopped at the end however the bench ends):
 - the Ontraport sandbox with N contacts and the real limit, 180 calls per --window seconds;
 - a Redis of its own (redis-server on a free port; `make bench-deps` installs it): CACHE_URL for every
-  process, so the workers pace one Ontraport budget and measure one arrival rate;
+  process, so the workers pace one Ontraport budget;
 - 2 gunicorn web nodes on separate ports and 3 `manage.py fusion_worker`s, on a fresh PostgreSQL database.
 
 The burst: every contact gets an `add`, the other M-N webhooks are random update / update_tags, shuffled,
