@@ -113,6 +113,8 @@ class UserAdmin(DjangoUserAdmin):
     )
     list_filter = (LinkedToOntraportFilter, TagFilter, RoleFilter, "is_staff", "is_active")
     list_per_page = 50
+    # A filtered or searched list is counted this many rows past the page shown, then says "more than N".
+    count_ahead = 1000
     show_full_result_count = False
     change_form_template = "admin/accounts/user/change_form.html"
     # contact_id__exact: the admin skips it for terms that are not whole numbers, so "alice" searches the
@@ -175,6 +177,8 @@ class UserAdmin(DjangoUserAdmin):
             queryset,
             per_page,
             page_number=int(page) if page.isascii() and page.isdigit() else 1,
+            # Past list_max_show_all, so a list not counted to its end never offers "Show all" (every row).
+            count_ahead=max(self.count_ahead, self.list_max_show_all + per_page),
             orphans=orphans,
             allow_empty_first_page=allow_empty_first_page,
         )

@@ -1,5 +1,6 @@
 """A paginator for big filtered changelists: it counts only as far as the pages it can link to."""
 
+import math
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -29,8 +30,9 @@ class CappedCountPaginator(Paginator):
         **options: Any,
     ) -> None:
         super().__init__(object_list, per_page, **options)
-        # A whole number of pages, so the last page linked to is a full one.
-        ahead = max(count_ahead // per_page, 1) * per_page
+        # Whole pages, so the last page linked to is a full one; at least two, since the admin lists every
+        # row, unpaginated, when the count says they fit on one page.
+        ahead = max(math.ceil(count_ahead / per_page), 2) * per_page
         self.count_limit = (max(page_number, 1) - 1) * per_page + ahead
 
     @cached_property
