@@ -14,7 +14,7 @@ class CappedCountPaginator(Paginator):
     an exact COUNT read all 25,000 (most of the page's database time at that size).
 
     `count` is then a lower bound, and `count_is_exact` is False: the page says "more than N". Paging still
-    works to the end, since the bound moves on with the page asked for (page 30 counts up to row 2,450 +
+    works to the end, since the bound moves on with the page asked for (page 30 of 50 rows counts up to row 1,450 +
     `count_ahead`); the page's own query skips that many rows anyway. An unfiltered list is counted exactly:
     counting a whole table costs SQLite nothing (its b-tree keeps the count) and PostgreSQL one pass that no
     join or filter adds to.
@@ -30,6 +30,7 @@ class CappedCountPaginator(Paginator):
         **options: Any,
     ) -> None:
         super().__init__(object_list, per_page, **options)
+        self.queryset = object_list  # typed as a QuerySet (Paginator's object_list is any sequence)
         # Whole pages, so the last page linked to is a full one; at least two, since the admin lists every
         # row, unpaginated, when the count says they fit on one page.
         ahead = max(math.ceil(count_ahead / per_page), 2) * per_page
@@ -37,7 +38,7 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def _counted(self) -> tuple[int, bool]:
-        queryset = self.object_list
+        queryset = self.queryset
         if not queryset.query.where:
             return queryset.count(), True
         # Without ORDER BY the database can stop at the limit instead of sorting every matching row first.

@@ -185,7 +185,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--databases", default="sqlite,postgres")
-    parser.add_argument("--pages", default="", help='only pages whose names contain one of these, e.g. "users:"')
+    parser.add_argument("--pages", default="", help='only pages whose names contain one of these: "users:"')
     parser.add_argument("--json", action="store_true", help="print the results as JSON only")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
