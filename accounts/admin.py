@@ -173,10 +173,13 @@ class UserAdmin(DjangoUserAdmin):
         # A filter or a search matching half of 50,000 users spent most of the page's database time in an
         # exact COUNT: the list says "more than N" instead (templates admin/accounts/user/*.html).
         page = request.GET.get(PAGE_VAR, "1")
+        # Nine digits at most: the count's LIMIT must stay within a 64-bit integer (a larger page number is
+        # refused by the changelist afterwards anyway).
+        page_number = int(page) if page.isascii() and page.isdigit() and len(page) <= 9 else 1
         return CappedCountPaginator(
             queryset,
             per_page,
-            page_number=int(page) if page.isascii() and page.isdigit() else 1,
+            page_number=page_number,
             # Past list_max_show_all, so a list not counted to its end never offers "Show all" (every row).
             count_ahead=max(self.count_ahead, self.list_max_show_all + per_page),
             orphans=orphans,

@@ -110,6 +110,18 @@ def test_a_big_filtered_user_list_says_more_than_and_pages_to_the_end(
     assert seen == [f"member{n:03}" for n in range(163)]  # every member once, in order, nobody else
 
 
+@pytest.mark.parametrize(("page", "status"), [("9" * 30, 302), ("999999999", 302), ("-1", 302), ("x", 200)])
+def test_a_page_number_out_of_range_or_not_a_number_is_refused_not_an_error(
+    admin, vip, monkeypatch, page, status
+):
+    monkeypatch.setattr(UserAdmin, "count_ahead", 50)
+    monkeypatch.setattr(UserAdmin, "list_max_show_all", 0)
+    members(120, vip)
+    response = admin.get(USERS_URL, {"tags__id__exact": vip.pk, "p": page})
+    # The admin's own answers: a page that does not exist sends back to the list (?e=1), text is page 1.
+    assert response.status_code == status
+
+
 def test_a_list_not_counted_to_its_end_never_offers_show_all(admin, vip, monkeypatch):
     monkeypatch.setattr(UserAdmin, "count_ahead", 50)  # raised past list_max_show_all (200) + a page
     members(300, vip)
