@@ -14,10 +14,10 @@ class CappedCountPaginator(Paginator):
     an exact COUNT read all 25,000 (most of the page's database time at that size).
 
     `count` is then a lower bound, and `count_is_exact` is False: the page says "more than N". Paging still
-    works to the end, since the bound moves on with the page asked for (page 30 of 50 rows counts up to row 1,450 +
-    `count_ahead`); the page's own query skips that many rows anyway. An unfiltered list is counted exactly:
-    counting a whole table costs SQLite nothing (its b-tree keeps the count) and PostgreSQL one pass that no
-    join or filter adds to.
+    works to the end, since the bound moves on with the page asked for (page 30 of 50 rows counts up to row
+    1,450 + `count_ahead`); the page's own query skips that many rows anyway. An unfiltered list is counted
+    exactly: counting a whole table costs SQLite almost nothing and PostgreSQL one pass that no join or
+    filter adds to.
     """
 
     def __init__(
