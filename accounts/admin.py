@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from accounts.identity import email_key
-from accounts.models import FieldMapping, Tag, TagSubscription, User
+from accounts.models import SEARCHED_COLUMNS, FieldMapping, Tag, TagSubscription, User
 from accounts.ontraport import ontraport_client
 from accounts.paginator import CappedCountPaginator
 from accounts.services.contact_link import LinkRefused, user_link_contact
@@ -119,7 +119,8 @@ class UserAdmin(DjangoUserAdmin):
     change_form_template = "admin/accounts/user/change_form.html"
     # contact_id__exact: the admin skips it for terms that are not whole numbers, so "alice" searches the
     # text fields only and "123" also finds contact 123 (by the unique index, not a LIKE).
-    search_fields = ("username", "email", "first_name", "last_name", "contact_id__exact")
+    # SEARCHED_COLUMNS: the columns PostgreSQL's trigram index covers (accounts.models.User.Meta).
+    search_fields = (*SEARCHED_COLUMNS, "contact_id__exact")
     autocomplete_fields = ("tags",)  # accounts can have thousands of tags: never list them all in a form
     # contact_id is set by webhooks, or by hand with "Link to Ontraport contact" (services.contact_link),
     # which checks the contact exists and is not linked to another user: never typed into the form.

@@ -62,9 +62,11 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         indexes = [
-            # The admin's search by part of a name or e-mail is `UPPER(column) LIKE '%term%'` on each of these
-            # columns (icontains): a trigram index on the same expressions serves it on PostgreSQL, where it
-            # was a scan of every user. PostgreSQL only (migration 0009): SQLite has no GIN indexes.
+            # The admin's search by part of a name or e-mail is `UPPER(column) LIKE '%term%'` on each of
+            # these columns (icontains): a trigram index on the same expressions serves it on PostgreSQL,
+            # where it was a scan of every user. PostgreSQL only (migration 0009): SQLite has no GIN
+            # indexes, so a change here needs a migration made the same way (AddIndexOnPostgreSQL), not the
+            # one makemigrations writes.
             GinIndex(
                 *(OpClass(Upper(column), name="gin_trgm_ops") for column in SEARCHED_COLUMNS),
                 name="accounts_user_search_trgm",
