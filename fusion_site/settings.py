@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # the user search's trigram index (accounts.User.Meta); harmless on SQLite
     "django_tasks_db",
     "fusion_site.telemetry",  # worker heartbeats and shared counters (issue 12)
     "accounts",
