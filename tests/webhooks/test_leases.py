@@ -48,7 +48,9 @@ def test_the_prefix_names_this_process():
     assert process_holder_prefix().endswith(f":{os.getpid()}:")
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback as every transactional test here: a plain flush re-creates content types, which the
+# next serialized test then inserts again (a duplicate key).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only")
 def test_renewal_skips_the_rows_being_written_instead_of_waiting_for_them(settings):
     """The worker thread writing a batch's outcomes locks its rows; the heartbeat renewing the same
