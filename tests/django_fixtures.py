@@ -73,3 +73,11 @@ def _stray_connections_closed_at_the_end(django_db_setup: Any, django_db_blocker
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+
+
+@pytest.fixture
+def admin() -> Any:
+    """A test client logged in as a superuser (without hashing a password: tests.admin_support)."""
+    from tests.admin_support import superuser_client
+
+    return superuser_client()

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from accounts.models import FieldMapping, Tag
-from tests.admin_support import messages_of, staff_client, superuser_client
+from tests.admin_support import messages_of, staff_client
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
@@ -34,11 +34,6 @@ def make_users(count: int, *, tags: list[Tag], groups: list[Group]) -> list:
         user.tags.set(tags)
         user.groups.set(groups)
     return users
-
-
-@pytest.fixture
-def admin():
-    return superuser_client()
 
 
 # --- users -----------------------------------------------------------------------------------------------

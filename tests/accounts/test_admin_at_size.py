@@ -12,16 +12,10 @@ from django.db import connection
 from accounts.admin import UserAdmin
 from accounts.models import Tag
 from accounts.paginator import CappedCountPaginator
-from tests.admin_support import superuser_client
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
 USERS_URL = "/admin/accounts/user/"
-
-
-@pytest.fixture
-def admin():
-    return superuser_client()
 
 
 @pytest.fixture

@@ -5,16 +5,11 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.services.contact_link import LinkRefused, user_link_contact
-from tests.admin_support import messages_of, staff_client, superuser_client
+from tests.admin_support import messages_of, staff_client
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
 USERS_URL = "/admin/accounts/user/"
-
-
-@pytest.fixture
-def admin():
-    return superuser_client()
 
 
 def link(admin, user, contact_id: str):

@@ -9,18 +9,13 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.models import Tag, TagSubscription
-from tests.admin_support import messages_of, staff_client, superuser_client
+from tests.admin_support import messages_of, staff_client
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
 TAGS_URL = "/admin/accounts/tag/"
 SUBSCRIPTIONS_URL = "/admin/accounts/tagsubscription/"
-
-
-@pytest.fixture
-def admin():
-    return superuser_client()
 
 
 def subscribe(admin, *tag_ids: int):

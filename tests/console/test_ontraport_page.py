@@ -9,17 +9,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from tests.admin_support import messages_of, staff_client, superuser_client
+from tests.admin_support import messages_of, staff_client
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
 PAGE = "/admin/ontraport/"
-
-
-@pytest.fixture
-def admin():
-    return superuser_client()
 
 
 def test_the_admin_index_links_to_the_page(admin, site_sandbox):

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from tests.admin_support import messages_of, staff_client, superuser_client
+from tests.admin_support import messages_of, staff_client
 from tests.django_fixtures import ACCESS_KEY
 from webhooks.models import Delivery
 
@@ -25,11 +25,6 @@ def store(
 
 def ids_listed(response) -> set[int]:
     return {delivery.pk for delivery in response.context["cl"].result_list}
-
-
-@pytest.fixture
-def admin():
-    return superuser_client()
 
 
 def test_changelist_loads_in_a_fixed_number_of_queries(admin, django_assert_max_num_queries):

@@ -7,17 +7,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from tests.admin_support import messages_of, staff_client, superuser_client
+from tests.admin_support import messages_of, staff_client
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
 LOG = "/admin/webhooks/delivery/"
-
-
-@pytest.fixture
-def admin():
-    return superuser_client()
 
 
 def failed_delivery(**fields: object) -> Delivery:
