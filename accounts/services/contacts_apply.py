@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Literal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from accounts.identity import email_key
 from accounts.models import FieldMapping, User
@@ -113,6 +113,10 @@ class SyncOutcome:
 
 # A contact whose write loses a race (its user or e-mail committed by another worker meanwhile) reads again.
 _RACE_RETRIES = 3
+# A batch the database aborted to break a deadlock with another batch runs again, at most this many times in
+# all; PostgreSQL's deadlock_detected and serialization_failure.
+_DEADLOCK_RETRIES = 3
+LOCK_CONFLICT_SQLSTATES = {"40P01", "40001"}
 
 
 def users_sync_from_contacts(
@@ -136,6 +140,30 @@ def users_sync_from_contacts(
     if not dry_run:
         _name_new_tags(contacts.values(), directory)  # committed apart: a tag row serves every batch
     mappings = field_mappings_enabled()
+    # Owning the transaction, the batch can run again when the database aborts it to break a deadlock with
+    # another worker's batch (both locking some of the same users, in orders of their own).
+    tries = 1 if transaction.get_connection().in_atomic_block else _DEADLOCK_RETRIES
+    for attempt in range(1, tries + 1):
+        try:
+            return _batch_apply(requests, contacts, lookups, directory, mappings, dry_run=dry_run)
+        except OperationalError as error:
+            if attempt == tries or not _lost_to_a_lock_conflict(error):
+                raise
+            logger.info("batch of %d contacts: %s (try %d), applying it again", len(requests), error, attempt)
+            role_memo_clear()
+    raise AssertionError("unreachable")
+
+
+def _batch_apply(
+    requests: Mapping[int, ContactRequest],
+    contacts: Mapping[int, Contact],
+    lookups: IdentityLookups,
+    directory: ContactDirectory,
+    mappings: Sequence[FieldMapping],
+    *,
+    dry_run: bool,
+) -> dict[int, SyncOutcome]:
+    """The batch in one transaction: one read of its users, a savepoint per contact, the bulk writes."""
     outcomes: dict[int, SyncOutcome] = {}
     with transaction.atomic():
         if dry_run:
@@ -155,6 +183,11 @@ def users_sync_from_contacts(
         if dry_run:
             transaction.set_rollback(True)
     return outcomes
+
+
+def _lost_to_a_lock_conflict(error: OperationalError) -> bool:
+    """Did the database abort the transaction to break a deadlock (or a serialization conflict)?"""
+    return getattr(error.__cause__, "sqlstate", None) in LOCK_CONFLICT_SQLSTATES
 
 
 def _apply_one(
