@@ -53,6 +53,7 @@ from bench.common import (
     spawn,
     stop,
 )
+from ontraport_client.sandbox import SandboxControl
 
 RATE = 180
 TAGS = {1: "Customer", 2: "Newsletter", 3: "VIP", 4: "Webinar", 5: "Trial"}
@@ -139,6 +140,67 @@ def webhook_path(action: str, contact_id: int) -> str:
     return f"/?wpf_action={action}&access_key={ACCESS_KEY}&contact_id={contact_id}"
 
 
+def sandbox_seeded(
+    window: float, ids: range, rng: random.Random
+) -> tuple[subprocess.Popen[bytes], SandboxControl, str, list[dict[str, str]]]:
+    """A sandbox at the real limit (RATE calls per `window` s) holding a contact for each id: its process,
+    its control, its origin and the contacts' rows."""
+    port = free_port()
+    sandbox = spawn(
+        [PYTHON, "-m", "ontraport_client.sandbox", "--port", str(port), "--data", "empty",
+         "--rate-limit", str(RATE), "--window", str(window), "--quiet"],
+        cwd=ROOT, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    origin = f"http://127.0.0.1:{port}"
+    control = SandboxControl(origin)
+    control.wait_until_ready()
+    contacts = contact_rows(ids, rng)
+    for tag_id, name in TAGS.items():
+        control.add_tag(name, tag_id)
+    for start in range(0, len(contacts), 2000):
+        control.add_contacts(contacts[start : start + 2000])
+    return sandbox, control, origin, contacts
+
+
+def sandbox_site_env(database_url: str, origin: str, window: float, **extra: str) -> dict[str, str]:
+    """The site's environment against that sandbox."""
+    return site_env(
+        database_url,
+        ONTRAPORT_API_URL=f"{origin}/1/",
+        ONTRAPORT_APP_ID="sandbox-app",
+        ONTRAPORT_API_KEY="sandbox-key",
+        ONTRAPORT_RATE_WINDOW=str(window),  # the sandbox's window: the pacer's log must match it
+        **extra,
+    )
+
+
+def burst_calls(ids: range, webhooks: int, rng: random.Random) -> list[tuple[str, int]]:
+    """An `add` for every contact, the rest random update / update_tags, shuffled."""
+    calls = [("add", i) for i in ids]
+    calls += [(rng.choice(["update", "update_tags"]), rng.choice(ids)) for _ in range(webhooks - len(ids))]
+    rng.shuffle(calls)
+    return calls
+
+
+def users_wrong(contacts: list[dict[str, str]]) -> int:
+    """Users whose tags, names or e-mail differ from their contact's (Django set up)."""
+    from accounts.models import User
+
+    by_id = {int(c["id"]): c for c in contacts}
+    wrong = 0
+    for user in User.objects.filter(contact_id__isnull=False).prefetch_related("tags"):
+        contact = by_id[user.contact_id]
+        tags = {int(t) for t in contact["contact_cat"].split("*/*") if t}
+        if (
+            {t.id for t in user.tags.all()} != tags
+            or user.first_name != contact["firstname"]
+            or user.last_name != contact["lastname"]
+            or user.email != contact["email"]
+        ):
+            wrong += 1
+    return wrong
+
+
 def fire(base: str, calls: list[tuple[str, int]], connections: int = 32) -> dict[int, int]:
     """Send every (action, contact_id) as a GET webhook; returns a count per HTTP status (0: no answer).
 
@@ -216,33 +278,10 @@ def main() -> None:
     rng = random.Random(args.seed)
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
 
-    port = free_port()
-    sandbox = spawn(
-        [PYTHON, "-m", "ontraport_client.sandbox", "--port", str(port), "--data", "empty",
-         "--rate-limit", str(RATE), "--window", str(args.window), "--quiet"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    origin = f"http://127.0.0.1:{port}"
-    from ontraport_client.sandbox import SandboxControl
-
-    control = SandboxControl(origin)
-    control.wait_until_ready()
     ids = range(200_000, 200_000 + args.contacts)
-    contacts = contact_rows(ids, rng)
-    for tag_id, name in TAGS.items():
-        control.add_tag(name, tag_id)
-    for start in range(0, len(contacts), 2000):
-        control.add_contacts(contacts[start : start + 2000])
-
+    sandbox, control, origin, contacts = sandbox_seeded(args.window, ids, rng)
     database_url = fresh_database(args.database, "bench_fusion_burst")
-    env = site_env(
-        database_url,
-        ONTRAPORT_API_URL=f"{origin}/1/",
-        ONTRAPORT_APP_ID="sandbox-app",
-        ONTRAPORT_API_KEY="sandbox-key",
-        ONTRAPORT_RATE_WINDOW=str(args.window),  # the sandbox's window: the pacer's log must match it
-    )
+    env = sandbox_site_env(database_url, origin, args.window)
     manage(env, "migrate", "--noinput")
     os.environ.update(env)
     import django
@@ -253,11 +292,7 @@ def main() -> None:
     from accounts.models import User
     from webhooks.models import Delivery
 
-    calls = [("add", i) for i in ids]
-    calls += [
-        (rng.choice(["update", "update_tags"]), rng.choice(ids)) for _ in range(args.webhooks - len(ids))
-    ]
-    rng.shuffle(calls)
+    calls = burst_calls(ids, args.webhooks, rng)
     stats_before = control.stats()
 
     load_before = load()
@@ -300,19 +335,7 @@ def main() -> None:
 
     times = Delivery.objects.aggregate(first=Min("received_at"), last=Max("finished_at"))
     drain_s = (times["last"].timestamp() - started) if times["last"] else None
-    contacts_by_id = {int(c["id"]): c for c in contacts}
-    wrong = 0
-    users = User.objects.filter(contact_id__isnull=False).prefetch_related("tags")
-    for user in users:
-        contact = contacts_by_id[user.contact_id]
-        tags = {int(t) for t in contact["contact_cat"].split("*/*") if t}
-        if (
-            {t.id for t in user.tags.all()} != tags
-            or user.first_name != contact["firstname"]
-            or user.last_name != contact["lastname"]
-            or user.email != contact["email"]
-        ):
-            wrong += 1
+    wrong = users_wrong(contacts)
     unique = len(set(ids))
     api_calls = stats["requests"] - stats_before["requests"]
     password_calls = calls_to("PUT /Contacts")

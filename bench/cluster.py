@@ -46,7 +46,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.burst import RATE, TAGS, contact_rows, fire
+from bench.burst import RATE, burst_calls, fire, sandbox_seeded, sandbox_site_env, users_wrong
 from bench.common import (
     GUNICORN,
     PYTHON,
@@ -58,7 +58,6 @@ from bench.common import (
     load,
     machine,
     manage,
-    site_env,
     spawn,
     stop,
     wait_http,
@@ -213,33 +212,11 @@ def main() -> None:
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
 
     redis_process, cache_url = redis_start()
-    port = free_port()
-    sandbox = spawn(
-        [PYTHON, "-m", "ontraport_client.sandbox", "--port", str(port), "--data", "empty",
-         "--rate-limit", str(RATE), "--window", str(args.window), "--quiet"],
-        cwd=ROOT, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    origin = f"http://127.0.0.1:{port}"
-    from ontraport_client.sandbox import SandboxControl
-
-    control = SandboxControl(origin)
-    control.wait_until_ready()
     ids = range(300_000, 300_000 + args.contacts)
-    contacts = contact_rows(ids, rng)
-    for tag_id, name in TAGS.items():
-        control.add_tag(name, tag_id)
-    for start in range(0, len(contacts), 2000):
-        control.add_contacts(contacts[start : start + 2000])
-
+    sandbox, control, origin, contacts = sandbox_seeded(args.window, ids, rng)
     database_url = fresh_database("postgres", args.database_name)
-    env = site_env(
-        database_url,
-        ONTRAPORT_API_URL=f"{origin}/1/",
-        ONTRAPORT_APP_ID="sandbox-app",
-        ONTRAPORT_API_KEY="sandbox-key",
-        ONTRAPORT_RATE_WINDOW=str(args.window),  # the sandbox's window: the pacer's log must match it
-        CACHE_URL=cache_url,
-        FUSION_LEASE_SECONDS=str(args.lease),
+    env = sandbox_site_env(
+        database_url, origin, args.window, CACHE_URL=cache_url, FUSION_LEASE_SECONDS=str(args.lease)
     )
     manage(env, "migrate", "--noinput")
     os.environ.update(env)
@@ -251,11 +228,7 @@ def main() -> None:
     from accounts.models import User
     from webhooks.models import Delivery
 
-    calls = [("add", i) for i in ids]
-    calls += [
-        (rng.choice(["update", "update_tags"]), rng.choice(ids)) for _ in range(args.webhooks - len(ids))
-    ]
-    rng.shuffle(calls)
+    calls = burst_calls(ids, args.webhooks, rng)
     stats_before = control.stats()
     load_before = load()
 
@@ -361,18 +334,7 @@ def main() -> None:
     accepted = answers.get(202, 0)
     stored = Delivery.objects.count()
     done = Delivery.objects.filter(status=Delivery.Status.DONE).count()
-    contacts_by_id = {int(c["id"]): c for c in contacts}
-    wrong = 0
-    for user in User.objects.filter(contact_id__isnull=False).prefetch_related("tags"):
-        contact = contacts_by_id[user.contact_id]
-        tags = {int(t) for t in contact["contact_cat"].split("*/*") if t}
-        if (
-            {t.id for t in user.tags.all()} != tags
-            or user.first_name != contact["firstname"]
-            or user.last_name != contact["lastname"]
-            or user.email != contact["email"]
-        ):
-            wrong += 1
+    wrong = users_wrong(contacts)
     duplicates = (
         User.objects.filter(contact_id__isnull=False)
         .values("contact_id")

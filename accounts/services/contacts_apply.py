@@ -143,15 +143,15 @@ def users_sync_from_contacts(
     # Owning the transaction, the batch can run again when the database aborts it to break a deadlock with
     # another worker's batch (both locking some of the same users, in orders of their own).
     tries = 1 if transaction.get_connection().in_atomic_block else _DEADLOCK_RETRIES
-    for attempt in range(1, tries + 1):
+    for attempt in range(1, tries):
         try:
             return _batch_apply(requests, contacts, lookups, directory, mappings, dry_run=dry_run)
         except OperationalError as error:
-            if attempt == tries or not _lost_to_a_lock_conflict(error):
+            if not _lost_to_a_lock_conflict(error):
                 raise
             logger.info("batch of %d contacts: %s (try %d), applying it again", len(requests), error, attempt)
             role_memo_clear()
-    raise AssertionError("unreachable")
+    return _batch_apply(requests, contacts, lookups, directory, mappings, dry_run=dry_run)  # the last try
 
 
 def _batch_apply(
