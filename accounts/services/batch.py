@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from accounts.models import User
+from accounts.models import Tag, User
 from accounts.services.tags import TagChange, user_tags_write
 from accounts.usernames import UsernamesKnown
 
@@ -29,6 +29,7 @@ class UsersLoaded:
     usernames: UsernamesKnown = field(default_factory=UsernamesKnown)
     # user pk → (contact id, e-mail key) as last remembered: what to clear when either changes
     identifiers: dict[int, tuple[int | None, str | None]] = field(default_factory=dict)
+    tag_names: dict[int, str] = field(default_factory=dict)  # tag id → name, read when first needed
 
     @classmethod
     def read(cls, *, contact_ids: Iterable[int], email_keys: Iterable[str]) -> "UsersLoaded":
@@ -70,6 +71,15 @@ class UsersLoaded:
         if user.pk not in self.tag_ids:
             self.tag_ids.update(_tag_ids_of([user.pk]))
         return self.tag_ids[user.pk]
+
+    def names_of_tags(self, tag_ids: Iterable[int]) -> list[str]:
+        """The tags' names (their id when unnamed) in name order, for the log; one query for the ids this
+        batch has not named yet."""
+        wanted = set(tag_ids)
+        if missing := wanted - self.tag_names.keys():
+            self.tag_names.update(dict.fromkeys(missing, ""))
+            self.tag_names.update(Tag.objects.filter(pk__in=missing).values_list("pk", "name"))
+        return sorted((self.tag_names[tag_id] or str(tag_id) for tag_id in wanted), key=str.casefold)
 
     def remember(self, user: User) -> None:
         """`user` as it now is in the database (as read, or after a successful apply: linked to another

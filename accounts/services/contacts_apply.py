@@ -291,7 +291,12 @@ def _apply_to(
         effect = {"by_email": Effect.LINKED, "relinked": Effect.RELINKED}.get(
             how, Effect.UPDATED if applied.changed else Effect.UNCHANGED
         )
-        head = f"updated user {user.username}"
+        if effect == Effect.UNCHANGED:
+            head = f"no change to user {user.username}"
+        elif applied.changes:
+            head = f"updated user {user.username}: {'; '.join(applied.changes)}"
+        else:
+            head = f"updated user {user.username}"
         if how == "by_email":
             applied.notes.insert(0, "linked by e-mail")
         elif how == "relinked":
@@ -319,7 +324,9 @@ def _refuse_to_create(contact: Contact) -> SyncOutcome | None:
         )
     if email_key(contact.email) is None or not email_is_valid(contact.email.strip()):
         return SyncOutcome.failed(
-            FailureReason.INVALID_EMAIL, f"contact {contact.id} has an invalid e-mail address"
+            FailureReason.INVALID_EMAIL,
+            # repr: an invisible character or a stray space shows as what it is.
+            f"contact {contact.id} has an invalid e-mail address: {contact.email.strip()!r}",
         )
     return None
 

@@ -28,10 +28,16 @@ def mapped_value(*, contact: Contact, mappings: Sequence[FieldMapping], attribut
 
 
 def user_apply_fields(
-    *, user: User, contact: Contact, mappings: Sequence[FieldMapping], notes: list[str] | None = None
+    *,
+    user: User,
+    contact: Contact,
+    mappings: Sequence[FieldMapping],
+    notes: list[str] | None = None,
+    labels: list[str] | None = None,
 ) -> list[str]:
     """Write mapped values to `user` (not saved). Returns the names of the model fields it changed; what
-    it had to cut or leave out is said in `notes`.
+    it had to cut or leave out is said in `notes`; the label of every mapping whose value changed is added
+    to `labels` (what the log says changed).
 
     Empty values never erase data. Username and password are only used when a user is created (changing
     either later would lock people out); e-mail is never changed on a staff user or superuser, nor to an
@@ -39,6 +45,7 @@ def user_apply_fields(
     and profile values at FUSION_PROFILE_VALUE_MAX.
     """
     notes = notes if notes is not None else []
+    labels = labels if labels is not None else []
     changed: list[str] = []
     profile = dict(user.profile)
     password_fields = _password_fields(mappings)
@@ -50,19 +57,29 @@ def user_apply_fields(
             continue
         if mapping.target == FieldMapping.Target.PROFILE:
             label = mapping.options.get(value, value)  # a dropdown's label, not its id
-            profile[mapping.attribute] = _cut(label, settings.FUSION_PROFILE_VALUE_MAX, mapping, notes)
+            shown = _cut(label, settings.FUSION_PROFILE_VALUE_MAX, mapping, notes)
+            if profile.get(mapping.attribute) != shown:
+                profile[mapping.attribute] = shown
+                labels.append(mapping_label(mapping))
         elif mapping.attribute in ("first_name", "last_name"):
             value = _cut(value, NAME_MAX, mapping, notes)
             if getattr(user, mapping.attribute) != value:
                 setattr(user, mapping.attribute, value)
                 changed.append(mapping.attribute)
+                labels.append(mapping_label(mapping))
         elif mapping.attribute == "email" and _email_may_change(user, value.strip(), notes):
             user.email = value.strip()
             changed.append("email")
+            labels.append(mapping_label(mapping))
     if profile != user.profile:
         user.profile = profile
         changed.append("profile")
     return changed
+
+
+def mapping_label(mapping: FieldMapping) -> str:
+    """How the owner knows a mapped field: Ontraport's label ("Membership Level"), else its key."""
+    return mapping.label or mapping.ontraport_field
 
 
 def _text(value: object) -> str:

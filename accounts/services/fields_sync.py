@@ -2,6 +2,7 @@
 the fields they want (WP Fusion's "Load fields from Ontraport" button)."""
 
 from django.db import transaction
+from django.utils.text import slugify
 
 from accounts.models import FieldMapping
 from ontraport_client import OntraportClient
@@ -11,13 +12,18 @@ from ontraport_client import OntraportClient
 NOT_MAPPABLE = frozenset({"id", "contact_cat"})
 
 KEY_MAX = FieldMapping._meta.get_field("ontraport_field").max_length or 64
+ATTRIBUTE_MAX = FieldMapping._meta.get_field("attribute").max_length or 64
+# Labels of Ontraport fields that mean a user attribute: loaded as that mapping (disabled, like the rest)
+# instead of a profile value the owner would have to re-map by hand.
+USER_ATTRIBUTE_LABELS = {"username": "username", "user name": "username", "wordpress username": "username"}
 LABEL_MAX = FieldMapping._meta.get_field("label").max_length or 255
 
 
 @transaction.atomic
 def field_mappings_sync_from_ontraport(*, client: OntraportClient) -> int:
-    """Create a *disabled* profile mapping for every Ontraport field not mapped yet, and refresh the labels
-    (and dropdown options) of mapped ones. Returns how many mappings were created.
+    """Create a *disabled* profile mapping for every Ontraport field not mapped yet (keyed by its label, see
+    `profile_key`; a field labelled "Username" as the username mapping), and refresh the labels (and
+    dropdown options) of mapped ones. Returns how many mappings were created.
 
     Nothing is ever enabled here: which Ontraport data lands on the site is the site owner's decision, made
     in the admin. A field whose key is already used as a profile key by another mapping is left alone
@@ -30,6 +36,9 @@ def field_mappings_sync_from_ontraport(*, client: OntraportClient) -> int:
     profile_keys_taken = set(
         FieldMapping.objects.filter(target=FieldMapping.Target.PROFILE).values_list("attribute", flat=True)
     )
+    user_attributes_taken = set(
+        FieldMapping.objects.filter(target=FieldMapping.Target.USER).values_list("attribute", flat=True)
+    )
 
     relabelled: list[FieldMapping] = []
     created: list[FieldMapping] = []
@@ -41,18 +50,44 @@ def field_mappings_sync_from_ontraport(*, client: OntraportClient) -> int:
                 if (mapping.label, mapping.options) != (label, options):
                     mapping.label, mapping.options = label, options
                     relabelled.append(mapping)
-        elif len(field.key) <= KEY_MAX and field.key not in profile_keys_taken:
+        elif len(field.key) > KEY_MAX:
+            continue
+        elif (attribute := USER_ATTRIBUTE_LABELS.get(label.strip().casefold())) and (
+            attribute not in user_attributes_taken
+        ):
+            created.append(
+                FieldMapping(
+                    ontraport_field=field.key,
+                    label=label,
+                    target=FieldMapping.Target.USER,
+                    attribute=attribute,
+                    options=options,
+                    enabled=False,
+                )
+            )
+            user_attributes_taken.add(attribute)
+        elif (key := profile_key(label=label, field_key=field.key, taken=profile_keys_taken)) is not None:
             created.append(
                 FieldMapping(
                     ontraport_field=field.key,
                     label=label,
                     target=FieldMapping.Target.PROFILE,
-                    attribute=field.key,
+                    attribute=key,
                     options=options,
                     enabled=False,
                 )
             )
-            profile_keys_taken.add(field.key)
+            profile_keys_taken.add(key)
     FieldMapping.objects.bulk_update(relabelled, ["label", "options"])
     FieldMapping.objects.bulk_create(created)
     return len(created)
+
+
+def profile_key(*, label: str, field_key: str, taken: set[str]) -> str | None:
+    """The profile key a loaded field is stored under: its label as an identifier ("Membership Level" →
+    `membership_level`), so profiles read as the owner named the fields, not as Ontraport's ids (`f1535`).
+    The field's key when the label gives none or is taken; None when both are taken."""
+    for key in (slugify(label).replace("-", "_")[:ATTRIBUTE_MAX], field_key):
+        if key and key not in taken:
+            return key
+    return None

@@ -24,6 +24,8 @@ class Applied:
     user: User
     changed: bool = False
     notes: list[str] = field(default_factory=list)
+    # What changed, in the owner's words, for the log: "Last Name, Membership Level", "tags added: VIP".
+    changes: list[str] = field(default_factory=list)
 
 
 def user_update_from_contact(
@@ -44,7 +46,12 @@ def user_update_from_contact(
         user.contact_id = contact.id
         changed.append("contact_id")
     if with_fields:
-        changed += user_apply_fields(user=user, contact=contact, mappings=mappings, notes=applied.notes)
+        labels: list[str] = []
+        changed += user_apply_fields(
+            user=user, contact=contact, mappings=mappings, notes=applied.notes, labels=labels
+        )
+        if labels:
+            applied.changes.append(", ".join(labels))
         if role:
             choice = role_resolve(requested=role)
             if choice.refused:
@@ -53,6 +60,7 @@ def user_update_from_contact(
             elif set(user.groups.values_list("pk", flat=True)) != {choice.group.pk}:
                 user.groups.set([choice.group])
                 applied.changed = True
+                applied.changes.append(f"role {choice.group.name}")
     if changed:
         user.save(update_fields=changed)
         applied.changed = True
@@ -60,6 +68,10 @@ def user_update_from_contact(
     if change is not None:
         writes.tag_changes.append(change)
         applied.changed = True
+        if change.applied:
+            applied.changes.append(f"tags added: {', '.join(loaded.names_of_tags(change.applied))}")
+        if change.removed:
+            applied.changes.append(f"tags removed: {', '.join(loaded.names_of_tags(change.removed))}")
     return applied
 
 

@@ -14,7 +14,7 @@ def remote_keys(sandbox) -> set[str]:
     return set(sandbox.fields())
 
 
-def test_every_unmapped_field_becomes_a_disabled_profile_mapping(site_sandbox):
+def test_every_unmapped_field_becomes_a_disabled_mapping_keyed_by_its_label(site_sandbox):
     already = set(
         FieldMapping.objects.values_list("ontraport_field", flat=True)
     )  # firstname, lastname, email
@@ -30,7 +30,14 @@ def test_every_unmapped_field_becomes_a_disabled_profile_mapping(site_sandbox):
     assert (level.label, level.target, level.attribute, level.enabled) == (
         "Membership Level",
         FieldMapping.Target.PROFILE,
-        "f1535",
+        "membership_level",  # the label as a key, not Ontraport's id
+        False,
+    )
+    # A field labelled "Username" is loaded as the username mapping, not as a profile value to re-map.
+    username = FieldMapping.objects.get(ontraport_field="f1534")
+    assert (username.target, username.attribute, username.enabled) == (
+        FieldMapping.Target.USER,
+        "username",
         False,
     )
     assert set(FieldMapping.objects.filter(enabled=True).values_list("pk", flat=True)) == enabled_before

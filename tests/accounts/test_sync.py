@@ -357,4 +357,24 @@ def test_dropdown_profile_values_are_stored_as_their_labels(site_sandbox, webhoo
     FieldMapping.objects.filter(ontraport_field="f1535").update(enabled=True)
     site_sandbox.add_contact({**site_sandbox.get_contact(3), "f1535": "3"})
     webhook("add", 3)
-    assert User.objects.get(contact_id=3).profile["f1535"] == "Gold"
+    assert User.objects.get(contact_id=3).profile["membership_level"] == "Gold"  # keyed by its label
+
+
+def test_the_log_names_what_changed_and_says_when_nothing_did(site_sandbox, webhook):
+    """Fields by their label, tags added and removed by name, "no change" when none: what the Runs count."""
+    Tag.objects.bulk_create([Tag(id=1, name="Members"), Tag(id=2, name="Customers"), Tag(id=4, name="VIP")])
+    webhook("add", 2)  # Liam Chen: Members, Newsletter (named from Ontraport's list)
+    user = User.objects.get(contact_id=2)
+    site_sandbox.add_contact(
+        {**site_sandbox.get_contact(2), "lastname": "Chen-Lee", "contact_cat": "*/*1*/*4*/*"}
+    )
+
+    webhook("update", 2)
+    updated = last_delivery()
+    assert (
+        updated.message
+        == f"updated user {user.username}: Last Name; tags added: VIP; tags removed: Newsletter"
+    )
+
+    webhook("update", 2)  # nothing differs now
+    assert last_delivery().message == f"no change to user {user.username}"
