@@ -101,6 +101,8 @@ FUSION_RESYNC_EVERY = env.str(
 )
 
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The site's name, in the admin's header and on the pages members reach (home, log in, set a password).
+FUSION_SITE_NAME = env.str("FUSION_SITE_NAME", default="fusion-site")
 
 # --- Operations: health, metrics, several machines (docs/operations.md) -------------------------------
 # Each worker beats every FUSION_HEARTBEAT_SECONDS; none seen for FUSION_WORKER_STALE_SECONDS = no worker.

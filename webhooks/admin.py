@@ -23,8 +23,6 @@ from django.views.decorators.http import require_POST
 from accounts.identity import email_key
 from accounts.reasons import FailureReason
 from fusion_site.masking import mask_text
-from fusion_site.telemetry.selectors import workers_health
-from webhooks.claiming import can_wait
 from webhooks.models import EMAIL_KEY, Delivery
 from webhooks.params import CONTACT_ID_MAX
 from webhooks.reason_advice import reason_advice
@@ -102,15 +100,6 @@ class DeliveryAdmin(admin.ModelAdmin):
         "finished_at",
     )
     readonly_fields = fields
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        # The log is where the site owner looks when webhooks seem to do nothing: say so when no worker
-        # is alive (the deliveries are stored and wait for one).
-        if request.method == "GET" and not (health := workers_health()).ok and can_wait():
-            self.message_user(request, health.problem, messages.WARNING)
-        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

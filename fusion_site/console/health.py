@@ -9,22 +9,29 @@ from django.utils import timezone
 
 from accounts.models import Run
 from webhooks.models import Delivery
+from webhooks.queue_stats import queue_stats
 
 LATEST_FAILURES = 10
 RECENT_RUNS = 5
-WAITING = (Delivery.Status.PENDING, Delivery.Status.PROCESSING)
+# A delivery due this long ago and still not taken means nothing is applying webhooks.
+OVERDUE_ALARM = datetime.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
 class DeliveryHealth:
     by_status: dict[str, int]  # the last 24 hours, every status present (0 when none)
     queue_depth: int  # waiting now (pending or processing), whatever their age
-    oldest_waiting: datetime.datetime | None
+    # How long the longest-overdue delivery has been due: aged by when it was due, not by when it arrived,
+    # so a delivery waiting for its scheduled retry is no alarm (webhooks.queue_stats, the same figure
+    # as /readyz and /metrics).
+    overdue: datetime.timedelta
+    retries_scheduled: int  # pending, due later (a retry's backoff)
+    next_retry_at: datetime.datetime | None
     latest_failures: list[Delivery]
 
     @property
-    def oldest_waiting_age(self) -> datetime.timedelta | None:
-        return timezone.now() - self.oldest_waiting if self.oldest_waiting else None
+    def overdue_alarm(self) -> bool:
+        return self.overdue > OVERDUE_ALARM
 
 
 def runs_recent() -> list[Run]:
@@ -41,7 +48,9 @@ def delivery_health(*, hours: int = 24) -> DeliveryHealth:
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
-    waiting = Delivery.objects.filter(status__in=WAITING).aggregate(n=Count("id"), oldest=Min("received_at"))
+    stats = queue_stats()
+    later = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__gt=timezone.now())
+    scheduled = later.aggregate(n=Count("id"), first=Min("next_attempt_at"))
     failures = list(
         Delivery.objects.filter(Q(status=Delivery.Status.FAILED) | Q(status=Delivery.Status.REJECTED))
         .filter(received_at__gte=since)
@@ -50,7 +59,9 @@ def delivery_health(*, hours: int = 24) -> DeliveryHealth:
     )
     return DeliveryHealth(
         by_status={status: counts.get(status, 0) for status in Delivery.Status.values},
-        queue_depth=waiting["n"],
-        oldest_waiting=waiting["oldest"],
+        queue_depth=stats.depth,
+        overdue=datetime.timedelta(seconds=stats.oldest_waiting_seconds),
+        retries_scheduled=scheduled["n"],
+        next_retry_at=scheduled["first"],
         latest_failures=failures,
     )

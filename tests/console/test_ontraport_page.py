@@ -124,7 +124,24 @@ def test_the_last_24_hours_in_a_bounded_number_of_queries(admin, site_sandbox, d
             [("done", now, {"user": user})] * 30
             + [("failed", now, {"reason": "no_email", "message": "contact has no e-mail"})] * 15
             + [("failed", old, {"reason": "not_found"})] * 5
-            + [("pending", now - datetime.timedelta(minutes=20), {})] * 3
+            # Due 20 minutes ago and never taken: a real alarm.
+            + [
+                (
+                    "pending",
+                    now - datetime.timedelta(minutes=20),
+                    {"next_attempt_at": now - datetime.timedelta(minutes=20)},
+                )
+            ]
+            * 3
+            # Arrived 16 minutes ago, waiting for its scheduled retry: no alarm (it was aged by arrival).
+            + [
+                (
+                    "pending",
+                    now - datetime.timedelta(minutes=16),
+                    {"next_attempt_at": now + datetime.timedelta(minutes=4), "attempts": 1},
+                )
+            ]
+            * 2
             + [("rejected", now, {"reason": "missing_contact_id", "action": "invalid"})] * 2
         )
     ]
@@ -134,12 +151,14 @@ def test_the_last_24_hours_in_a_bounded_number_of_queries(admin, site_sandbox, d
         response = admin.get(PAGE)
 
     health = response.context["health"]
-    assert health.by_status == {"pending": 3, "processing": 0, "done": 30, "failed": 15, "rejected": 2}
-    assert health.queue_depth == 3
-    assert 19 * 60 < health.oldest_waiting_age.total_seconds() < 21 * 60
+    assert health.by_status == {"pending": 5, "processing": 0, "done": 30, "failed": 15, "rejected": 2}
+    assert health.queue_depth == 5
+    assert 19 * 60 < health.overdue.total_seconds() < 21 * 60  # by when they were due
+    assert health.retries_scheduled == 2
     assert len(health.latest_failures) == 10
     html = response.content.decode()
-    assert "is the worker running?" in html
+    assert "a delivery has been due for 20 minutes" in html
+    assert "2 waiting for a retry at its scheduled time" in html
     assert "No worker has ever run" in html  # telemetry's heartbeats: none in this test
     assert "trigger the rule on a tag instead of" in html  # what to do about no_email
     assert html.count('href="/admin/webhooks/delivery/') >= 10
@@ -206,3 +225,22 @@ def test_the_header_form_of_the_key_and_the_recent_runs(admin, site_sandbox, acc
     assert "Import #" in runs and "tag VIP" in runs
     assert "Resync #" in runs and "all linked users" in runs and ">root<" in runs
     assert "<td>24h</td>" in html or "FUSION_RESYNC_EVERY" in html
+
+
+def test_a_delivery_waiting_for_its_scheduled_retry_is_no_alarm(admin, site_sandbox):
+    """Received 16 minutes ago, due again in 4: the page says it waits for its retry, not that a worker is
+    missing (the old page aged deliveries by arrival and cried "is the worker running?")."""
+    now = timezone.now()
+    Delivery.objects.create(
+        contact_id=1,
+        action="update",
+        method="GET",
+        path="/",
+        status="pending",
+        attempts=1,
+        received_at=now - datetime.timedelta(minutes=16),
+        next_attempt_at=now + datetime.timedelta(minutes=4),
+    )
+    html = admin.get(PAGE).content.decode()
+    assert "has been due for" not in html
+    assert "1 waiting for a retry at its scheduled time" in html
