@@ -98,6 +98,16 @@ class LinkedToOntraportFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Why a user's tags cannot be edited on the site: the next webhook, resync or sweep sets them to the
+# contact's tags in Ontraport, so an edit here would be silently undone. Sending the site's changes to
+# Ontraport is the two-way work still to come; until then the page says where to change them.
+TAGS_READ_ONLY = (
+    "Tags and profile values come from Ontraport and are shown read-only: the next webhook, resync or sweep "
+    "sets them to the contact's, so a change made here would be undone. Change them in Ontraport (the "
+    "contact link opens it), then press Resync."
+)
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = (
@@ -121,11 +131,12 @@ class UserAdmin(DjangoUserAdmin):
     # text fields only and "123" also finds contact 123 (by the unique index, not a LIKE).
     # SEARCHED_COLUMNS: the columns PostgreSQL's trigram index covers (accounts.models.User.Meta).
     search_fields = (*SEARCHED_COLUMNS, "contact_id__exact")
-    autocomplete_fields = ("tags",)  # accounts can have thousands of tags: never list them all in a form
     # contact_id is set by webhooks, or by hand with "Link to Ontraport contact" (services.contact_link),
     # which checks the contact exists and is not linked to another user: never typed into the form.
+    # Tags are Ontraport's: shown, never edited here (see TAGS_READ_ONLY).
     readonly_fields = (
         "contact_link",
+        "tag_chips",
         "profile_table",
         "password_return_due_at",
         "password_return_attempts",
@@ -136,11 +147,10 @@ class UserAdmin(DjangoUserAdmin):
         (
             "Ontraport",
             {
-                "description": "Tags and profile values are replaced by the next webhook for this contact: "
-                "change them in Ontraport.",
+                "description": TAGS_READ_ONLY,
                 "fields": (
                     "contact_link",
-                    "tags",
+                    "tag_chips",
                     "profile_table",
                     "password_return_due_at",
                     "password_return_attempts",
@@ -246,12 +256,25 @@ class UserAdmin(DjangoUserAdmin):
     def profile_table(self, user: User) -> SafeString | str:
         if not user.profile:
             return "—"
+        # Each key under the label of the Ontraport field it comes from (one query), as the owner knows it.
+        labels = dict(
+            FieldMapping.objects.filter(target=FieldMapping.Target.PROFILE, attribute__in=list(user.profile))
+            .exclude(label="")
+            .values_list("attribute", "label")
+        )
         rows = format_html_join(
             "",
-            "<tr><th>{}</th><td>{}</td></tr>",
-            ((key, "" if value is None else str(value)) for key, value in sorted(user.profile.items())),
+            "{}",
+            ((profile_row(labels.get(key), key, value),) for key, value in sorted(user.profile.items())),
         )
         return format_html("<table>{}</table>", rows)
+
+
+def profile_row(label: str | None, key: str, value: object) -> SafeString:
+    text = "" if value is None else str(value)
+    if label:
+        return format_html('<tr><th>{} <span class="help">{}</span></th><td>{}</td></tr>', label, key, text)
+    return format_html("<tr><th>{}</th><td>{}</td></tr>", key, text)
 
 
 class LoadsFromOntraport(admin.ModelAdmin):
@@ -282,6 +305,13 @@ class LoadsFromOntraport(admin.ModelAdmin):
 
         load = path(self.load_path, self.admin_site.admin_view(load_view), name=self.load_url_name)
         return [load, *super().get_urls()]
+
+
+TAG_ADD_HELP = (
+    "This names a tag on the site only: it does not create the tag in Ontraport. Create tags in Ontraport "
+    'and press "Refresh tag names from Ontraport" on the Tags page; add one here only to name an id '
+    "Ontraport already has."
+)
 
 
 @admin.register(Tag)
@@ -326,8 +356,17 @@ class TagAdmin(LoadsFromOntraport):
         )
 
     @admin.display(description="users", ordering="user_count")
-    def user_count(self, tag: Tag) -> int:
-        return int(getattr(tag, "user_count", 0))
+    def user_count(self, tag: Tag) -> SafeString | int:
+        count = int(getattr(tag, "user_count", 0))
+        if not count:
+            return 0
+        url = reverse("admin:accounts_user_changelist") + f"?{TagFilter.parameter_name}={tag.pk}"
+        return format_html('<a href="{}" title="The users with this tag">{}</a>', url, count)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Tag | None = None) -> Any:
+        if obj is not None:
+            return super().get_fieldsets(request, obj)
+        return [(None, {"description": TAG_ADD_HELP, "fields": self.get_fields(request, obj)})]
 
     @admin.action(description="Refresh tag names from Ontraport", permissions=["add", "change"])
     def refresh_from_ontraport(self, request: HttpRequest, queryset: QuerySet[Tag]) -> None:

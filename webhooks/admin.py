@@ -53,6 +53,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "received_at",
+        "source_label",
         "action",
         "contact_id",
         "status_badge",
@@ -193,6 +194,13 @@ class DeliveryAdmin(admin.ModelAdmin):
                 and deliveries_replayable(queryset=Delivery.objects.filter(pk=delivery.pk)).exists(),
             }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **story})
+
+    @admin.display(description="source", ordering="source")
+    def source_label(self, delivery: Delivery) -> str:
+        # An import's rows are not webhooks: say which run wrote them (the filter "source" lists them apart).
+        if delivery.source == Delivery.Source.WEBHOOK:
+            return str(delivery.get_source_display())
+        return f"{delivery.get_source_display()} #{delivery.run_id}" if delivery.run_id else delivery.source
 
     @admin.display(description="path")
     def masked_path(self, delivery: Delivery) -> str:

@@ -6,7 +6,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accounts.models import Run, User
-from fusion_site.adoption.pages import BulkDirectory, Page, page_apply, page_fetch, resync_users
+from fusion_site.adoption.leases import lease_owner_new, run_claim, run_release
+from fusion_site.adoption.pages import BulkDirectory, LeaseLost, Page, page_apply, page_fetch, resync_users
 from ontraport_client import OntraportClient, OntraportError
 
 
@@ -85,3 +86,35 @@ def sweep_create(*, due_at: Any) -> Run | None:
             )
     except IntegrityError:
         return None
+
+
+def run_preview(*, kind: str, arguments: Mapping[str, Any], client: OntraportClient) -> Run:
+    """A dry run of the run's first page (at most 50 contacts, fewer with a limit): what it would create,
+    link, update or skip, with nothing written. The Run returned is not saved; its counts are the page's and
+    `total` is Ontraport's count for the whole run. For the admin's confirmation page, which must answer
+    within a request: a whole dry run is the command's (`--dry-run`)."""
+    run = Run(kind=kind, arguments={**arguments, "dry_run": True}, started_from="admin")
+    run_count_total(run=run, client=client, save=False)
+    page = page_fetch(run=run, client=client)
+    page_apply(run=run, page=page, directory=BulkDirectory(client), owner="", dry_run=True)
+    return run
+
+
+def run_now(*, run: Run, client: OntraportClient) -> Run:
+    """Work a small run through in this process at once (a user page's Resync button), recorded like any
+    run: its counts, its lines in the deliveries log. Raises OntraportError (the run is left interrupted
+    with the reason) and LeaseLost."""
+    owner = lease_owner_new()
+    claimed = run_claim(run_id=run.pk, owner=owner)
+    if claimed is None:
+        raise LeaseLost(f"run #{run.pk} is being worked on by another process")
+    try:
+        run_count_total(run=claimed, client=client)
+        run_work(run=claimed, client=client, owner=owner)
+    except OntraportError as error:
+        message = f"Ontraport error: {error}"
+        run_release(run=claimed, owner=owner, state=Run.State.INTERRUPTED, message=message)
+        raise
+    run_release(run=claimed, owner=owner, state=Run.State.DONE)
+    claimed.refresh_from_db()
+    return claimed

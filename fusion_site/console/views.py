@@ -116,5 +116,6 @@ def test_webhook_result(request: HttpRequest, delivery_id: int) -> HttpResponse:
         "title": f"Test webhook: delivery #{delivery.pk}",
         "delivery": delivery,
         "waiting": waiting,
+        "advice": reason_advice(delivery.reason),  # the delivery page's advice, one definition
     }
     return render(request, "console/test_result.html", context)

@@ -131,8 +131,36 @@ def test_user_change_page_has_the_ontraport_fieldset(admin):
     # is the one way to change it.
     assert 'class="readonly"><a href="https://app.ontraport.com/#!/contact/edit&amp;id=1"' in html
     assert 'form="link-contact-form"' in html
-    assert '<option value="5" selected>Gold Members</option>' in html  # the tags autocomplete
+    # Tags are shown read-only, with why: Ontraport sets them, an edit here would be undone.
+    assert '<span class="chip">Gold Members</span>' in html
+    assert 'name="tags"' not in html
+    assert "would be undone" in html
     assert "field-password_return_due_at" in html
+
+
+def test_saving_a_users_page_never_touches_its_tags(admin):
+    """The form has no tags field: a save keeps exactly the tags Ontraport gave (nothing silently undone,
+    nothing silently changed)."""
+    tag = Tag.objects.create(id=5, name="Gold Members")
+    user = User.objects.create(username="dana", email="dana@example.com", contact_id=1)
+    user.tags.add(tag)
+    page = admin.get(f"{USERS_URL}{user.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields if name not in ("password",)}
+    data.update(
+        {
+            "tags": [],  # what a tampered form would send: ignored, the form has no such field
+            "groups": [],
+            "user_permissions": [],
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "last_login_0": "",
+            "last_login_1": "",
+        }
+    )
+    response = admin.post(f"{USERS_URL}{user.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert list(user.tags.values_list("pk", flat=True)) == [5]
 
 
 # --- tags ------------------------------------------------------------------------------------------------
@@ -147,7 +175,8 @@ def test_tag_changelist_counts_users_and_searches_by_name_or_id(admin, django_as
         response = admin.get(TAGS_URL)
 
     html = response.content.decode()
-    assert '<td class="field-user_count">5</td>' in html
+    # The count links to those users (the users list filtered by the tag).
+    assert '<td class="field-user_count"><a href="/admin/accounts/user/?tags__id__exact=1"' in html
     assert {t.name for t in admin.get(TAGS_URL, {"q": "1"}).context["cl"].result_list} == {"Members"}
     assert {t.name for t in admin.get(TAGS_URL, {"q": "news"}).context["cl"].result_list} == {"Newsletter"}
 

@@ -1,6 +1,7 @@
 """The admin: runs listed and shown; "Import users with this tag" (Tags), "Resync from Ontraport" (Users)."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from accounts.models import Run, Tag, User
@@ -20,10 +21,69 @@ def admin(bulk_sandbox):
     return superuser_client()
 
 
-def test_import_action_starts_a_run_links_to_it_and_the_worker_imports(admin):
-    response = admin.post(
-        TAGS_URL, {"action": "import_users_with_tag", "_selected_action": ["1"]}, follow=True
+IMPORT = {"action": "import_users_with_tag", "_selected_action": ["1"]}
+
+
+def test_import_action_asks_first_and_starts_nothing(admin):
+    page = admin.post(TAGS_URL, IMPORT)
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Start the import" in html and "Dry run" in html
+    assert 'name="role"' in html and 'name="notify"' in html and 'name="limit"' in html
+    assert not Run.objects.exists() and not User.objects.filter(contact_id__isnull=False).exists()
+
+
+def test_import_dry_run_shows_what_the_first_page_would_do_and_writes_nothing(admin):
+    page = admin.post(TAGS_URL, {**IMPORT, "confirm": "dry_run"})
+
+    preview = page.context["preview"]
+    [(tag, run)] = preview
+    assert (tag.pk, run.total, run.processed, run.created, run.skipped) == (1, 7, 7, 7, 0)
+    assert "nothing was written" in page.content.decode()
+    assert (
+        not Run.objects.exists()
+        and not User.objects.filter(contact_id__isnull=False).exists()
+        and not Delivery.objects.exists()
     )
+
+
+def test_import_with_role_notify_and_limit_as_the_command_has_them(admin):
+    Group.objects.create(name="customer")
+    response = admin.post(
+        TAGS_URL,
+        {**IMPORT, "confirm": "start", "role": "customer", "notify": "on", "limit": "3"},
+        follow=True,
+    )
+
+    run = Run.objects.get()
+    assert run.arguments == {
+        "tag_id": 1,
+        "tag_name": "Members",
+        "role": "customer",
+        "notify": True,
+        "limit": 3,
+    }
+    assert (run.state, run.created) == ("done", 3)
+    assert (
+        list(User.objects.filter(contact_id__isnull=False).values_list("groups__name", flat=True))
+        == ["customer"] * 3
+    )
+    # Owed and sent once the page commits (this test's transaction never does): owed to all three.
+    assert User.objects.filter(welcome_email_due_at__isnull=False).count() == 3
+    assert "Started in the background" in messages_of(response)[0]
+
+
+def test_import_refuses_a_bad_limit_and_starts_nothing(admin):
+    page = admin.post(TAGS_URL, {**IMPORT, "confirm": "start", "limit": "0"})
+
+    assert page.status_code == 200
+    assert "greater than or equal to 1" in page.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_import_action_starts_a_run_links_to_it_and_the_worker_imports(admin):
+    response = admin.post(TAGS_URL, {**IMPORT, "confirm": "start"}, follow=True)
 
     run = Run.objects.get()
     assert (run.kind, run.started_from, run.started_by.username) == ("import", "admin", "root")
@@ -69,7 +129,51 @@ def test_import_action_needs_the_right_to_create_users(bulk_sandbox):
     Tag.objects.create(id=1, name="Members")
     viewer = staff_client("accounts.view_tag", "accounts.change_tag", username="viewer")
 
-    response = viewer.post(TAGS_URL, {"action": "import_users_with_tag", "_selected_action": ["1"]})
+    response = viewer.post(TAGS_URL, {**IMPORT, "confirm": "start"})
 
     assert response.status_code in (200, 302)
+    assert not Run.objects.exists()
+
+
+def test_a_users_page_resyncs_that_user_now_and_links_to_its_deliveries(admin):
+    call_command("ontraport_import", "--tag", "Members", "--json")
+    liam = User.objects.get(contact_id=2)
+    page = admin.get(f"{USERS_URL}{liam.pk}/change/").content.decode()
+    assert f"/admin/webhooks/delivery/?user__id__exact={liam.pk}" in page
+    assert 'id="user-resync"' in page
+    listed = admin.get(f"/admin/webhooks/delivery/?user__id__exact={liam.pk}")
+    assert listed.status_code == 200 and listed.context["cl"].result_count == 1  # the import's line
+
+    response = admin.post(f"{USERS_URL}{liam.pk}/resync/", follow=True)
+    [message] = messages_of(response)
+    assert "Resynced from Ontraport" in message and f"no change to user {liam.username}" in message
+    run = Run.objects.filter(kind="resync").get()
+    assert (run.state, run.arguments, run.unchanged, run.started_by.username) == (
+        "done",
+        {"user_ids": [liam.pk]},
+        1,
+        "root",
+    )
+
+
+def test_the_resync_button_says_what_changed(admin, bulk_sandbox):
+    call_command("ontraport_import", "--tag", "Members", "--json")
+    liam = User.objects.get(contact_id=2)
+    bulk_sandbox.add_contact({**bulk_sandbox.get_contact(2), "lastname": "Chen-Lee"})
+
+    response = admin.post(f"{USERS_URL}{liam.pk}/resync/", follow=True)
+
+    assert f"updated user {liam.username}: Last Name" in messages_of(response)[0]
+    liam.refresh_from_db()
+    assert liam.last_name == "Chen-Lee"
+    assert Run.objects.get(kind="resync").updated == 1
+
+
+def test_resync_and_the_deliveries_link_need_their_permissions(bulk_sandbox):
+    user = User.objects.create_user("dana", "dana@example.com", contact_id=1)
+    viewer = staff_client("accounts.view_user", username="viewer")
+
+    page = viewer.get(f"{USERS_URL}{user.pk}/change/").content.decode()
+    assert 'id="user-resync"' not in page and "user__id__exact" not in page
+    assert viewer.post(f"{USERS_URL}{user.pk}/resync/").status_code == 403
     assert not Run.objects.exists()

@@ -8,6 +8,7 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.html import escape
 
 from tests.admin_support import messages_of, staff_client
 from webhooks.models import Delivery
@@ -189,6 +190,11 @@ def test_a_test_webhook_that_fails_shows_the_reason(admin, site_sandbox, access_
     html = response.content.decode()
     assert 'class="badge badge-failed"' in html
     assert "not_found" in html
+    # The advice the delivery's own page gives (webhooks.reason_advice), not only the code.
+    from webhooks.reason_advice import reason_advice
+
+    assert 'id="op-test-advice"' in html
+    assert escape(reason_advice("not_found")) in html
 
 
 def test_a_test_webhook_to_a_wrong_site_url_says_what_to_check(admin, site_sandbox, access_key, settings):

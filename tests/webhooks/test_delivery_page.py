@@ -130,3 +130,25 @@ def test_pruning_the_log_takes_the_attempts_with_it(site_sandbox):
 
     assert deliveries_prune(older_than_days=90) == 1
     assert not DeliveryAttempt.objects.exists()
+
+
+def test_imported_rows_say_so_in_the_list_and_on_their_page(admin):
+    from accounts.models import Run
+
+    run = Run.objects.create(
+        kind="import", arguments={"tag_id": 1, "tag_name": "Members"}, started_from="admin"
+    )
+    imported = failed_delivery(
+        source="import", run=run, method="", path=f"import run #{run.pk}", source_ip=None
+    )
+    webhook = failed_delivery(source_ip="203.0.113.9")
+
+    listing = admin.get(LOG).content.decode()
+    assert f'<td class="field-source_label">Import #{run.pk}</td>' in listing
+    assert '<td class="field-source_label">Webhook</td>' in listing
+    page = admin.get(f"{LOG}{imported.pk}/change/").content.decode()
+    assert "an unknown address" not in page
+    assert "written by the import itself" in page
+    assert "from 203.0.113.9" in admin.get(f"{LOG}{webhook.pk}/change/").content.decode()
+    only_imports = admin.get(f"{LOG}?source__exact=import")
+    assert [d.pk for d in only_imports.context["cl"].result_list] == [imported.pk]
