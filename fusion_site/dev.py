@@ -64,7 +64,8 @@ def main() -> None:
     admin_password = env.get("DEV_ADMIN_PASSWORD") or file_values.get("DEV_ADMIN_PASSWORD", "")
     if admin_password:
         subprocess.run(
-            [*manage, "shell", "-c", _ENSURE_ADMIN],
+            # --no-imports: Django's "N objects imported automatically" banner is not make run's output.
+            [*manage, "shell", "--no-imports", "-c", _ENSURE_ADMIN],
             env={**env, "DEV_ADMIN_PASSWORD": admin_password},
             check=True,
         )

@@ -1,7 +1,8 @@
 """Running an import or resync from a command: a progress bar, Ctrl-C, resuming, a summary."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.base import CommandError, OutputWrapper
@@ -15,6 +16,7 @@ from fusion_site.adoption.leases import lease_owner_new, run_claim, run_release
 from fusion_site.adoption.pages import LeaseLost, Page
 from fusion_site.adoption.runs import run_count_total, run_find_open, run_start, run_work
 from ontraport_client import OntraportClient, OntraportError
+from ontraport_client.pacing import Pacer
 
 
 def tag_resolve(*, name_or_id: str, client: OntraportClient) -> tuple[int, str]:
@@ -81,8 +83,13 @@ def run_in_foreground(
         def on_page(run: Run, page: Page) -> None:
             progress.update(bar, completed=run.processed, counts=_counts_text(run))
 
+        def on_wait(seconds: float) -> None:
+            # Said while it lasts, so a bar standing still is not mistaken for a hang.
+            progress.update(bar, counts=f"{_counts_text(run)} — {waiting_text(seconds)}", refresh=True)
+
         try:
-            run_work(run=run, client=client, owner=owner, dry_run=dry_run, on_page=on_page)
+            with waits_shown(client.pacer, on_wait):
+                run_work(run=run, client=client, owner=owner, dry_run=dry_run, on_page=on_page)
         except KeyboardInterrupt:
             if not dry_run:
                 run_release(
@@ -105,6 +112,28 @@ def run_in_foreground(
         run_release(run=run, owner=owner, state=Run.State.DONE, message=_counts_text(run))
     _summary(run, dry_run=dry_run, as_json=as_json, stdout=stdout)
     return run
+
+
+def waiting_text(seconds: float) -> str:
+    return f"waiting {seconds:.0f} s for Ontraport's rate limit (calls are kept for webhooks)"
+
+
+@contextmanager
+def waits_shown(pacer: Pacer, show: Callable[[float], None]) -> Iterator[None]:
+    """Tell `show` of every wait of the client's pacer (the rate limit's, a 429's) before it starts. The
+    pacer's own sleep is wrapped for the run's length and put back after."""
+    original = pacer._sleep  # every wait of the client goes through it (Pacer.sleep)
+
+    def sleep(seconds: float) -> None:
+        if seconds >= 1:
+            show(seconds)
+        original(seconds)
+
+    pacer._sleep = sleep
+    try:
+        yield
+    finally:
+        pacer._sleep = original
 
 
 def _resume_hint(run: Run, dry_run: bool) -> str:

@@ -1,5 +1,6 @@
 """Is the Ontraport connection healthy? One live call, its outcome in words a site owner acts on."""
 
+import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -106,8 +107,9 @@ def _failed(
     if isinstance(error, TransportError) and error.status is None:
         return failed(
             "No network",
-            f"No answer from {settings.ONTRAPORT_API_URL}: {error}. Check the server's network, DNS and "
-            "firewall, and ONTRAPORT_API_URL. Webhooks are kept and retried.",
+            f"No answer from {settings.ONTRAPORT_API_URL}: {unreachable_why(settings.ONTRAPORT_API_URL)}. "
+            "Check the server's network, DNS and firewall, and ONTRAPORT_API_URL. Webhooks are kept and "
+            "retried.",
         )
     if isinstance(error, ServerError):
         return failed(
@@ -130,3 +132,27 @@ def endpoint_name(api_url: str) -> str:
     except (requests.RequestException, ValueError, AttributeError):
         pass
     return f"a custom API URL ({parts.scheme}://{parts.netloc})"
+
+
+def unreachable_why(api_url: str, timeout: float = 3.0) -> str:
+    """Why the API cannot be reached, in words: a look at each step (the name, then a connection), instead
+    of the HTTP library's exception text (long, cut mid-word, and naming internals)."""
+    parts = urlsplit(api_url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return f"the name {host} could not be resolved (DNS)"
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except TimeoutError:
+        return f"{host} port {port} did not answer within {timeout:g} s (a firewall, or the host is down)"
+    except ConnectionRefusedError:
+        return f"{host} refused the connection on port {port} (nothing listens there)"
+    except OSError as error:
+        return f"no connection to {host} port {port} ({error.strerror or 'network unreachable'})"
+    if not addresses:
+        return f"the name {host} has no address"
+    return f"{host} accepts connections on port {port}, but the request got no answer (timed out or dropped)"

@@ -147,3 +147,21 @@ def test_a_finished_import_is_counted_in_metrics(bulk_sandbox, client, settings)
     counters_flush()
 
     assert samples(client.get("/metrics")).get(key, 0) == before + 1
+
+
+def test_a_wait_for_the_rate_limit_is_shown_while_it_lasts():
+    """The progress bar stood still, silent, while the pacer waited for Ontraport's budget: every wait of
+    the client's pacer now reaches the bar first (and the pacer's own sleep is put back afterwards)."""
+    from fusion_site.adoption.foreground import waiting_text, waits_shown
+    from ontraport_client.pacing import Pacer
+
+    slept: list[float] = []
+    shown: list[float] = []
+    pacer = Pacer(sleep=slept.append)
+    with waits_shown(pacer, shown.append):
+        pacer.sleep(42.0)
+        pacer.sleep(0.2)  # a blink: not worth a line
+    pacer.sleep(5.0)
+    assert shown == [42.0]
+    assert slept == [42.0, 0.2, 5.0]
+    assert waiting_text(42.0) == "waiting 42 s for Ontraport's rate limit (calls are kept for webhooks)"

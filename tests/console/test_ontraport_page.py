@@ -57,6 +57,11 @@ def test_connection_failures_in_words(admin, site_sandbox, settings, setup, head
     assert response.status_code == 200
     assert response.context["connection"].headline == headline
     assert "wrong-key" not in response.content.decode()
+    if headline == "No network":
+        # The reason in words, not the HTTP library's exception cut mid-word.
+        detail = response.context["connection"].detail
+        assert "127.0.0.1 refused the connection on port 9 (nothing listens there)" in detail
+        assert "HTTPConnectionPool" not in detail and "Errno" not in detail
 
 
 def test_rate_limited_in_words(admin, site_sandbox):
@@ -250,3 +255,12 @@ def test_a_delivery_waiting_for_its_scheduled_retry_is_no_alarm(admin, site_sand
     html = admin.get(PAGE).content.decode()
     assert "has been due for" not in html
     assert "1 waiting for a retry at its scheduled time" in html
+
+
+def test_a_name_that_does_not_resolve_is_said_in_words():
+    from fusion_site.console.connection import unreachable_why
+
+    assert (
+        unreachable_why("https://no-such-host.invalid/1/")
+        == "the name no-such-host.invalid could not be resolved (DNS)"
+    )

@@ -38,15 +38,19 @@
     button.addEventListener("click", async function () {
       const code = button.closest("tr").querySelector(".op-url");
       const url = filled(code.dataset.template, await fetchKey());
+      let copied = false;
       try {
         await navigator.clipboard.writeText(url);
+        copied = true;
       } catch (error) {
-        // No clipboard permission (plain http, an old browser): select the text for a manual copy.
+        // No clipboard API (a plain-http host, an old browser): select the text, try the older copy command.
         code.textContent = url;
         window.getSelection().selectAllChildren(code);
+        try { copied = document.execCommand("copy"); } catch (ignored) { copied = false; }
       }
-      button.textContent = "Copied";
-      setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      // Say "Copied" only when something was: otherwise the URL is selected for Ctrl+C.
+      button.textContent = copied ? "Copied" : "Selected: press Ctrl+C";
+      setTimeout(function () { button.textContent = "Copy"; }, copied ? 2000 : 6000);
     });
   });
 })();
