@@ -5,6 +5,7 @@ superusers may delete rows. Stored paths have the access key masked when recorde
 when shown, so no row stored any other way (an import, an older version) can reveal a key here.
 """
 
+import re
 from typing import Any
 
 from django.contrib import admin, messages
@@ -15,7 +16,8 @@ from django.db.models.lookups import Exact
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
@@ -35,6 +37,13 @@ MESSAGE_PREVIEW_CHARS = 80
 SEARCH_MAX_IDS = 1000  # users (or carried e-mails) a search looks at: a search term is not a report
 
 
+def breakable(text: str) -> SafeString:
+    """`text` escaped, with a line-break opportunity before each "@" and "." (an e-mail wraps between its
+    parts, not mid-word, in a narrow column)."""
+    parts = re.split(r"(?=[@.])", text)
+    return format_html_join(SafeString("<wbr>"), "{}", ((part,) for part in parts))
+
+
 class ReasonFilter(admin.SimpleListFilter):
     """The reasons the site gives (accounts.reasons.FailureReason), listed without reading the log."""
 
@@ -52,13 +61,11 @@ class ReasonFilter(admin.SimpleListFilter):
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = (
         "id",
-        "received_at",
+        "received",
         "source_label",
         "action",
-        "contact_id",
+        "contact",
         "status_badge",
-        "reason",
-        "attempts",
         "user_link",
         "message_preview",
     )
@@ -141,9 +148,27 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, delivery: Delivery) -> SafeString:
-        return format_html(
+        # The attempts and the reason under the badge rather than in columns of their own: the list fits
+        # 1280 px with the sidebar and the filters open.
+        badge = format_html(
             '<span class="badge badge-{}">{}</span>', delivery.status, delivery.get_status_display()
         )
+        tries = delivery.attempts
+        if tries != 1:
+            badge = format_html(
+                '{} <span class="tries">{} tr{}</span>', badge, tries, "y" if tries == 1 else "ies"
+            )
+        if not delivery.reason:
+            return badge
+        return format_html('{}<br><code class="reason">{}</code>', badge, delivery.reason)
+
+    @admin.display(description="contact", ordering="contact_id")
+    def contact(self, delivery: Delivery) -> int | None:
+        return delivery.contact_id
+
+    @admin.display(description="received", ordering="received_at")
+    def received(self, delivery: Delivery) -> str:
+        return f"{timezone.localtime(delivery.received_at):%b %d %H:%M:%S}"
 
     def get_urls(self) -> list[URLPattern]:
         replay = path(
@@ -211,7 +236,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         if delivery.user is None:
             return "—"
         url = reverse("admin:accounts_user_change", args=[delivery.user.pk])
-        return format_html('<a href="{}">{}</a>', url, delivery.user.get_username())
+        return format_html('<a href="{}">{}</a>', url, breakable(delivery.user.get_username()))
 
     @admin.display(description="message")
     def message_preview(self, delivery: Delivery) -> str:
