@@ -33,7 +33,7 @@ from webhooks.replay import deliveries_replay, deliveries_replayable
 # A contact in Ontraport's own app, for the links beside contact ids.
 ONTRAPORT_CONTACT_URL = "https://app.ontraport.com/#!/contact/edit&id={}"
 
-MESSAGE_PREVIEW_CHARS = 80
+MESSAGE_PREVIEW_CHARS = 140  # the column wraps: room for what changed (fields, tags added and removed)
 SEARCH_MAX_IDS = 1000  # users (or carried e-mails) a search looks at: a search term is not a report
 
 
