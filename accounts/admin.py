@@ -5,6 +5,7 @@ Everything shown here that came from Ontraport (names, tag names, profile values
 rendered through Django's escaping (format_html), never marked safe.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +40,12 @@ from ontraport_client import OntraportError
 
 # A contact in Ontraport's own app.
 ONTRAPORT_CONTACT_URL = "https://app.ontraport.com/#!/contact/edit&id={}"
+
+
+def breakable(text: str) -> SafeString:
+    """`text` escaped, with a line-break opportunity before each "@" and "." (an e-mail wraps between its
+    parts, not mid-word, in a narrow column)."""
+    return format_html_join(SafeString("<wbr>"), "{}", ((part,) for part in re.split(r"(?=[@.])", text)))
 
 
 class RowCount(Subquery):
@@ -110,11 +117,11 @@ TAGS_READ_ONLY = (
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    # Fits 1280 px with the sidebar and the filters open: the names in one column, the two flags in one
-    # (shown only when they are not a member's usual), long addresses wrapping (accounts/admin.css).
+    # Fits 1280 px with the sidebar and the filters open: username and e-mail in one column (the e-mail
+    # only when it differs), the names in one, the two flags in one (shown only when they are not a
+    # member's usual), long addresses wrapping between their parts (accounts/admin.css).
     list_display = (
-        "username",
-        "email",
+        "account_name",
         "full_name",
         "contact_link",
         "roles",
@@ -201,6 +208,15 @@ class UserAdmin(DjangoUserAdmin):
         # Prefetched, not annotated: a COUNT over the tag table grouped by user cost a scan of every user's
         # tags on each page; two prefetch queries read only the page's rows.
         return super().get_queryset(request).prefetch_related("groups", "tags")
+
+    list_display_links = ("account_name",)
+
+    @admin.display(description="username / e-mail", ordering="username")
+    def account_name(self, user: User) -> SafeString:
+        name = breakable(user.get_username())
+        if not user.email or user.email == user.get_username():
+            return name
+        return format_html('{}<br><span class="help">{}</span>', name, breakable(user.email))
 
     @admin.display(description="name", ordering="last_name")
     def full_name(self, user: User) -> str:

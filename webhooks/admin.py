@@ -5,7 +5,6 @@ superusers may delete rows. Stored paths have the access key masked when recorde
 when shown, so no row stored any other way (an import, an older version) can reveal a key here.
 """
 
-import re
 from typing import Any
 
 from django.contrib import admin, messages
@@ -17,11 +16,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
+from accounts.admin import breakable
 from accounts.identity import email_key
 from accounts.reasons import FailureReason
 from fusion_site.masking import mask_text
@@ -35,13 +35,6 @@ ONTRAPORT_CONTACT_URL = "https://app.ontraport.com/#!/contact/edit&id={}"
 
 MESSAGE_PREVIEW_CHARS = 140  # the column wraps: room for what changed (fields, tags added and removed)
 SEARCH_MAX_IDS = 1000  # users (or carried e-mails) a search looks at: a search term is not a report
-
-
-def breakable(text: str) -> SafeString:
-    """`text` escaped, with a line-break opportunity before each "@" and "." (an e-mail wraps between its
-    parts, not mid-word, in a narrow column)."""
-    parts = re.split(r"(?=[@.])", text)
-    return format_html_join(SafeString("<wbr>"), "{}", ((part,) for part in parts))
 
 
 class ReasonFilter(admin.SimpleListFilter):
