@@ -64,7 +64,7 @@ def test_the_log_names_what_changed_and_agrees_with_the_runs(page, site, access_
         "updated user liam.chen@example.com: Last Name; tags added: VIP; tags removed: Newsletter"
     )
     expect(messages.nth(2)).to_have_text("created user liam.chen@example.com")
-    screenshot(page, "log-says-what-changed")
+    page.screenshot(path=str(screenshot_path("log-says-what-changed")))
 
     # A resync of the same user finds nothing to change, and its run counts it so.
     user = User.objects.get(contact_id=2)
@@ -174,7 +174,7 @@ def test_a_users_page_links_its_deliveries_and_resyncs_it(page, site, access_key
     expect(page.locator(".messagelist")).to_contain_text("Resynced from Ontraport (Resync #")
     expect(page.locator(".messagelist")).to_contain_text(f"updated user {user.username}: Last Name")
     expect(page.locator("#id_last_name")).to_have_value("Martínez Ruiz")
-    screenshot(page, "user-resynced")
+    page.screenshot(path=str(screenshot_path("user-resynced")))  # the message and the buttons
 
     page.click("#user-deliveries")
     rows = page.locator("#result_list tbody tr")
