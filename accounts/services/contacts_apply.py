@@ -277,6 +277,8 @@ def _apply_to(
             writes=writes,
         )
         effect, head = Effect.CREATED, f"created user {applied.user.username}"
+        if applied.changes:
+            head += f": {'; '.join(applied.changes)}"
     else:
         previous_contact = user.contact_id
         applied = user_update_from_contact(

@@ -108,6 +108,7 @@ def user_create_from_contact(
     change = tag_change(user, wanted=contact.tag_ids, current=frozenset())
     if change is not None:
         writes.tag_changes.append(change)
+        applied.changes.append(f"tags added: {', '.join(loaded.names_of_tags(change.applied))}")
     if generated_password and settings.FUSION_RETURN_PASSWORD_FIELD:
         password_return_after_create(user=user, password=generated_password)
         applied.notes.append("password return scheduled")

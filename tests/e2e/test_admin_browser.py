@@ -54,7 +54,7 @@ def test_site_owner_follows_a_webhook_from_user_to_log_and_replays_it(page, site
     expect(delivery_row.locator(".field-status_badge")).to_have_text("Done")
     expect(delivery_row.locator(".field-action")).to_have_text("add")
     expect(delivery_row.locator(".field-message_preview")).to_have_text(
-        "created user sofia.martinez@example.org"
+        "created user sofia.martinez@example.org: tags added: Customers, Gold Members, Members, VIP"
     )
 
     # Replay it: processed again at once, this time updating the user it created.

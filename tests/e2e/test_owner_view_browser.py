@@ -63,7 +63,9 @@ def test_the_log_names_what_changed_and_agrees_with_the_runs(page, site, access_
     expect(messages.nth(1)).to_have_text(
         "updated user liam.chen@example.com: Last Name; tags added: VIP; tags removed: Newsletter"
     )
-    expect(messages.nth(2)).to_have_text("created user liam.chen@example.com")
+    expect(messages.nth(2)).to_have_text(
+        "created user liam.chen@example.com: tags added: Members, Newsletter"
+    )
     page.screenshot(path=str(screenshot_path("log-says-what-changed")))
 
     # A resync of the same user finds nothing to change, and its run counts it so.

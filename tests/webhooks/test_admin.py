@@ -130,7 +130,7 @@ def test_replay_action_reprocesses_a_failed_delivery(admin, site_sandbox, webhoo
     failed.refresh_from_db()
     user = User.objects.get(contact_id=700)
     assert (failed.status, failed.reason, failed.user_id, failed.attempts) == ("done", "", user.pk, 1)
-    assert failed.message == f"created user {user.username}"
+    assert failed.message == f"created user {user.username}: tags added: Customers"
     assert list(user.tags.values_list("name", flat=True)) == ["Customers"]
 
 
