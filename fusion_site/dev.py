@@ -64,8 +64,7 @@ def main() -> None:
     admin_password = env.get("DEV_ADMIN_PASSWORD") or file_values.get("DEV_ADMIN_PASSWORD", "")
     if admin_password:
         subprocess.run(
-            # --no-imports: Django's "N objects imported automatically" banner is not make run's output.
-            [*manage, "shell", "--no-imports", "-c", _ENSURE_ADMIN],
+            admin_ensure_argv(manage),
             env={**env, "DEV_ADMIN_PASSWORD": admin_password},
             check=True,
         )
@@ -92,6 +91,12 @@ def main() -> None:
     print(f'  curl "http://127.0.0.1:8000/?wpf_action=add&access_key={key}&contact_id=1"\n')
     os.chdir(BASE_DIR)
     os.execvpe(python, [python, "-m", "honcho", "-f", str(procfile), "start"], env)
+
+
+def admin_ensure_argv(manage: list[str]) -> list[str]:
+    """The command that creates the `admin` superuser if there is none. `--no-imports`: Django's shell
+    would otherwise print its "N objects imported automatically" banner into make run's output."""
+    return [*manage, "shell", "--no-imports", "-c", _ENSURE_ADMIN]
 
 
 _ENSURE_ADMIN = """
