@@ -84,8 +84,14 @@ def run_in_foreground(
             progress.update(bar, completed=run.processed, counts=_counts_text(run))
 
         def on_wait(seconds: float) -> None:
-            # Said while it lasts, so a bar standing still is not mistaken for a hang.
-            progress.update(bar, counts=f"{_counts_text(run)} — {waiting_text(seconds)}", refresh=True)
+            # Said while it lasts, so a bar standing still is not mistaken for a hang: on the bar in a
+            # terminal, as a line where there is no live bar (a log, a pipe).
+            if as_json:
+                return
+            if console.is_terminal:
+                progress.update(bar, counts=f"{_counts_text(run)} — {waiting_text(seconds)}", refresh=True)
+            else:
+                console.print(f"{run.processed:,} done; {waiting_text(seconds)}")
 
         try:
             with waits_shown(client.pacer, on_wait):

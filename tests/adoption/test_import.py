@@ -165,3 +165,20 @@ def test_a_wait_for_the_rate_limit_is_shown_while_it_lasts():
     assert shown == [42.0]
     assert slept == [42.0, 0.2, 5.0]
     assert waiting_text(42.0) == "waiting 42 s for Ontraport's rate limit (calls are kept for webhooks)"
+
+
+def test_the_progress_bar_says_so_while_the_import_waits_for_the_rate_limit(bulk_sandbox, settings, capsys):
+    """A two-second window of two calls, one kept for webhooks: the import must wait between its calls,
+    and the bar says why instead of standing still."""
+    from accounts.ontraport import ontraport_bulk_client
+
+    bulk_sandbox.reset(rate_limit=2, window=2)
+    settings.ONTRAPORT_RATE_WINDOW = 2
+    settings.FUSION_BULK_RESERVE = 1
+    ontraport_bulk_client.cache_clear()
+
+    call_command("ontraport_import", "--tag", "1")
+
+    err = capsys.readouterr().err
+    assert "for Ontraport's rate limit (calls are kept for webhooks)" in err
+    assert User.objects.filter(contact_id__isnull=False).count() == 7
