@@ -256,6 +256,10 @@ class TagSubscription(models.Model):
     last_code = models.PositiveIntegerField(default=0, verbose_name="last response code")
     checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The admin who subscribed (None: read from Ontraport's own list, or made by code).
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["tag_id", "event"]

@@ -8,8 +8,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.history import history_record
+from accounts.models import User
 from accounts.services.contacts_apply import SyncAction
-from webhooks.models import Delivery
+from webhooks.models import Delivery, DeliveryAttempt
 from webhooks.tasks import wake_worker
 
 REPLAYABLE_STATUSES = (Delivery.Status.DONE, Delivery.Status.FAILED)
@@ -28,9 +30,13 @@ def deliveries_replayable(*, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]
 
 
 @transaction.atomic
-def deliveries_replay(*, queryset: QuerySet[Delivery], by: str) -> int:
+def deliveries_replay(*, queryset: QuerySet[Delivery], by: str, actor: User | None = None) -> int:
     """Put the replayable deliveries of `queryset` back in the queue and wake the worker once they are
     committed. Returns how many were replayed; the caller tells the rest were skipped.
+
+    `by` names who asked (an admin's username, or the command); `actor` is that admin's user, if any.
+    Each replayed delivery gets a "manual replay" row in its attempt log (who, when), so its page can say
+    which attempts came after the replay, and the admin's history records it.
 
     Attempts start again from zero: a delivery that gave up after the maximum would otherwise fail at
     its first transient error. The claim is cleared too, so a worker that lost its lease on the row long
@@ -38,7 +44,11 @@ def deliveries_replay(*, queryset: QuerySet[Delivery], by: str) -> int:
     still names the worker).
     """
     now = timezone.now()
-    replayed = deliveries_replayable(queryset=queryset).update(
+    selected = list(deliveries_replayable(queryset=queryset).values_list("pk", flat=True))
+    # Locked on their own (the admin's queryset may join users, which FOR UPDATE refuses on PostgreSQL).
+    locked = deliveries_replayable(queryset=Delivery.objects.filter(pk__in=selected)).select_for_update()
+    ids = list(locked.values_list("pk", flat=True))
+    replayed = Delivery.objects.filter(pk__in=ids).update(
         status=Delivery.Status.PENDING,
         reason="",
         message=f"replayed by {by}"[:2000],
@@ -49,6 +59,21 @@ def deliveries_replay(*, queryset: QuerySet[Delivery], by: str) -> int:
         finished_at=None,
         updated_at=now,
     )
+    DeliveryAttempt.objects.bulk_create(
+        [
+            DeliveryAttempt(
+                delivery_id=pk,
+                number=0,
+                at=now,
+                status=Delivery.Status.PENDING,
+                message=f"replayed by {by}"[:2000],
+                kind=DeliveryAttempt.Kind.REPLAY,
+                by=actor,
+            )
+            for pk in ids
+        ]
+    )
+    history_record(actor=actor, objects=Delivery.objects.filter(pk__in=ids), message="Replayed (manual)")
     if replayed:
         # Robust, as for an incoming webhook: the replay is committed whether or not the wake-up can be
         # enqueued (a failure is logged, and the next wake-up drains these rows with the rest).

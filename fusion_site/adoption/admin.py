@@ -5,8 +5,6 @@ The Tag and User admins are accounts' own, extended here with the actions: accou
 runs being started in the background (this app sits above it).
 """
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -15,7 +13,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts import admin as accounts_admin
+from accounts.history import actor_of
 from accounts.models import Run, Tag, User
+from accounts.permissions import can_add_and_change_users, can_change_users
 from fusion_site.adoption.runs import run_start
 from fusion_site.adoption.schedule import runs_wake_at
 
@@ -96,7 +96,7 @@ class TagAdmin(accounts_admin.TagAdmin):
     actions = ("refresh_from_ontraport", "subscribe_in_ontraport", "import_users_with_tag")  # type: ignore[assignment]
 
     def has_import_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perms(["accounts.add_user", "accounts.change_user"])
+        return can_add_and_change_users(request)
 
     @admin.action(description="Import users with this tag", permissions=["import"])
     def import_users_with_tag(self, request: HttpRequest, queryset: QuerySet[Tag]) -> None:
@@ -105,7 +105,7 @@ class TagAdmin(accounts_admin.TagAdmin):
                 kind=Run.Kind.IMPORT,
                 arguments={"tag_id": tag.pk, "tag_name": tag.name},
                 started_from="admin",
-                started_by=_user(request),
+                started_by=actor_of(request),
             )
             for tag in queryset.order_by("pk")
         ]
@@ -124,7 +124,10 @@ admin.site.unregister(User)
 class UserAdmin(accounts_admin.UserAdmin):
     actions = ("resync_from_ontraport",)  # accounts' user admin has none of its own
 
-    @admin.action(description="Resync from Ontraport", permissions=["change"])
+    def has_resync_permission(self, request: HttpRequest) -> bool:
+        return can_change_users(request)
+
+    @admin.action(description="Resync from Ontraport", permissions=["resync"])
     def resync_from_ontraport(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         user_ids = sorted(queryset.filter(contact_id__isnull=False).values_list("pk", flat=True))
         unlinked = queryset.filter(contact_id__isnull=True).count()
@@ -137,7 +140,7 @@ class UserAdmin(accounts_admin.UserAdmin):
             kind=Run.Kind.RESYNC,
             arguments={"user_ids": user_ids},
             started_from="admin",
-            started_by=_user(request),
+            started_by=actor_of(request),
         )
         runs_wake_at()
         run.refresh_from_db()
@@ -145,7 +148,3 @@ class UserAdmin(accounts_admin.UserAdmin):
         self.message_user(
             request, format_html("Started in the background: {}{}", _links([run]), note), messages.SUCCESS
         )
-
-
-def _user(request: HttpRequest) -> Any:
-    return request.user if request.user.is_authenticated else None
