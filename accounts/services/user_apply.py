@@ -11,7 +11,7 @@ from accounts.passwords import password_generate, password_hash_generated
 from accounts.services.batch import BatchWrites, UsersLoaded, tag_change
 from accounts.services.fields import mapped_value, user_apply_fields
 from accounts.services.password_return import password_return_after_create
-from accounts.services.roles import role_resolve
+from accounts.services.roles import role_groups_after, role_resolve
 from accounts.services.welcome import welcome_email_owe
 from accounts.usernames import username_base, username_first_free
 from ontraport_client import Contact
@@ -47,12 +47,15 @@ def user_update_from_contact(
         changed += user_apply_fields(user=user, contact=contact, mappings=mappings, notes=applied.notes)
         if role:
             choice = role_resolve(requested=role)
-            if choice.refused:
+            if choice.refused or choice.group is None:
                 # A typo in a URL must not demote an existing customer to the default role.
                 applied.notes.append(f"{choice.refused}; groups unchanged")
-            elif set(user.groups.values_list("pk", flat=True)) != {choice.group.pk}:
-                user.groups.set([choice.group])
-                applied.changed = True
+            else:
+                current = list(user.groups.all())
+                wanted = role_groups_after(current=current, granted=choice.group)
+                if {group.pk for group in current} != wanted:
+                    user.groups.set(wanted)
+                    applied.changed = True
     if changed:
         user.save(update_fields=changed)
         applied.changed = True
@@ -90,9 +93,11 @@ def user_create_from_contact(
     loaded.usernames.taken.add(username.lower())
 
     choice = role_resolve(requested=role)
-    writes.group_rows.append((user.pk, choice.group.pk))
+    if choice.group is not None:
+        writes.group_rows.append((user.pk, choice.group.pk))
     if choice.refused:
-        applied.notes.append(f"{choice.refused}; used the default role {choice.group.name!r}")
+        given = f"used the default role {choice.group.name!r}" if choice.group else "no role given"
+        applied.notes.append(f"{choice.refused}; {given}")
     change = tag_change(user, wanted=contact.tag_ids, current=frozenset())
     if change is not None:
         writes.tag_changes.append(change)
