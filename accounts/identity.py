@@ -69,3 +69,49 @@ def _domain_key(domain: str) -> str | None:
         return idna.encode(domain, uts46=False).decode("ascii")
     except idna.IDNAError:
         return None
+
+
+def username_key(name: str) -> str:
+    """The form usernames are compared on for "taken": NFKC, then Python's full case folding (so `Émile`
+    and `émile`, `Dana` and `DANA` are one name on SQLite and PostgreSQL alike). Folding more than mail
+    systems do is right here: a username taken by a look-alike is only a name refused, never an account
+    reached (accounts are found by contact id and e-mail key, never by username)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+@lru_cache(maxsize=4096)
+def username_skeleton(name: str) -> str:
+    """Unicode's confusables skeleton of a username (UTS #39, from the confusables data that
+    confusable-homoglyphs ships): `r\u043e\u043et` (Cyrillic o) and Latin `root` have one skeleton.
+    Two names with one skeleton look alike on a screen; a new user is never given one that looks like a
+    staff user's or superuser's name."""
+    # Mapped before case folding (capital I and digit 1 look like l) and after it (0 → O → o).
+    mapped = _prototypes(unicodedata.normalize("NFD", unicodedata.normalize("NFKC", name)))
+    return unicodedata.normalize("NFD", _prototypes(unicodedata.normalize("NFD", mapped.casefold())))
+
+
+def _prototypes(text: str) -> str:
+    return "".join(_prototype(character) for character in text)
+
+
+def _prototype(character: str) -> str:
+    # The data lists, for a confusable character, its one prototype; for a prototype, all that look like
+    # it. A pair that lists only each other is read as the smaller of the two, so both map alike.
+    for _ in range(3):
+        entries = _CONFUSABLES.get(character) or []
+        if len(entries) != 1 or len(target := entries[0]["c"]) != 1:
+            return character
+        back = _CONFUSABLES.get(target) or []
+        if len(back) == 1 and back[0]["c"] == character:
+            return min(character, target)
+        character = target
+    return character
+
+
+def _confusables() -> dict[str, list[dict[str, str]]]:
+    from confusable_homoglyphs import confusables
+
+    return confusables.confusables_data
+
+
+_CONFUSABLES = _confusables()

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
 
-from accounts.identity import email_key
+from accounts.identity import email_key, username_key
 
 
 class Tag(models.Model):
@@ -46,6 +46,13 @@ class User(AbstractUser):
     # The e-mail in the one form it is compared on (accounts.identity.email_key), kept in step by save():
     # None for an empty or unusable address (such a user is never found by e-mail).
     email_key = models.CharField(max_length=254, null=True, blank=True, unique=True, editable=False)
+    # The username in the one form "taken" is decided on (accounts.identity.username_key), kept in step by
+    # save(): SQLite's LOWER folds ASCII only, so `émile` was created beside `Émile` there and not on
+    # PostgreSQL. Indexed, not unique: names made by hand before it existed may share a key. Nullable only
+    # so SQLite adds the column in place (migration 0011); save() always sets it.
+    username_key = models.CharField(  # noqa: DJ001
+        max_length=600, null=True, blank=True, db_index=True, editable=False
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="users")
     # Mapped Ontraport fields that are not user attributes (FieldMapping target "profile").
     profile = models.JSONField(default=dict, blank=True)
@@ -77,9 +84,12 @@ class User(AbstractUser):
         # Derived data, so it is kept here rather than by every caller: a key out of step with the e-mail
         # would let a look-alike address past the uniqueness rule.
         self.email_key = email_key(self.email or "")
+        self.username_key = username_key(self.username or "")
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "email" in update_fields:
             kwargs["update_fields"] = {*update_fields, "email_key"}
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "username_key"}
         super().save(*args, **kwargs)
 
     def validate_unique(self, exclude: Collection[str] | None = None) -> None:

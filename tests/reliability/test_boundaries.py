@@ -78,3 +78,74 @@ def test_check_is_quiet_for_a_plain_default_role(site_sandbox, capsys):
     assert Group.objects.filter(name="subscriber").exists()  # made by a migration, with no permissions
     call_command("check")
     assert "fusion.W010" not in capsys.readouterr().err
+
+
+# --- usernames --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mapped_username(site_sandbox):
+    from accounts.models import FieldMapping
+
+    FieldMapping.objects.create(
+        ontraport_field="f1600", label="Username", target="user", attribute="username"
+    )
+
+    def contact_named(contact_id: int, username: str, email: str) -> None:
+        site_sandbox.add_contact({"id": str(contact_id), "email": email, "f1600": username})
+
+    return contact_named
+
+
+@pytest.mark.parametrize("raw", ["   ", "a b", "<img src=x>", "a/b", "\u202eevil", "x" * 151])
+def test_an_invalid_mapped_username_falls_back_to_the_format_with_a_note(mapped_username, live_site, raw):
+    mapped_username(9200, raw, "fallback@example.com")
+
+    delivery = send(live_site, "add", 9200)
+
+    user = User.objects.get(contact_id=9200)
+    assert delivery.status == Delivery.Status.DONE, delivery.message
+    assert user.username == "fallback@example.com"  # FUSION_USERNAME_FORMAT's default: the e-mail
+    assert "used FUSION_USERNAME_FORMAT instead" in delivery.message
+    user.full_clean()  # the admin can save it
+
+
+def test_a_mapped_username_is_stripped_and_nfkc_normalised(mapped_username, live_site):
+    mapped_username(9201, "  \uff4aane ", "jane@example.com")  # full-width j, spaces around
+
+    send(live_site, "add", 9201)
+
+    assert User.objects.get(contact_id=9201).username == "jane"
+
+
+def test_taken_is_decided_on_one_key_on_both_databases(mapped_username, live_site):
+    User.objects.create(username="\u00c9mile", email="emile@example.com")  # Émile, made by hand
+    mapped_username(9202, "\u00e9mile", "other.emile@example.com")  # émile
+
+    send(live_site, "add", 9202)
+
+    assert User.objects.get(contact_id=9202).username == "\u00e9mile1"
+
+
+@pytest.mark.parametrize(
+    "look_alike", ["r\u043e\u043et", "R\u03bf\u03bfT", "r00t"], ids=["cyrillic", "greek", "zeros"]
+)
+def test_a_confusable_of_a_superusers_name_is_never_given(mapped_username, live_site, look_alike):
+    User.objects.create(username="root", email="root@example.com", is_staff=True, is_superuser=True)
+    mapped_username(9203, look_alike, "mallory@example.com")
+
+    delivery = send(live_site, "add", 9203)
+
+    user = User.objects.get(contact_id=9203)
+    assert user.username == "mallory@example.com"
+    assert "looks like a staff user's name" in delivery.message
+
+
+def test_a_generated_name_that_looks_like_a_staff_name_gets_digits(site_sandbox, live_site, settings):
+    settings.FUSION_USERNAME_FORMAT = "firstname_lastname"
+    User.objects.create(username="adm\u0456n", email="boss@example.com", is_staff=True)  # Cyrillic i
+    site_sandbox.add_contact({"id": "9204", "email": "a@example.com", "firstname": "Ad", "lastname": "min"})
+
+    send(live_site, "add", 9204)
+
+    assert User.objects.get(contact_id=9204).username == "admin1"
