@@ -126,7 +126,11 @@ def _taken(names: Iterable[str], protected: set[str]) -> set[str]:
     keys = {username_key(name) for name in names}
     if not keys:
         return set()
-    taken = set(User.objects.filter(username_key__in=keys).values_list("username_key", flat=True))
+    taken = {
+        key
+        for key in User.objects.filter(username_key__in=keys).values_list("username_key", flat=True)
+        if key
+    }
     return taken | {username_key(name) for name in names if username_skeleton(name) in protected}
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from accounts.identity import username_key
 from accounts.models import FieldMapping, User
 from accounts.passwords import password_generate, password_hash_generated
 from accounts.services.batch import BatchWrites, UsersLoaded, tag_change
@@ -99,7 +100,7 @@ def user_create_from_contact(
         generated_password = password_generate()
         user.password = password_hash_generated(generated_password)
     user.save()
-    loaded.usernames.taken.add(user.username_key)
+    loaded.usernames.taken.add(username_key(username))
 
     choice = role_resolve(requested=role)
     if choice.group is not None:
