@@ -1,5 +1,6 @@
 """What the site knows about Ontraport contacts: users linked to contacts, tags, and field mappings."""
 
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -105,6 +106,20 @@ class User(AbstractUser):
         return self.is_staff or self.is_superuser
 
 
+# Words that name a password, in any case: a field so named or labelled ("Site Password", "user_pwd") is never
+# copied into a profile, where it would be stored in clear and shown in the admin.
+PASSWORD_WORDS = frozenset({"password", "passwd", "pass", "pwd", "passcode", "passphrase"})
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def names_a_password(text: str) -> bool:
+    """Whether a field's key, label or profile key names a password: one of PASSWORD_WORDS as a word
+    ("Site Password", "sitePwd", "user_pass"), or "password" anywhere ("sitepassword")."""
+    if "password" in text.lower():
+        return True
+    return any(word.lower() in PASSWORD_WORDS for word in _WORDS.findall(text))
+
+
 class FieldMapping(models.Model):
     """Maps one Ontraport contact field to a user attribute or a profile value."""
 
@@ -139,10 +154,25 @@ class FieldMapping(models.Model):
     def __str__(self) -> str:
         return f"{self.ontraport_field} → {self.get_target_display().lower()} {self.attribute}"
 
+    @property
+    def is_password_profile(self) -> bool:
+        """A profile value from a field that holds a password (by its key, label or profile key)."""
+        return self.target == self.Target.PROFILE and any(
+            names_a_password(text) for text in (self.ontraport_field, self.label, self.attribute)
+        )
+
     def clean(self) -> None:
         if self.target == self.Target.USER and self.attribute not in self.USER_ATTRIBUTES:
             raise ValidationError(
                 {"attribute": f"A user attribute must be one of: {', '.join(self.USER_ATTRIBUTES)}."}
+            )
+        if self.enabled and self.is_password_profile:
+            raise ValidationError(
+                {
+                    "enabled": f"{self.label or self.ontraport_field} holds a password: a profile value is "
+                    "stored in clear and shown in the admin, so it cannot be one. Map it to the user "
+                    "attribute password (used once, hashed, when the user is created), or leave it off."
+                }
             )
 
 

@@ -149,3 +149,52 @@ def test_a_generated_name_that_looks_like_a_staff_name_gets_digits(site_sandbox,
     send(live_site, "add", 9204)
 
     assert User.objects.get(contact_id=9204).username == "admin1"
+
+
+# --- no password in a profile -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "label"),
+    [("f1536", "Site Password"), ("f1601", "PWD"), ("f1602", "member pass"), ("sitePassword", "")],
+)
+def test_a_password_field_is_refused_as_a_profile_value_in_the_admin(site_sandbox, field, label):
+    from accounts.models import FieldMapping
+    from tests.admin_support import superuser_client
+
+    mapping = FieldMapping.objects.create(ontraport_field=field, label=label, attribute=field, enabled=False)
+    admin = superuser_client()
+
+    response = admin.post(
+        "/admin/accounts/fieldmapping/",
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-MIN_NUM_FORMS": "0",
+            "form-MAX_NUM_FORMS": "1000",
+            "form-0-id": str(mapping.pk),
+            "form-0-enabled": "on",
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "holds a password: a profile value is stored in clear" in response.content.decode()
+    mapping.refresh_from_db()
+    assert mapping.enabled is False
+
+
+def test_a_password_field_enabled_some_other_way_is_never_stored(site_sandbox, live_site):
+    from accounts.models import FieldMapping
+
+    FieldMapping.objects.create(ontraport_field="f1536", label="Site Password", attribute="site_password")
+    FieldMapping.objects.create(ontraport_field="f1535", label="Membership Level", attribute="level")
+    site_sandbox.add_contact(
+        {"id": "9300", "email": "p@example.com", "f1536": "hunter2-secret", "f1535": "Gold"}
+    )
+
+    send(live_site, "add", 9300)
+
+    user = User.objects.get(contact_id=9300)
+    assert user.profile == {"level": "Gold"}
+    assert not Delivery.objects.filter(message__contains="hunter2-secret").exists()
