@@ -67,6 +67,10 @@ class User(AbstractUser):
     # Set while a welcome e-mail is owed: it is sent right after the user's creation commits, and cleared
     # then; if the process dies first (or the mail server fails), the worker sends it once this time passes.
     welcome_email_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set while the OLD address is owed a notice that Ontraport changed the e-mail of an account someone
+    # has logged in to (accounts.services.email_change). Nullable so SQLite adds the columns in place.
+    email_change_notice_to = models.CharField(max_length=254, null=True, blank=True)  # noqa: DJ001
+    email_change_notice_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta(AbstractUser.Meta):
         indexes = [

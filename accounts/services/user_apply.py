@@ -10,6 +10,7 @@ from accounts.identity import username_key
 from accounts.models import FieldMapping, User
 from accounts.passwords import password_generate, password_hash_generated
 from accounts.services.batch import BatchWrites, UsersLoaded, tag_change
+from accounts.services.email_change import email_change_notice_owe
 from accounts.services.fields import mapped_value, user_apply_fields
 from accounts.services.password_return import password_return_after_create
 from accounts.services.roles import role_groups_after, role_resolve
@@ -50,6 +51,7 @@ def user_update_from_contact(
     if user.contact_id != contact.id:
         user.contact_id = contact.id
         changed.append("contact_id")
+    email_before = user.email
     if with_fields:
         changed += user_apply_fields(user=user, contact=contact, mappings=mappings, notes=applied.notes)
         if role:
@@ -66,6 +68,8 @@ def user_update_from_contact(
     if changed:
         user.save(update_fields=changed)
         applied.changed = True
+    if "email" in changed and email_change_notice_owe(user=user, old_email=email_before):
+        applied.notes.append(f"e-mail changed from {email_before}: the old address is sent a notice")
     change = tag_change(user, wanted=contact.tag_ids, current=loaded.tags_of(user))
     if change is not None:
         writes.tag_changes.append(change)

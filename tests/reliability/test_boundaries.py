@@ -198,3 +198,67 @@ def test_a_password_field_enabled_some_other_way_is_never_stored(site_sandbox, l
     user = User.objects.get(contact_id=9300)
     assert user.profile == {"level": "Gold"}
     assert not Delivery.objects.filter(message__contains="hunter2-secret").exists()
+
+
+# --- e-mail changes ---------------------------------------------------------------------------------------
+
+
+def _emails_changed_by_ontraport(site_sandbox, live_site, *, logged_in: bool):
+    from django.core import mail
+    from django.utils import timezone
+
+    from accounts.models import FieldMapping
+
+    FieldMapping.objects.get_or_create(
+        target="user", attribute="email", defaults={"ontraport_field": "email"}
+    )
+    user = User.objects.create(username="dana", email="dana.adams@example.com")  # contact 1's e-mail
+    if logged_in:
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    send(live_site, "add", 1)  # links dana by her e-mail (she is unlinked and not staff)
+    mail.outbox.clear()
+    site_sandbox.add_contact({**site_sandbox.get_contact(1), "email": "new.owner@evil.example"})
+    delivery = send(live_site, "update", 1)
+    user.refresh_from_db()
+    return user, delivery, list(mail.outbox)
+
+
+def test_the_old_address_is_told_when_ontraport_changes_a_used_accounts_email(site_sandbox, live_site):
+    user, delivery, outbox = _emails_changed_by_ontraport(site_sandbox, live_site, logged_in=True)
+
+    assert user.email == "new.owner@evil.example"
+    [notice] = outbox
+    assert notice.to == ["dana.adams@example.com"]
+    assert "from dana.adams@example.com to new.owner@evil.example" in notice.body
+    assert "the old address is sent a notice" in delivery.message
+    assert (user.email_change_notice_to, user.email_change_notice_due_at) == (None, None)  # sent, not owed
+
+
+def test_no_notice_for_an_account_nobody_has_used(site_sandbox, live_site):
+    user, delivery, outbox = _emails_changed_by_ontraport(site_sandbox, live_site, logged_in=False)
+
+    assert user.email == "new.owner@evil.example"
+    assert outbox == [] and "notice" not in delivery.message
+
+
+def test_a_notice_that_cannot_be_sent_is_owed_and_sent_by_a_later_drain(site_sandbox, live_site, monkeypatch):
+    import datetime
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from accounts.services.email_change import email_change_notices_send_due
+
+    def failing(*args, **kwargs):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr("accounts.services.email_change.email_change_notice_send", failing)
+    user, _, outbox = _emails_changed_by_ontraport(site_sandbox, live_site, logged_in=True)
+    assert outbox == [] and user.email_change_notice_to == "dana.adams@example.com"
+    monkeypatch.undo()
+    User.objects.filter(pk=user.pk).update(
+        email_change_notice_due_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+    assert email_change_notices_send_due() == 1
+    assert [message.to for message in mail.outbox] == [["dana.adams@example.com"]]
