@@ -262,3 +262,79 @@ def test_a_notice_that_cannot_be_sent_is_owed_and_sent_by_a_later_drain(site_san
 
     assert email_change_notices_send_due() == 1
     assert [message.to for message in mail.outbox] == [["dana.adams@example.com"]]
+
+
+# --- permissions, over HTTP -------------------------------------------------------------------------------
+
+
+def _signed_in(site, settings, username: str, *permissions: str) -> requests.Session:
+    """A browser-like session of a staff user holding exactly `permissions`, signed in through the admin's
+    own login form (over plain http here, so the cookies cannot be Secure-only)."""
+    import re
+
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    user = User.objects.create_user(
+        username, f"{username}@example.com", "a-long-enough-password-1", is_staff=True
+    )
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    session = requests.Session()
+    form = session.get(f"{site.url}/admin/login/", timeout=30).text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    answer = session.post(
+        f"{site.url}/admin/login/?next=/admin/",
+        data={"csrfmiddlewaretoken": token, "username": username, "password": "a-long-enough-password-1"},
+        headers={"Referer": f"{site.url}/admin/login/"},
+        timeout=30,
+    )
+    assert answer.status_code == 200 and "Log out" in answer.text, answer.text[:500]
+    return session
+
+
+def _post_form(session: requests.Session, site, path: str, data: dict[str, str]) -> requests.Response:
+    token = session.cookies["csrftoken"]
+    return session.post(
+        f"{site.url}{path}",
+        data={"csrfmiddlewaretoken": token, **data},
+        headers={"Referer": f"{site.url}/admin/ontraport/"},
+        allow_redirects=False,
+        timeout=30,
+    )
+
+
+def test_staff_alone_sends_no_test_webhook_and_reads_no_outcome(site_sandbox, live_site, settings):
+    settings.SITE_URL = live_site.url
+    kate = User.objects.create(username="kate", email="dana.adams@example.com")  # contact 1's e-mail
+    existing = send(live_site, "update", 424242)  # someone else's delivery
+    nobody = _signed_in(live_site, settings, "nobody")
+
+    answers = [
+        _post_form(nobody, live_site, "/admin/ontraport/test-webhook/", {"contact_id": "1", "action": a})
+        for a in ("add", "update", "update_tags")
+    ]
+    outcome = nobody.get(f"{live_site.url}/admin/ontraport/test-webhook/{existing.pk}/", timeout=30)
+    page = nobody.get(f"{live_site.url}/admin/ontraport/", timeout=30)
+
+    assert [answer.status_code for answer in answers] == [403, 403, 403]
+    assert outcome.status_code == 403
+    assert page.status_code == 200 and "424242" not in page.text  # no failure listed
+    assert Delivery.objects.count() == 1
+    kate.refresh_from_db()
+    assert (kate.contact_id, kate.first_name) == (None, "")
+
+
+def test_exactly_the_needed_permissions_send_an_add_and_record_who(site_sandbox, live_site, settings):
+    settings.SITE_URL = live_site.url
+    sender = _signed_in(live_site, settings, "sender", "accounts.add_user", "accounts.change_user")
+
+    answer = _post_form(
+        sender, live_site, "/admin/ontraport/test-webhook/", {"contact_id": "1", "action": "add"}
+    )
+
+    assert answer.status_code == 302
+    delivery = Delivery.objects.get()
+    assert delivery.started_by.username == "sender"
+    assert User.objects.filter(contact_id=1).exists()
