@@ -131,7 +131,9 @@ def _taken(names: Iterable[str], protected: set[str]) -> set[str]:
         for key in User.objects.filter(username_key__in=keys).values_list("username_key", flat=True)
         if key
     }
-    return taken | {username_key(name) for name in names if username_skeleton(name) in protected}
+    if protected:
+        taken |= {username_key(name) for name in names if username_skeleton(name) in protected}
+    return taken
 
 
 def _first_candidates(candidates: Iterator[str]) -> list[str]:

@@ -17,6 +17,7 @@ from webhooks.tasks import wake_worker
 REPLAYABLE_STATUSES = (Delivery.Status.DONE, Delivery.Status.FAILED)
 # Test pings and rejected (malformed) requests have nothing to apply.
 REPLAYABLE_ACTIONS = tuple(SyncAction)
+REPLAY_SLICE = 500
 
 
 def deliveries_replayable(*, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:
@@ -44,36 +45,42 @@ def deliveries_replay(*, queryset: QuerySet[Delivery], by: str, actor: User | No
     still names the worker).
     """
     now = timezone.now()
-    selected = list(deliveries_replayable(queryset=queryset).values_list("pk", flat=True))
-    # Locked on their own (the admin's queryset may join users, which FOR UPDATE refuses on PostgreSQL).
-    locked = deliveries_replayable(queryset=Delivery.objects.filter(pk__in=selected)).select_for_update()
+    # Locked on their own rows (the admin's queryset may join users, which FOR UPDATE refuses on PostgreSQL).
+    replayable = deliveries_replayable(queryset=queryset).values("pk")
+    locked = Delivery.objects.filter(pk__in=replayable).select_for_update().order_by("pk")
     ids = list(locked.values_list("pk", flat=True))
-    replayed = Delivery.objects.filter(pk__in=ids).update(
-        status=Delivery.Status.PENDING,
-        reason="",
-        message=f"replayed by {by}"[:2000],
-        attempts=0,
-        next_attempt_at=now,
-        claimed_by="",
-        lease_expires_at=None,
-        finished_at=None,
-        updated_at=now,
-    )
-    DeliveryAttempt.objects.bulk_create(
-        [
-            DeliveryAttempt(
-                delivery_id=pk,
-                number=0,
-                at=now,
-                status=Delivery.Status.PENDING,
-                message=f"replayed by {by}"[:2000],
-                kind=DeliveryAttempt.Kind.REPLAY,
-                by=actor,
-            )
-            for pk in ids
-        ]
-    )
-    history_record(actor=actor, objects=Delivery.objects.filter(pk__in=ids), message="Replayed (manual)")
+    replayed = 0
+    # In slices, so `--failed` over a large log stays within SQLite's limit of variables per statement.
+    for start in range(0, len(ids), REPLAY_SLICE):
+        chunk = ids[start : start + REPLAY_SLICE]
+        replayed += Delivery.objects.filter(pk__in=chunk).update(
+            status=Delivery.Status.PENDING,
+            reason="",
+            message=f"replayed by {by}"[:2000],
+            attempts=0,
+            next_attempt_at=now,
+            claimed_by="",
+            lease_expires_at=None,
+            finished_at=None,
+            updated_at=now,
+        )
+        DeliveryAttempt.objects.bulk_create(
+            [
+                DeliveryAttempt(
+                    delivery_id=pk,
+                    number=0,
+                    at=now,
+                    status=Delivery.Status.PENDING,
+                    message=f"replayed by {by}"[:2000],
+                    kind=DeliveryAttempt.Kind.REPLAY,
+                    by=actor,
+                )
+                for pk in chunk
+            ]
+        )
+        history_record(
+            actor=actor, objects=Delivery.objects.filter(pk__in=chunk), message="Replayed (manual)"
+        )
     if replayed:
         # Robust, as for an incoming webhook: the replay is committed whether or not the wake-up can be
         # enqueued (a failure is logged, and the next wake-up drains these rows with the rest).
