@@ -1,5 +1,6 @@
-"""`manage.py check` says when the default role carries permissions: every new user would get them, so the
-accounts service refuses to give it (accounts.services.roles) and new users get no role until it is fixed."""
+"""`manage.py check` says when the default role carries permissions (every new user would get them, so the
+accounts service refuses to give it and new users get no role until it is fixed), and when an enabled
+mapping copies a password into profiles (enabled before the admin refused it: its values are skipped)."""
 
 from typing import Any
 
@@ -8,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.checks import CheckMessage, Warning, register
 from django.db import DatabaseError
 
+from accounts.models import FieldMapping
 from accounts.services.roles import role_memo_clear, role_refusal
 
 
@@ -29,4 +31,22 @@ def default_role_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
             hint="Remove the group's permissions in the admin (Groups), or set another FUSION_DEFAULT_ROLE.",
             id="fusion.W010",
         )
+    ]
+
+
+@register("fusion_mappings")
+def password_profile_mapping_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    try:
+        mappings = [m for m in FieldMapping.objects.filter(enabled=True) if m.is_password_profile]
+    except DatabaseError:
+        return []
+    return [
+        Warning(
+            f"The field mapping {mapping} is enabled but its field holds a password: its values are never "
+            "stored as profile values.",
+            hint="Disable it in the admin (Field mappings), or map it to the user attribute password.",
+            obj=mapping,
+            id="fusion.W011",
+        )
+        for mapping in mappings
     ]

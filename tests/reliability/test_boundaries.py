@@ -184,7 +184,7 @@ def test_a_password_field_is_refused_as_a_profile_value_in_the_admin(site_sandbo
     assert mapping.enabled is False
 
 
-def test_a_password_field_enabled_some_other_way_is_never_stored(site_sandbox, live_site):
+def test_a_password_field_enabled_some_other_way_is_never_stored(site_sandbox, live_site, capsys):
     from accounts.models import FieldMapping
 
     FieldMapping.objects.create(ontraport_field="f1536", label="Site Password", attribute="site_password")
@@ -198,6 +198,8 @@ def test_a_password_field_enabled_some_other_way_is_never_stored(site_sandbox, l
     user = User.objects.get(contact_id=9300)
     assert user.profile == {"level": "Gold"}
     assert not Delivery.objects.filter(message__contains="hunter2-secret").exists()
+    call_command("check")
+    assert "fusion.W011" in capsys.readouterr().err
 
 
 # --- e-mail changes ---------------------------------------------------------------------------------------
