@@ -95,23 +95,39 @@ def _prototypes(text: str) -> str:
 
 
 def _prototype(character: str) -> str:
-    # The data lists, for a confusable character, its one prototype; for a prototype, all that look like
-    # it. A pair that lists only each other is read as the smaller of the two, so both map alike.
-    for _ in range(3):
-        entries = _CONFUSABLES.get(character) or []
-        if len(entries) != 1 or len(target := entries[0]["c"]) != 1:
-            return character
-        back = _CONFUSABLES.get(target) or []
-        if len(back) == 1 and back[0]["c"] == character:
-            return min(character, target)
-        character = target
-    return character
+    return _prototype_map().get(character, character)
 
 
-def _confusables() -> dict[str, list[dict[str, str]]]:
-    from confusable_homoglyphs import confusables
+@lru_cache(maxsize=1)
+def _prototype_map() -> dict[str, str]:
+    """Each confusable character's one-character prototype, built once, on first use, from the data file
+    confusable-homoglyphs ships. Read here rather than through its module, which keeps the whole file
+    parsed in every process (7 MB of RSS measured); the map kept is a fraction of that.
 
-    return confusables.confusables_data
+    The data lists, for a confusable character, its one prototype; for a prototype, all that look like
+    it. A pair that lists only each other is read as the smaller of the two, so both map alike."""
+    import json
+    from importlib.resources import files
 
-
-_CONFUSABLES = _confusables()
+    data: dict[str, list[dict[str, str]]] = json.loads(
+        files("confusable_homoglyphs").joinpath("confusables.json").read_text(encoding="utf-8")
+    )
+    single = {
+        character: entries[0]["c"]
+        for character, entries in data.items()
+        if len(entries) == 1 and len(entries[0]["c"]) == 1
+    }
+    prototypes: dict[str, str] = {}
+    for character in single:
+        target = character
+        for _ in range(3):  # chains are short: follow a few steps, never loop
+            following = single.get(target)
+            if following is None:
+                break
+            if single.get(following) == target:  # a pair listing only each other
+                target = min(target, following)
+                break
+            target = following
+        if target != character:
+            prototypes[character] = target
+    return prototypes
