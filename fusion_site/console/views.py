@@ -123,8 +123,8 @@ def test_webhook(request: HttpRequest) -> HttpResponse:
 
 
 def _record_sender(request: HttpRequest, delivery_id: int, action: str) -> None:
-    """Who sent it: on the delivery row and in its admin history. Only a test delivery (one that carried
-    this action and has no sender yet) is marked, so a crafted id cannot claim someone else's row."""
+    """Who sent it: on the delivery row and in its admin history. The id is the one the site's own answer
+    named; the row is marked only if it is still unmarked and carries this action (a check, not trust)."""
     sent = Delivery.objects.filter(pk=delivery_id, action=action, started_by__isnull=True)
     if sent.update(started_by=actor_of(request)):
         history_record(
