@@ -248,9 +248,18 @@ def attempts_summary(delivery: Delivery, log: list[DeliveryAttempt]) -> dict[str
     replays = [row for row in log if row.kind == DeliveryAttempt.Kind.REPLAY]
     last_replay = replays[-1] if replays else None
     before = log[: log.index(last_replay)] if last_replay else []
+    replayed_by = ""
+    if last_replay is not None:
+        # An admin's username; a replay from the command has no user, its message names the command.
+        replayed_by = (
+            last_replay.by.get_username()
+            if last_replay.by
+            else last_replay.message.removeprefix("replayed by ")
+        )
     return {
         "attempt_log": log,
         "last_replay": last_replay,
+        "replayed_by": replayed_by,
         "replay_count": len(replays),
         "attempts_in_all": delivery.attempts
         + sum(row.kind == DeliveryAttempt.Kind.ATTEMPT for row in before),

@@ -137,3 +137,18 @@ def test_replay_page_summary_is_true(site_sandbox, webhook):
     log = log[: log.index("</table>")]
     assert log.count("<tr") == 4  # a header, the first attempt, the manual replay, the second attempt
     assert log.index(">1<") < log.index("manual replay") < log.rindex(">1<")
+
+
+def test_a_replay_from_the_command_names_the_command(site_sandbox, webhook):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    webhook("add", 9001)  # not in Ontraport: failed
+    delivery = Delivery.objects.get()
+    reader = staff_client("webhooks.view_delivery", username="reader")
+
+    call_command("deliveries_replay", "--id", str(delivery.pk), stdout=StringIO())
+
+    html = reader.get(f"{LOG}{delivery.pk}/change/").content.decode()
+    assert "since manage.py deliveries_replay replayed it by hand" in " ".join(html.split())
