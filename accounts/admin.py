@@ -24,10 +24,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
+from accounts.history import actor_of, history_record
 from accounts.identity import email_key
 from accounts.models import SEARCHED_COLUMNS, FieldMapping, Tag, TagSubscription, User
 from accounts.ontraport import ontraport_client
 from accounts.paginator import CappedCountPaginator
+from accounts.permissions import can_change_users
 from accounts.services.contact_link import LinkRefused, user_link_contact
 from accounts.services.fields_sync import field_mappings_sync_from_ontraport
 from accounts.services.tag_subscriptions import (
@@ -260,7 +262,7 @@ class UserAdmin(DjangoUserAdmin):
     def link_contact(self, request: HttpRequest, user_id: int) -> HttpResponse:
         """The change page's "Link to a contact" form: the only way a protected user gets linked."""
         user = get_object_or_404(User, pk=user_id)
-        if not self.has_change_permission(request, user):
+        if not can_change_users(request):
             raise PermissionDenied
         raw = request.POST.get("contact_id", "").strip()
         contact_id = int(raw) if raw.isascii() and raw.isdigit() else None
@@ -274,6 +276,7 @@ class UserAdmin(DjangoUserAdmin):
             self.message_user(request, f"Could not check the contact in Ontraport: {error}", messages.ERROR)
         else:
             done = f"linked to contact {contact_id}" if contact_id else "unlinked from Ontraport"
+            history_record(actor=actor_of(request), objects=[user], message=f"Ontraport: {done} by hand")
             self.message_user(request, f"{user.get_username()} is now {done}.")
         return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
 
@@ -363,14 +366,20 @@ class TagAdmin(LoadsFromOntraport):
         events = sorted(subscription.get_event_display() for subscription in tag.subscriptions.all())
         return ", ".join(events) if events else "—"
 
+    def has_subscribe_permission(self, request: HttpRequest) -> bool:
+        # Events change users' tags from then on: the tag's change permission and the users'.
+        return self.has_change_permission(request) and can_change_users(request)
+
     @admin.action(
         description="Subscribe: Ontraport tells the site when these tags are added or removed",
-        permissions=["change"],
+        permissions=["subscribe"],
     )
     def subscribe_in_ontraport(self, request: HttpRequest, queryset: QuerySet[Tag]) -> None:
         url = subscription_events_url()
         try:
-            made = tag_subscriptions_create(tags=queryset, url=url, client=ontraport_client())
+            made = tag_subscriptions_create(
+                tags=queryset, url=url, client=ontraport_client(), by=actor_of(request)
+            )
         except OntraportError as error:
             self.message_user(request, f"Could not subscribe in Ontraport: {error}", messages.ERROR)
             return
@@ -447,7 +456,7 @@ def subscription_events_url() -> str:
 class TagSubscriptionAdmin(admin.ModelAdmin):
     """Ontraport's tag subscriptions of this site: made from the Tags page, removed here."""
 
-    list_display = ("tag", "event", "ontraport_id", "last_code", "checked_at", "created_at")
+    list_display = ("tag", "event", "ontraport_id", "last_code", "checked_at", "created_at", "created_by")
     list_select_related = ("tag",)
     list_filter = ("event",)
     actions = ("unsubscribe",)
@@ -468,7 +477,9 @@ class TagSubscriptionAdmin(admin.ModelAdmin):
     @admin.action(description="Remove: unsubscribe in Ontraport", permissions=["unsubscribe"])
     def unsubscribe(self, request: HttpRequest, queryset: QuerySet[TagSubscription]) -> None:
         try:
-            removed = tag_subscriptions_delete(subscriptions=queryset, client=ontraport_client())
+            removed = tag_subscriptions_delete(
+                subscriptions=queryset, client=ontraport_client(), by=actor_of(request)
+            )
         except OntraportError as error:
             self.message_user(request, f"Could not unsubscribe in Ontraport: {error}", messages.ERROR)
             return

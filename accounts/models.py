@@ -1,5 +1,6 @@
 """What the site knows about Ontraport contacts: users linked to contacts, tags, and field mappings."""
 
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -9,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
 
-from accounts.identity import email_key
+from accounts.identity import email_key, username_key
 
 
 class Tag(models.Model):
@@ -46,6 +47,13 @@ class User(AbstractUser):
     # The e-mail in the one form it is compared on (accounts.identity.email_key), kept in step by save():
     # None for an empty or unusable address (such a user is never found by e-mail).
     email_key = models.CharField(max_length=254, null=True, blank=True, unique=True, editable=False)
+    # The username in the one form "taken" is decided on (accounts.identity.username_key), kept in step by
+    # save(): SQLite's LOWER folds ASCII only, so `émile` was created beside `Émile` there and not on
+    # PostgreSQL. Indexed, not unique: names made by hand before it existed may share a key. Nullable only
+    # so SQLite adds the column in place (migration 0011); save() always sets it.
+    username_key = models.CharField(  # noqa: DJ001
+        max_length=600, null=True, blank=True, db_index=True, editable=False
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="users")
     # Mapped Ontraport fields that are not user attributes (FieldMapping target "profile").
     profile = models.JSONField(default=dict, blank=True)
@@ -59,6 +67,10 @@ class User(AbstractUser):
     # Set while a welcome e-mail is owed: it is sent right after the user's creation commits, and cleared
     # then; if the process dies first (or the mail server fails), the worker sends it once this time passes.
     welcome_email_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set while the OLD address is owed a notice that Ontraport changed the e-mail of an account someone
+    # has logged in to (accounts.services.email_change). Nullable so SQLite adds the columns in place.
+    email_change_notice_to = models.CharField(max_length=254, null=True, blank=True)  # noqa: DJ001
+    email_change_notice_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta(AbstractUser.Meta):
         indexes = [
@@ -77,9 +89,12 @@ class User(AbstractUser):
         # Derived data, so it is kept here rather than by every caller: a key out of step with the e-mail
         # would let a look-alike address past the uniqueness rule.
         self.email_key = email_key(self.email or "")
+        self.username_key = username_key(self.username or "")
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "email" in update_fields:
             kwargs["update_fields"] = {*update_fields, "email_key"}
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "username_key"}
         super().save(*args, **kwargs)
 
     def validate_unique(self, exclude: Collection[str] | None = None) -> None:
@@ -93,6 +108,20 @@ class User(AbstractUser):
     def is_protected(self) -> bool:
         """Staff and superusers: webhooks never touch their e-mail, password or groups."""
         return self.is_staff or self.is_superuser
+
+
+# Words that name a password, in any case: a field so named or labelled ("Site Password", "user_pwd") is never
+# copied into a profile, where it would be stored in clear and shown in the admin.
+PASSWORD_WORDS = frozenset({"password", "passwd", "pass", "pwd", "passcode", "passphrase"})
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def names_a_password(text: str) -> bool:
+    """Whether a field's key, label or profile key names a password: one of PASSWORD_WORDS as a word
+    ("Site Password", "sitePwd", "user_pass"), or "password" anywhere ("sitepassword")."""
+    if "password" in text.lower():
+        return True
+    return any(word.lower() in PASSWORD_WORDS for word in _WORDS.findall(text))
 
 
 class FieldMapping(models.Model):
@@ -129,10 +158,25 @@ class FieldMapping(models.Model):
     def __str__(self) -> str:
         return f"{self.ontraport_field} → {self.get_target_display().lower()} {self.attribute}"
 
+    @property
+    def is_password_profile(self) -> bool:
+        """A profile value from a field that holds a password (by its key, label or profile key)."""
+        return self.target == self.Target.PROFILE and any(
+            names_a_password(text) for text in (self.ontraport_field, self.label, self.attribute)
+        )
+
     def clean(self) -> None:
         if self.target == self.Target.USER and self.attribute not in self.USER_ATTRIBUTES:
             raise ValidationError(
                 {"attribute": f"A user attribute must be one of: {', '.join(self.USER_ATTRIBUTES)}."}
+            )
+        if self.enabled and self.is_password_profile:
+            raise ValidationError(
+                {
+                    "enabled": f"{self.label or self.ontraport_field} holds a password: a profile value is "
+                    "stored in clear and shown in the admin, so it cannot be one. Map it to the user "
+                    "attribute password (used once, hashed, when the user is created), or leave it off."
+                }
             )
 
 
@@ -256,6 +300,10 @@ class TagSubscription(models.Model):
     last_code = models.PositiveIntegerField(default=0, verbose_name="last response code")
     checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The admin who subscribed (None: read from Ontraport's own list, or made by code).
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["tag_id", "event"]

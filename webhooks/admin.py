@@ -22,10 +22,12 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from accounts.admin import breakable
+from accounts.history import actor_of
 from accounts.identity import email_key
+from accounts.permissions import can_replay_deliveries
 from accounts.reasons import FailureReason
 from fusion_site.masking import mask_text
-from webhooks.models import EMAIL_KEY, Delivery
+from webhooks.models import EMAIL_KEY, Delivery, DeliveryAttempt
 from webhooks.params import CONTACT_ID_MAX
 from webhooks.reason_advice import reason_advice
 from webhooks.replay import deliveries_replay, deliveries_replayable
@@ -97,6 +99,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "claimed_by",
         "lease_expires_at",
         "user_link",
+        "started_by",
         "updated_at",
         "finished_at",
     )
@@ -136,8 +139,8 @@ class DeliveryAdmin(admin.ModelAdmin):
         return bool(getattr(request.user, "is_superuser", False))
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
-        # Replaying edits no field, but it changes rows: the model's change permission is the right gate.
-        return bool(request.user.has_perm("webhooks.change_delivery"))
+        # Replaying edits no field of the log, but it re-applies contacts to users (an add may create one).
+        return can_replay_deliveries(request)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, delivery: Delivery) -> SafeString:
@@ -177,7 +180,9 @@ class DeliveryAdmin(admin.ModelAdmin):
             raise PermissionDenied
         get_object_or_404(Delivery, pk=delivery_id)
         replayed = deliveries_replay(
-            queryset=Delivery.objects.filter(pk=delivery_id), by=request.user.get_username()
+            queryset=Delivery.objects.filter(pk=delivery_id),
+            by=request.user.get_username(),
+            actor=actor_of(request),
         )
         if replayed:
             self.message_user(request, f"Delivery #{delivery_id} replayed: it is processed again now.")
@@ -207,7 +212,7 @@ class DeliveryAdmin(admin.ModelAdmin):
                 "ontraport_contact_url": (
                     ONTRAPORT_CONTACT_URL.format(delivery.contact_id) if delivery.contact_id else ""
                 ),
-                "attempt_log": list(delivery.attempt_log.all()),
+                **attempts_summary(delivery, list(delivery.attempt_log.select_related("by"))),
                 "may_replay": self.has_replay_permission(request)
                 and deliveries_replayable(queryset=Delivery.objects.filter(pk=delivery.pk)).exists(),
             }
@@ -238,7 +243,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.action(description="Replay selected deliveries", permissions=["replay"])
     def replay(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         selected = queryset.count()
-        replayed = deliveries_replay(queryset=queryset, by=request.user.get_username())
+        replayed = deliveries_replay(
+            queryset=queryset, by=request.user.get_username(), actor=actor_of(request)
+        )
         skipped = selected - replayed
         text = f"Replayed {replayed} of {selected} selected deliveries."
         if skipped:
@@ -247,3 +254,28 @@ class DeliveryAdmin(admin.ModelAdmin):
                 "with a contact id can be replayed."
             )
         self.message_user(request, text, messages.SUCCESS if replayed else messages.WARNING)
+
+
+def attempts_summary(delivery: Delivery, log: list[DeliveryAttempt]) -> dict[str, Any]:
+    """What the page says above the attempt log. A replay restarts `delivery.attempts` (the claims since),
+    so after one the page says how many attempts came since the replay, who replayed it, and how many
+    there were in all: never "after 1 attempt" above a list of two."""
+    replays = [row for row in log if row.kind == DeliveryAttempt.Kind.REPLAY]
+    last_replay = replays[-1] if replays else None
+    before = log[: log.index(last_replay)] if last_replay else []
+    replayed_by = ""
+    if last_replay is not None:
+        # An admin's username; a replay from the command has no user, its message names the command.
+        replayed_by = (
+            last_replay.by.get_username()
+            if last_replay.by
+            else last_replay.message.removeprefix("replayed by ")
+        )
+    return {
+        "attempt_log": log,
+        "last_replay": last_replay,
+        "replayed_by": replayed_by,
+        "replay_count": len(replays),
+        "attempts_in_all": delivery.attempts
+        + sum(row.kind == DeliveryAttempt.Kind.ATTEMPT for row in before),
+    }

@@ -178,6 +178,11 @@ class Delivery(models.Model):
     run = models.ForeignKey(
         "accounts.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
+    # The admin who sent it from the Ontraport page's "Send a test webhook" (None: Ontraport sent it, or a
+    # run logged it: the run says who started it). Who replayed it is in its attempt log.
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = DeliveryQuerySet.as_manager()
 
@@ -217,8 +222,13 @@ class Delivery(models.Model):
 
 
 class DeliveryAttempt(models.Model):
-    """One attempt at a delivery and its outcome, as the worker recorded it (webhooks.outcomes): a
-    delivery's page lists every one, so "retried 3 times, then done" can be read, not guessed."""
+    """One attempt at a delivery and its outcome, as the worker recorded it (webhooks.outcomes), or a
+    manual replay that put it back in the queue (webhooks.replay): a delivery's page lists every one, so
+    "retried 3 times, replayed by alice, then done" can be read, not guessed."""
+
+    class Kind(models.TextChoices):
+        ATTEMPT = "attempt", "attempt"
+        REPLAY = "replay", "manual replay"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
     number = models.PositiveIntegerField(
@@ -229,6 +239,11 @@ class DeliveryAttempt(models.Model):
     status = models.CharField(max_length=16, choices=Delivery.Status.choices)
     reason = models.CharField(max_length=32, blank=True)
     message = models.TextField(blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ATTEMPT)
+    # Who replayed it (a replay row; None for one from the deliveries_replay command).
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["delivery_id", "id"]

@@ -8,13 +8,16 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.history import history_record
+from accounts.models import User
 from accounts.services.contacts_apply import SyncAction
-from webhooks.models import Delivery
+from webhooks.models import Delivery, DeliveryAttempt
 from webhooks.tasks import wake_worker
 
 REPLAYABLE_STATUSES = (Delivery.Status.DONE, Delivery.Status.FAILED)
 # Test pings and rejected (malformed) requests have nothing to apply.
 REPLAYABLE_ACTIONS = tuple(SyncAction)
+REPLAY_SLICE = 500
 
 
 def deliveries_replayable(*, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:
@@ -28,9 +31,13 @@ def deliveries_replayable(*, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]
 
 
 @transaction.atomic
-def deliveries_replay(*, queryset: QuerySet[Delivery], by: str) -> int:
+def deliveries_replay(*, queryset: QuerySet[Delivery], by: str, actor: User | None = None) -> int:
     """Put the replayable deliveries of `queryset` back in the queue and wake the worker once they are
     committed. Returns how many were replayed; the caller tells the rest were skipped.
+
+    `by` names who asked (an admin's username, or the command); `actor` is that admin's user, if any.
+    Each replayed delivery gets a "manual replay" row in its attempt log (who, when), so its page can say
+    which attempts came after the replay, and the admin's history records it.
 
     Attempts start again from zero: a delivery that gave up after the maximum would otherwise fail at
     its first transient error. The claim is cleared too, so a worker that lost its lease on the row long
@@ -38,17 +45,42 @@ def deliveries_replay(*, queryset: QuerySet[Delivery], by: str) -> int:
     still names the worker).
     """
     now = timezone.now()
-    replayed = deliveries_replayable(queryset=queryset).update(
-        status=Delivery.Status.PENDING,
-        reason="",
-        message=f"replayed by {by}"[:2000],
-        attempts=0,
-        next_attempt_at=now,
-        claimed_by="",
-        lease_expires_at=None,
-        finished_at=None,
-        updated_at=now,
-    )
+    # Locked on their own rows (the admin's queryset may join users, which FOR UPDATE refuses on PostgreSQL).
+    replayable = deliveries_replayable(queryset=queryset).values("pk")
+    locked = Delivery.objects.filter(pk__in=replayable).select_for_update().order_by("pk")
+    ids = list(locked.values_list("pk", flat=True))
+    replayed = 0
+    # In slices, so `--failed` over a large log stays within SQLite's limit of variables per statement.
+    for start in range(0, len(ids), REPLAY_SLICE):
+        chunk = ids[start : start + REPLAY_SLICE]
+        replayed += Delivery.objects.filter(pk__in=chunk).update(
+            status=Delivery.Status.PENDING,
+            reason="",
+            message=f"replayed by {by}"[:2000],
+            attempts=0,
+            next_attempt_at=now,
+            claimed_by="",
+            lease_expires_at=None,
+            finished_at=None,
+            updated_at=now,
+        )
+        DeliveryAttempt.objects.bulk_create(
+            [
+                DeliveryAttempt(
+                    delivery_id=pk,
+                    number=0,
+                    at=now,
+                    status=Delivery.Status.PENDING,
+                    message=f"replayed by {by}"[:2000],
+                    kind=DeliveryAttempt.Kind.REPLAY,
+                    by=actor,
+                )
+                for pk in chunk
+            ]
+        )
+        history_record(
+            actor=actor, objects=Delivery.objects.filter(pk__in=chunk), message="Replayed (manual)"
+        )
     if replayed:
         # Robust, as for an incoming webhook: the replay is committed whether or not the wake-up can be
         # enqueued (a failure is logged, and the next wake-up drains these rows with the rest).

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.tasks import task
 from django.utils import timezone
 
+from accounts.services.email_change import email_change_notices_send_due
 from accounts.services.password_return import password_return_next_due_at, password_return_retry_due
 from accounts.services.welcome import welcome_emails_send_due
 from fusion_site.telemetry.counters import counter_add, counters_flush
@@ -55,6 +56,7 @@ def process_deliveries() -> dict[str, int]:
     # Side effects owed by users created earlier whose first try failed (or whose worker died).
     totals["passwords_returned"] = password_return_retry_due() if settings.FUSION_RETURN_PASSWORD_FIELD else 0
     totals["welcome_emails_sent"] = welcome_emails_send_due()
+    totals["email_change_notices_sent"] = email_change_notices_send_due()
     if totals["claimed"]:
         # The tail: catches deliveries stored while this drain was finishing (see webhooks.wakeup).
         wake_worker_at(timezone.now() + TAIL_DELAY)

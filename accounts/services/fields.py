@@ -50,8 +50,12 @@ def user_apply_fields(
     profile = dict(user.profile)
     password_fields = _password_fields(mappings)
     for mapping in mappings:
-        if mapping.target == FieldMapping.Target.PROFILE and mapping.ontraport_field in password_fields:
-            continue  # a password is never stored in plaintext, whatever a mapping says
+        if mapping.target == FieldMapping.Target.PROFILE and (
+            mapping.ontraport_field in password_fields or mapping.is_password_profile
+        ):
+            # A password is never stored in plaintext, whatever a mapping says (the admin refuses such a
+            # mapping; one enabled some other way is skipped here).
+            continue
         value = _text(contact.fields.get(mapping.ontraport_field))
         if value.strip() == "":
             continue

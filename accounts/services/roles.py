@@ -1,5 +1,9 @@
 """Roles are Django groups. A webhook may pick a role for a user, never an administrative one.
 
+Symmetric: a webhook grants and removes only the groups it may grant (`role_refusal` is ""), so a group
+the owner gave by hand that carries permissions is never taken away by `update&role=customer`. The default
+role passes the same check: a default that carries permissions is not given (and `manage.py check` says so).
+
 The role text comes from a URL anyone with the key can write, so it is only ever used to *find* a group:
 every check runs on the group it resolved to (its real name and its permissions), and the name is matched
 in Python with ASCII-only case folding (accounts.identity.ascii_lower) — never the database's iexact,
@@ -20,38 +24,65 @@ FORBIDDEN_ROLES = frozenset({"administrator", "admin", "superuser", "staff"})
 
 @dataclass(frozen=True)
 class RoleChoice:
-    group: Group
-    refused: str  # why the requested role was not used (the group is then the default), or ""
+    # The group to give: the requested one, else the default role; None when the default role itself may
+    # not be given by a webhook (it carries permissions, or has an administrative name).
+    group: Group | None
+    refused: str  # why the requested role (or the default) was not used, or ""
 
 
 def role_resolve(*, requested: str) -> RoleChoice:
     """The group for a requested role name, or the default role with the reason it was not used."""
     requested = requested.strip()
     default = role_default_group()
+    default_refused = role_refusal(group=default, default=True)
+    fallback = RoleChoice(
+        group=None if default_refused else default,
+        refused=f"the default role {default.name!r} {default_refused}" if default_refused else "",
+    )
     if not requested or ascii_lower(requested) == ascii_lower(default.name):
-        return RoleChoice(group=default, refused="")
+        return fallback
     group = _group_named(requested)
-    if group is None:
-        return RoleChoice(group=default, refused=f"role {requested!r} does not exist")
-    if group.pk == default.pk:
-        return RoleChoice(group=default, refused="")
+    if group is None or group.pk == default.pk:
+        why = "" if group is not None else f"role {requested!r} does not exist"
+        return RoleChoice(group=fallback.group, refused=_joined(why, fallback.refused))
     refused = role_refusal(group=group)
     if refused:
-        return RoleChoice(group=default, refused=f"role {requested!r} {refused}")
+        return RoleChoice(
+            group=fallback.group, refused=_joined(f"role {requested!r} {refused}", fallback.refused)
+        )
     return RoleChoice(group=group, refused="")
 
 
-def role_refusal(*, group: Group) -> str:
-    """Why a webhook may not grant `group`, or "" when it may. Decided on the group, not on the request."""
+def _joined(*reasons: str) -> str:
+    return "; ".join(reason for reason in reasons if reason)
+
+
+def role_refusal(*, group: Group, default: bool = False) -> str:
+    """Why a webhook may not grant (nor remove) `group`, or "" when it may. Decided on the group, not on
+    the request. The default role (`default`) is the owner's own setting, so it need not be listed in
+    FUSION_ALLOWED_ROLES, but it passes every other rule."""
     name = ascii_lower(group.name)
     allowed = {ascii_lower(role) for role in settings.FUSION_ALLOWED_ROLES}
     if name in FORBIDDEN_ROLES:
         return "is never granted by a webhook"
-    if allowed and name not in allowed:
+    if allowed and name not in allowed and not default:
         return "is not in FUSION_ALLOWED_ROLES"
     if name not in allowed and _group_has_permissions(group):
         return "carries permissions (list it in FUSION_ALLOWED_ROLES to allow it)"
     return ""
+
+
+def role_groups_after(*, current: list[Group], granted: Group) -> set[int]:
+    """The group ids a user has once a webhook gives it `granted`: the groups a webhook may manage are
+    replaced by `granted` (one role at a time, as WP Fusion does), every other group is kept: one the owner
+    granted by hand that carries permissions, an administrative one, one outside FUSION_ALLOWED_ROLES."""
+    default_pk = role_default_group().pk
+    kept = {
+        group.pk
+        for group in current
+        if role_refusal(group=group, default=group.pk == default_pk) and group.pk != granted.pk
+    }
+    return kept | {granted.pk}
 
 
 def _group_named(requested: str) -> Group | None:

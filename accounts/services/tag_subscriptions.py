@@ -11,15 +11,19 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Tag, TagSubscription
+from accounts.history import history_record
+from accounts.models import Tag, TagSubscription, User
 from ontraport_client import NotFoundError, OntraportClient
 
 EVENTS = (TagSubscription.Event.ADDED, TagSubscription.Event.REMOVED)
 
 
-def tag_subscriptions_create(*, tags: Iterable[Tag], url: str, client: OntraportClient) -> int:
+def tag_subscriptions_create(
+    *, tags: Iterable[Tag], url: str, client: OntraportClient, by: User | None = None
+) -> int:
     """Subscribe `url` to both events of each tag that is not subscribed yet; returns how many subscriptions
-    were made. Each one is stored as soon as Ontraport made it, so an error half-way loses nothing."""
+    were made. Each one is stored as soon as Ontraport made it, so an error half-way loses nothing; each
+    records who made it (`created_by`, and the tag's admin history)."""
     tags = list(tags)
     existing = set(TagSubscription.objects.filter(tag__in=tags).values_list("tag_id", "event").order_by())
     made = 0
@@ -28,7 +32,12 @@ def tag_subscriptions_create(*, tags: Iterable[Tag], url: str, client: Ontraport
             if (tag.pk, event.value) in existing:
                 continue
             subscription = client.webhook_subscribe(url=url, event=event.value, tag_id=tag.pk)
-            TagSubscription.objects.create(tag=tag, event=event, ontraport_id=subscription.id)
+            TagSubscription.objects.create(tag=tag, event=event, ontraport_id=subscription.id, created_by=by)
+            history_record(
+                actor=by,
+                objects=[tag],
+                message=f"Subscribed in Ontraport: {event.label} (events to the site)",
+            )
             made += 1
     return made
 
@@ -53,12 +62,16 @@ def tag_subscriptions_refresh(*, client: OntraportClient) -> int:
     return kept
 
 
-def tag_subscriptions_delete(*, subscriptions: Iterable[TagSubscription], client: OntraportClient) -> int:
+def tag_subscriptions_delete(
+    *, subscriptions: Iterable[TagSubscription], client: OntraportClient, by: User | None = None
+) -> int:
     """Unsubscribe in Ontraport, then forget; one already gone from Ontraport is simply forgotten."""
     removed = 0
     for subscription in subscriptions:
+        tag = subscription.tag
         with contextlib.suppress(NotFoundError):
             client.webhook_unsubscribe(subscription.ontraport_id)
         subscription.delete()
+        history_record(actor=by, objects=[tag], message=f"Unsubscribed in Ontraport: {subscription.event}")
         removed += 1
     return removed

@@ -6,14 +6,22 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from accounts.identity import username_key
 from accounts.models import FieldMapping, User
 from accounts.passwords import password_generate, password_hash_generated
 from accounts.services.batch import BatchWrites, UsersLoaded, tag_change
+from accounts.services.email_change import email_change_notice_owe
 from accounts.services.fields import mapped_value, user_apply_fields
 from accounts.services.password_return import password_return_after_create
-from accounts.services.roles import role_resolve
+from accounts.services.roles import role_groups_after, role_resolve
 from accounts.services.welcome import welcome_email_owe
-from accounts.usernames import username_base, username_first_free
+from accounts.usernames import (
+    UsernamesKnown,
+    username_base,
+    username_first_free,
+    username_looks_protected,
+    username_refusal,
+)
 from ontraport_client import Contact
 
 
@@ -45,6 +53,7 @@ def user_update_from_contact(
     if user.contact_id != contact.id:
         user.contact_id = contact.id
         changed.append("contact_id")
+    email_before = user.email
     if with_fields:
         labels: list[str] = []
         changed += user_apply_fields(
@@ -54,16 +63,21 @@ def user_update_from_contact(
             applied.changes.append(", ".join(labels))
         if role:
             choice = role_resolve(requested=role)
-            if choice.refused:
+            if choice.refused or choice.group is None:
                 # A typo in a URL must not demote an existing customer to the default role.
                 applied.notes.append(f"{choice.refused}; groups unchanged")
-            elif set(user.groups.values_list("pk", flat=True)) != {choice.group.pk}:
-                user.groups.set([choice.group])
-                applied.changed = True
-                applied.changes.append(f"role {choice.group.name}")
+            else:
+                current = list(user.groups.all())
+                wanted = role_groups_after(current=current, granted=choice.group)
+                if {group.pk for group in current} != wanted:
+                    user.groups.set(wanted)
+                    applied.changed = True
+                    applied.changes.append(f"role {choice.group.name}")
     if changed:
         user.save(update_fields=changed)
         applied.changed = True
+    if "email" in changed and email_change_notice_owe(user=user, old_email=email_before):
+        applied.notes.append(f"e-mail changed from {email_before}: the old address is sent a notice")
     change = tag_change(user, wanted=contact.tag_ids, current=loaded.tags_of(user))
     if change is not None:
         writes.tag_changes.append(change)
@@ -86,9 +100,12 @@ def user_create_from_contact(
 ) -> Applied:
     """Create the user for `contact` (its e-mail already checked): username, password, role, tags, and
     the side effects owed after commit (return password, welcome e-mail)."""
-    username = username_first_free(username_wanted(contact, mappings), known=loaded.usernames)
+    wanted, username_note = username_choice(contact, mappings, known=loaded.usernames)
+    username = username_first_free(wanted, known=loaded.usernames)
     user = User(username=username, email=contact.email.strip(), contact_id=contact.id)
     applied = Applied(user=user, changed=True)
+    if username_note:
+        applied.notes.append(username_note)
     user_apply_fields(user=user, contact=contact, mappings=mappings, notes=applied.notes)
 
     mapped_password = mapped_value(contact=contact, mappings=mappings, attribute="password")
@@ -99,12 +116,14 @@ def user_create_from_contact(
         generated_password = password_generate()
         user.password = password_hash_generated(generated_password)
     user.save()
-    loaded.usernames.taken.add(username.lower())
+    loaded.usernames.taken.add(username_key(username))
 
     choice = role_resolve(requested=role)
-    writes.group_rows.append((user.pk, choice.group.pk))
+    if choice.group is not None:
+        writes.group_rows.append((user.pk, choice.group.pk))
     if choice.refused:
-        applied.notes.append(f"{choice.refused}; used the default role {choice.group.name!r}")
+        given = f"used the default role {choice.group.name!r}" if choice.group else "no role given"
+        applied.notes.append(f"{choice.refused}; {given}")
     change = tag_change(user, wanted=contact.tag_ids, current=frozenset())
     if change is not None:
         writes.tag_changes.append(change)
@@ -119,15 +138,33 @@ def user_create_from_contact(
 
 
 def username_wanted(contact: Contact, mappings: Sequence[FieldMapping]) -> str:
-    """The name a new user for `contact` is given if it is free (digits are appended while it is not).
-    NFKC-normalised as Django's own forms do, so a full-width or Kelvin-sign name cannot pose as another."""
-    username = mapped_value(contact=contact, mappings=mappings, attribute="username")
-    if not username:
-        username = username_base(
-            email=contact.email.strip(),
-            first_name=contact.first_name,
-            last_name=contact.last_name,
-            username_format=settings.FUSION_USERNAME_FORMAT,
-        )
-    printable = "".join(character for character in username if character.isprintable())  # no NUL, no controls
-    return User.normalize_username(printable)[:150]
+    """The name a new user for `contact` is given if it is free (digits are appended while it is not)."""
+    return username_choice(contact, mappings)[0]
+
+
+def username_choice(
+    contact: Contact, mappings: Sequence[FieldMapping], *, known: UsernamesKnown | None = None
+) -> tuple[str, str]:
+    """The name to try first, and a note when a mapped username could not be used.
+
+    A mapped username is stripped and NFKC-normalised (as Django's own forms do, so a full-width or
+    Kelvin-sign name cannot pose as another) and must pass Django's UnicodeUsernameValidator, which the
+    admin applies when the user is saved; one that fails, or that looks like a staff user's or a
+    superuser's name (the same confusables skeleton), gives way to FUSION_USERNAME_FORMAT, with a note."""
+    mapped = mapped_value(contact=contact, mappings=mappings, attribute="username")
+    note = ""
+    if mapped:
+        name = User.normalize_username(mapped.strip())
+        refused = username_refusal(name)
+        if not refused and username_looks_protected(name, known=known):
+            refused = "looks like a staff user's name"
+        if not refused:
+            return name, ""
+        note = f"mapped username {mapped!r} {refused}: used FUSION_USERNAME_FORMAT instead"
+    base = username_base(
+        email=contact.email.strip(),
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        username_format=settings.FUSION_USERNAME_FORMAT,
+    )
+    return base, note

@@ -24,8 +24,10 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from accounts import admin as accounts_admin
+from accounts.history import actor_of
 from accounts.models import Run, Tag, User
 from accounts.ontraport import ontraport_bulk_client
+from accounts.permissions import can_add_and_change_users, can_change_users
 from accounts.services.roles import role_resolve
 from fusion_site.adoption.pages import LeaseLost
 from fusion_site.adoption.runs import run_now, run_preview, run_start
@@ -110,7 +112,7 @@ class TagAdmin(accounts_admin.TagAdmin):
     actions = ("refresh_from_ontraport", "subscribe_in_ontraport", "import_users_with_tag")  # type: ignore[assignment]
 
     def has_import_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perms(["accounts.add_user", "accounts.change_user"])
+        return can_add_and_change_users(request)
 
     @admin.action(description="Import users with this tag", permissions=["import"])
     def import_users_with_tag(self, request: HttpRequest, queryset: QuerySet[Tag]) -> HttpResponse | None:
@@ -127,7 +129,7 @@ class TagAdmin(accounts_admin.TagAdmin):
                         kind=Run.Kind.IMPORT,
                         arguments={"tag_id": tag.pk, "tag_name": tag.name, **options},
                         started_from="admin",
-                        started_by=_user(request),
+                        started_by=actor_of(request),
                     )
                     for tag in tags
                 ]
@@ -200,9 +202,6 @@ class UserAdmin(accounts_admin.UserAdmin):
     actions = ("resync_from_ontraport",)  # accounts' user admin has none of its own
     change_form_template = "admin/adoption/user_change_form.html"
 
-    def has_resync_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("accounts.change_user"))
-
     def get_urls(self) -> list[URLPattern]:
         resync = path(
             "<int:user_id>/resync/",
@@ -242,7 +241,7 @@ class UserAdmin(accounts_admin.UserAdmin):
             kind=Run.Kind.RESYNC,
             arguments={"user_ids": [user.pk]},
             started_from="admin",
-            started_by=_user(request),
+            started_by=actor_of(request),
         )
         try:
             run = run_now(run=run, client=ontraport_bulk_client())
@@ -259,7 +258,10 @@ class UserAdmin(accounts_admin.UserAdmin):
         )
         return HttpResponseRedirect(page)
 
-    @admin.action(description="Resync from Ontraport", permissions=["change"])
+    def has_resync_permission(self, request: HttpRequest) -> bool:
+        return can_change_users(request)
+
+    @admin.action(description="Resync from Ontraport", permissions=["resync"])
     def resync_from_ontraport(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         user_ids = sorted(queryset.filter(contact_id__isnull=False).values_list("pk", flat=True))
         unlinked = queryset.filter(contact_id__isnull=True).count()
@@ -272,7 +274,7 @@ class UserAdmin(accounts_admin.UserAdmin):
             kind=Run.Kind.RESYNC,
             arguments={"user_ids": user_ids},
             started_from="admin",
-            started_by=_user(request),
+            started_by=actor_of(request),
         )
         runs_wake_at()
         run.refresh_from_db()
@@ -280,7 +282,3 @@ class UserAdmin(accounts_admin.UserAdmin):
         self.message_user(
             request, format_html("Started in the background: {}{}", _links([run]), note), messages.SUCCESS
         )
-
-
-def _user(request: HttpRequest) -> Any:
-    return request.user if request.user.is_authenticated else None

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from accounts.history import history_record
 from accounts.models import Run, User
 from fusion_site.adoption.leases import lease_owner_new, run_claim, run_release
 from fusion_site.adoption.pages import BulkDirectory, LeaseLost, Page, page_apply, page_fetch, resync_users
@@ -18,9 +19,14 @@ def run_start(
     started_from: str,
     started_by: User | None = None,
 ) -> Run:
-    return Run.objects.create(
+    """A new run, recording who started it (the row, and the run's admin history)."""
+    run = Run.objects.create(
         kind=kind, arguments=dict(arguments), started_from=started_from, started_by=started_by
     )
+    history_record(
+        actor=started_by, objects=[run], message=f"Started from the {started_from or 'code'}", added=True
+    )
+    return run
 
 
 def run_find_open(*, kind: str, arguments: Mapping[str, Any]) -> Run | None:

@@ -1,6 +1,8 @@
 """The Ontraport page and its two actions. Thin: each view gathers from one module and renders.
 
-Every view is wrapped in admin.site.admin_view (urls.py): staff only, logged in, never cached.
+Every view is wrapped in admin.site.admin_view (urls.py): staff only, logged in, never cached. Staff alone
+grants nothing more: the test webhook takes the user permissions its action needs, its result and the
+latest failures take the permission to view deliveries (accounts.permissions).
 """
 
 import datetime
@@ -15,6 +17,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.history import actor_of, history_record
+from accounts.permissions import can_send_test_webhook, can_view_deliveries
 from fusion_site.console.connection import connection_check
 from fusion_site.console.effective_settings import effective_settings
 from fusion_site.console.health import delivery_health, runs_recent
@@ -58,8 +62,12 @@ def ontraport_page(request: HttpRequest) -> HttpResponse:
             (value, label, health.by_status[value]) for value, label in Delivery.Status.choices
         ],
         "since": since.isoformat(),
-        "failures": [(delivery, reason_advice(delivery.reason)) for delivery in health.latest_failures],
-        "test_actions": ACTIONS,
+        # Failures name users and e-mails: only for those who may read the deliveries log.
+        "may_view_deliveries": can_view_deliveries(request),
+        "failures": [(delivery, reason_advice(delivery.reason)) for delivery in health.latest_failures]
+        if can_view_deliveries(request)
+        else [],
+        "test_actions": [action for action in ACTIONS if can_send_test_webhook(request, action=action)],
         "runs": runs_recent(),
         "workers": workers_health(),
     }
@@ -90,6 +98,9 @@ def test_webhook(request: HttpRequest) -> HttpResponse:
     if contact_id is None or action not in ACTIONS:
         messages.error(request, "Enter a contact id (a positive whole number) and choose an action.")
         return HttpResponseRedirect(page + "#test-webhook")
+    if not can_send_test_webhook(request, action=action):
+        # A test webhook is a real one: it creates or rewrites users like the admin's own user pages.
+        raise PermissionDenied
     answer = webhook_probe_send(
         base_url=settings.SITE_URL,
         access_key=settings.FUSION_ACCESS_KEY,
@@ -104,11 +115,30 @@ def test_webhook(request: HttpRequest) -> HttpResponse:
             "Check SITE_URL (it must be the address this site answers on) and the access key.",
         )
         return HttpResponseRedirect(page + "#test-webhook")
+    _record_sender(request, answer.delivery_id, action)
+    if not can_view_deliveries(request):
+        messages.success(request, f"Test webhook sent: stored as delivery #{answer.delivery_id}.")
+        return HttpResponseRedirect(page + "#test-webhook")
     return HttpResponseRedirect(reverse("console:test-result", args=[answer.delivery_id]))
 
 
+def _record_sender(request: HttpRequest, delivery_id: int, action: str) -> None:
+    """Who sent it: on the delivery row and in its admin history. The id is the one the site's own answer
+    named; the row is marked only if it is still unmarked and carries this action (a check, not trust)."""
+    sent = Delivery.objects.filter(pk=delivery_id, action=action, started_by__isnull=True)
+    if sent.update(started_by=actor_of(request)):
+        history_record(
+            actor=actor_of(request),
+            objects=Delivery.objects.filter(pk=delivery_id),
+            message=f'Sent with "Send a test webhook" ({action})',
+        )
+
+
 def test_webhook_result(request: HttpRequest, delivery_id: int) -> HttpResponse:
-    """The delivery a test webhook created, refreshed every second until it is done or failed."""
+    """The delivery a test webhook created, refreshed every second until it is done or failed: any
+    delivery's outcome, so only for those who may view deliveries (as the deliveries admin)."""
+    if not can_view_deliveries(request):
+        raise PermissionDenied
     delivery = get_object_or_404(Delivery.objects.select_related("user"), pk=delivery_id)
     waiting = delivery.status in (Delivery.Status.PENDING, Delivery.Status.PROCESSING)
     context = {

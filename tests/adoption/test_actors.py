@@ -1,0 +1,50 @@
+"""Imports, resyncs, links and subscriptions started from the admin: each takes the user permissions the
+admin's user pages take for the same change, and records who started it (its row and the admin's history)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from accounts.models import Run, Tag, TagSubscription
+from tests.admin_support import staff_client
+from tests.console.test_permissions import ADD_CHANGE, history_of
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+User = get_user_model()
+
+
+def test_import_resync_link_and_subscription_record_who(bulk_sandbox, settings):
+    settings.SITE_URL = "https://members.example.com"
+    Tag.objects.create(id=1, name="Members")
+    owner = staff_client(*ADD_CHANGE, "accounts.view_tag", "accounts.change_tag", username="owner")
+
+    owner.post("/admin/accounts/tag/", {"action": "import_users_with_tag", "_selected_action": ["1"]})
+    run = Run.objects.get(kind="import")
+    liam = User.objects.get(contact_id=2)
+    owner.post("/admin/accounts/user/", {"action": "resync_from_ontraport", "_selected_action": [liam.pk]})
+    resync = Run.objects.get(kind="resync")
+    loner = User.objects.create(username="loner", email="loner@example.com")
+    bulk_sandbox.add_contact({"id": "9100", "email": "loner@example.com"})
+    owner.post(f"/admin/accounts/user/{loner.pk}/link-contact/", {"contact_id": "9100"})
+    owner.post("/admin/accounts/tag/", {"action": "subscribe_in_ontraport", "_selected_action": ["1"]})
+
+    assert (run.started_by.username, resync.started_by.username) == ("owner", "owner")
+    assert history_of(run) == [("owner", "Started from the admin")]
+    assert history_of(resync) == [("owner", "Started from the admin")]
+    assert history_of(loner) == [("owner", "Ontraport: linked to contact 9100 by hand")]
+    assert {s.created_by.username for s in TagSubscription.objects.all()} == {"owner"}
+    assert len(history_of(Tag.objects.get(pk=1))) == 2  # both events
+
+
+def test_resync_link_and_subscribe_need_the_change_user_permission(bulk_sandbox):
+    Tag.objects.create(id=1, name="Members")
+    linked = User.objects.create(username="liam", email="liam@example.com", contact_id=2)
+    viewer = staff_client("accounts.view_user", "accounts.view_tag", "accounts.change_tag", username="v")
+
+    viewer.post("/admin/accounts/user/", {"action": "resync_from_ontraport", "_selected_action": [linked.pk]})
+    linking = viewer.post(f"/admin/accounts/user/{linked.pk}/link-contact/", {"contact_id": "5"})
+    viewer.post("/admin/accounts/tag/", {"action": "subscribe_in_ontraport", "_selected_action": ["1"]})
+
+    assert linking.status_code == 403
+    assert not Run.objects.exists() and not TagSubscription.objects.exists()
+    linked.refresh_from_db()
+    assert linked.contact_id == 2
