@@ -17,17 +17,22 @@ def test_import_resync_link_and_subscription_record_who(bulk_sandbox, settings):
     Tag.objects.create(id=1, name="Members")
     owner = staff_client(*ADD_CHANGE, "accounts.view_tag", "accounts.change_tag", username="owner")
 
-    owner.post("/admin/accounts/tag/", {"action": "import_users_with_tag", "_selected_action": ["1"]})
+    owner.post(
+        "/admin/accounts/tag/",
+        {"action": "import_users_with_tag", "_selected_action": ["1"], "confirm": "start"},
+    )
     run = Run.objects.get(kind="import")
     liam = User.objects.get(contact_id=2)
     owner.post("/admin/accounts/user/", {"action": "resync_from_ontraport", "_selected_action": [liam.pk]})
     resync = Run.objects.get(kind="resync")
+    owner.post(f"/admin/accounts/user/{liam.pk}/resync/")  # the user page's Resync button
+    button = Run.objects.filter(kind="resync").exclude(pk=resync.pk).get()
     loner = User.objects.create(username="loner", email="loner@example.com")
     bulk_sandbox.add_contact({"id": "9100", "email": "loner@example.com"})
     owner.post(f"/admin/accounts/user/{loner.pk}/link-contact/", {"contact_id": "9100"})
     owner.post("/admin/accounts/tag/", {"action": "subscribe_in_ontraport", "_selected_action": ["1"]})
 
-    assert (run.started_by.username, resync.started_by.username) == ("owner", "owner")
+    assert {run.started_by.username, resync.started_by.username, button.started_by.username} == {"owner"}
     assert history_of(run) == [("owner", "Started from the admin")]
     assert history_of(resync) == [("owner", "Started from the admin")]
     assert history_of(loner) == [("owner", "Ontraport: linked to contact 9100 by hand")]
