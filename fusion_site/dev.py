@@ -3,7 +3,10 @@
 - writes `.env` with a random access key (192 bits) and a secret key, if there is no `.env` yet;
 - with no Ontraport credentials, points the site at the local sandbox and runs it with its demo contacts;
 - migrates, creates an `admin` superuser whose password is kept in `.env` (never printed);
-- prints the webhook URLs and a `curl` to try, then runs every process under honcho (Ctrl-C stops all).
+- prints the webhook URLs and a `curl` to try, then runs every process under honcho (Ctrl-C stops all,
+  the worker cleanly: its heartbeat is recorded as stopped);
+- the worker runs under fusion_site.dev_supervisor: when it exits it is started again, and the log says
+  which process died and why, instead of honcho stopping the whole site.
 """
 
 import os
@@ -53,7 +56,14 @@ def env_file_values() -> dict[str, str]:
 def main() -> None:
     env_file_ensure()
     file_values = env_file_values()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fusion_site.settings", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "fusion_site.settings",
+        "PYTHONUNBUFFERED": "1",
+        # The worker is started here, beside the site: "no worker is running" would be printed by every
+        # command while it starts. Its supervisor reports a worker that dies.
+        "FUSION_WORKER_CHECK": "false",
+    }
     app_id = env.get("ONTRAPORT_APP_ID") or file_values.get("ONTRAPORT_APP_ID")
     use_sandbox = not app_id or app_id == SANDBOX_CREDENTIALS["ONTRAPORT_APP_ID"]
     if use_sandbox:
@@ -72,7 +82,10 @@ def main() -> None:
     procfile.parent.mkdir(exist_ok=True)
     processes = [
         f"web: {python} manage.py runserver 127.0.0.1:8000 --noreload",
-        f"worker: {python} manage.py fusion_worker --interval 0.2",
+        # No autoreload (like runserver here): the reloader's parent process would leave its child behind
+        # when stopped, and the supervisor would restart the parent instead of the worker.
+        f"worker: {python} -m fusion_site.dev_supervisor worker -- "
+        f"{python} manage.py fusion_worker --interval 0.2 --no-reload",
     ]
     if use_sandbox:
         processes.append(f"sandbox: {python} -m ontraport_client.sandbox --port {SANDBOX_PORT} --data demo")

@@ -106,6 +106,10 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Each worker beats every FUSION_HEARTBEAT_SECONDS; none seen for FUSION_WORKER_STALE_SECONDS = no worker.
 FUSION_HEARTBEAT_SECONDS = env.float("FUSION_HEARTBEAT_SECONDS", default=10.0)
 FUSION_WORKER_STALE_SECONDS = env.int("FUSION_WORKER_STALE_SECONDS", default=45)
+# `manage.py check`'s "no worker is running" (fusion.W001). Off where something starts the worker beside the
+# site and reports its death itself: under make run the warning was a false alarm printed while the worker
+# started, and make run's supervisor says which process died and why.
+FUSION_WORKER_CHECK = env.bool("FUSION_WORKER_CHECK", default=True)
 # /readyz answers 503 when a ready delivery has waited longer than this (a stuck or overwhelmed worker).
 FUSION_READY_MAX_WAIT_SECONDS = env.int("FUSION_READY_MAX_WAIT_SECONDS", default=600)
 # fusion_worker renews the leases of the claims it holds with each heartbeat, for at most this long.
