@@ -16,7 +16,13 @@ import time
 from contextlib import suppress
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+
+from webhooks.health import database_ping
+from webhooks.leases import deliveries_claims_release_held, process_holder_prefix
+from webhooks.tasks import wake_worker_at
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +30,8 @@ logger = logging.getLogger(__name__)
 # so a database that comes back is used again within that time.
 BACKOFF_FIRST_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 10.0
+# The loop has worked this long since the last failure: the next failure is a new outage (first wait again).
+STEADY_SECONDS = 60.0
 
 # SQLSTATEs that mean "this server cannot take the work now", whatever class the driver files them under:
 # 25006 a read-only transaction (a primary demoted during a failover, a standby), 57P01-57P03 shutting
@@ -60,38 +68,59 @@ def database_connections_reset() -> None:
             connection.close()
 
 
-def database_ping() -> None:
-    """One round trip on a fresh connection; raises the database's error when it still cannot serve."""
-    with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT 1")
-
-
 class ResilientWorker(Worker):
     """db_worker's loop, restarted after a transient database error instead of ending the process.
 
     A signal (SIGTERM, Ctrl-C) still stops it at once, also while it waits: the inherited handler exits
-    when no task is running, and no task runs while it waits."""
+    when no task is running, and no task runs while it waits.
+
+    After each task, and after an outage, the claims this process still holds are let go: this loop runs
+    one drain at a time, so a claim held between drains is a dead drain's (see
+    webhooks.leases.deliveries_claims_release_held)."""
+
+    def run_task(self, db_task_result: DBTaskResult) -> None:
+        try:
+            super().run_task(db_task_result)
+        finally:
+            self._claims_let_go()
+
+    def _claims_let_go(self) -> None:
+        try:
+            if deliveries_claims_release_held(holder_prefix=process_holder_prefix()):
+                logger.warning("a drain ended with deliveries still claimed: let go of them for the next one")
+                wake_worker_at(timezone.now())
+        except DatabaseError:
+            # Still down: the claims are let go once it is back (run() below), or their lease runs out.
+            pass
 
     def run(self) -> None:
-        failures = 0
+        failures = 0  # in a row, within one outage
         outage_started = 0.0
+        waited_until = 0.0  # when the last wait ended: the loop has been working since
+        announced = False  # "works again" is said once per outage
         while self.running:
             try:
-                if failures:
+                if failures and not announced:
                     database_ping()  # is it back? (cheaper and quieter than a whole loop's start)
+                    announced = True
                     logger.warning(
-                        "database reachable again after %.1f s: the worker carries on",
+                        "database connection works again after %.1f s: the worker carries on",
                         time.monotonic() - outage_started,
                     )
-                    failures = 0
                     self.startup_delay = False  # the herd's spread was done at the first start
+                    self._claims_let_go()
                 super().run()
                 return
             except DatabaseError as error:
                 if not database_error_is_transient(error) or not self.running:
                     raise
+                now = time.monotonic()
+                # A database that connects but still refuses the work (a read-only primary) is the same
+                # outage, with a growing wait, until the loop has worked for STEADY_SECONDS.
+                if failures and now - waited_until >= STEADY_SECONDS:
+                    failures = 0
                 if not failures:
-                    outage_started = time.monotonic()
+                    outage_started, announced = now, False
                 failures += 1
                 delay = backoff_seconds(failures=failures)
                 # One warning per outage with the reason; the retries of a long one stay at INFO.
@@ -105,3 +134,4 @@ class ResilientWorker(Worker):
                 )
                 database_connections_reset()
                 time.sleep(delay)
+                waited_until = time.monotonic()
