@@ -144,3 +144,59 @@ def test_the_demo_stays_consistent_across_a_sandbox_restart(processes, settings,
     finally:
         control.session.close()
         ontraport_client.cache_clear()
+
+
+CHILD = """
+import os, signal, sys, time
+log = sys.argv[1]
+with open(log, "a") as f:
+    f.write(f"start {os.getpid()}\\n")
+def on_term(signum, frame):
+    with open(log, "a") as f:
+        f.write("SIGTERM\\n")
+    time.sleep(0.5)  # a clean stop takes a moment (the worker finishing its batch)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, on_term)
+if sys.argv[2] == "crash":
+    sys.exit(3)
+while True:
+    time.sleep(0.1)
+"""
+
+
+def supervise(tmp_path: Path, mode: str) -> tuple[subprocess.Popen[str], Path]:
+    log = tmp_path / f"child-{mode}.log"
+    child = [sys.executable, "-c", CHILD]
+    command = [sys.executable, "-m", "fusion_site.dev_supervisor", "worker", "--", *child]
+    supervisor = subprocess.Popen(
+        [*command, str(log), mode], cwd=BASE_DIR, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    return supervisor, log
+
+
+def test_the_supervisor_says_why_the_process_died_and_starts_it_again(tmp_path: Path):
+    supervisor, log = supervise(tmp_path, "crash")
+    try:
+        wait_until(lambda: log.exists() and log.read_text().count("start") >= 2, timeout=20, what="a restart")
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        output, _ = supervisor.communicate(timeout=20)
+    assert "make run: the worker (pid " in output
+    assert "exited with status 3 (see its output above)" in output
+    assert "starting it again in 1 s. The other processes keep running." in output
+
+
+def test_the_supervisor_passes_one_stop_signal_on_and_waits_for_the_clean_stop(tmp_path: Path):
+    supervisor, log = supervise(tmp_path, "run")
+    wait_until(lambda: log.exists() and "start" in log.read_text(), timeout=20, what="the child")
+    child_pid = int(log.read_text().split()[1])
+    try:
+        supervisor.send_signal(signal.SIGTERM)  # honcho's, on Ctrl-C
+        supervisor.send_signal(signal.SIGINT)  # and a second one: must not make the worker abandon its batch
+        assert supervisor.wait(timeout=20) == 0  # the child's own status: it stopped cleanly
+    finally:
+        with suppress(ProcessLookupError):
+            os.kill(child_pid, signal.SIGKILL)
+    assert log.read_text().count("SIGTERM") == 1
+    assert log.read_text().count("start") == 1  # not started again after a stop
+    assert not alive(child_pid)
