@@ -110,6 +110,9 @@ def main() -> None:
             env={**env, "DEV_ADMIN_PASSWORD": admin_password},
             check=True,
         )
+    if use_sandbox and not SANDBOX_STATE.exists():
+        # A fresh sandbox gives again the ids of contacts made in an earlier demo: say so before it does.
+        subprocess.run([*manage, "shell", "-c", _WARN_LINKED_BEYOND_DEMO], env=env, check=False)
     procfile = BASE_DIR / "var" / "Procfile.dev"
     procfile.parent.mkdir(exist_ok=True)
     processes = procfile_lines(python=python, use_sandbox=use_sandbox)
@@ -135,6 +138,20 @@ import os
 from accounts.models import User
 if not User.objects.filter(username="admin").exists():
     User.objects.create_superuser("admin", "admin@localhost", os.environ["DEV_ADMIN_PASSWORD"])
+"""
+
+_WARN_LINKED_BEYOND_DEMO = """
+from accounts.models import User
+from ontraport_client.sandbox.seed import load_seed
+demo_ids = [int(contact["id"]) for contact in load_seed("demo").contacts if contact.get("id")]
+linked = User.objects.filter(contact_id__gt=max(demo_ids, default=0)).count()
+if linked:
+    print(
+        f"Warning: var/sandbox-state.json is missing, but {linked} user(s) here are linked to contacts "
+        "made in an earlier demo: the fresh sandbox will give their ids to other contacts, and webhooks "
+        "for those would change these users. To start the demo over, stop and delete the site's database "
+        "(db.sqlite3) as well."
+    )
 """
 
 if __name__ == "__main__":

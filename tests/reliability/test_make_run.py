@@ -200,3 +200,17 @@ def test_the_supervisor_passes_one_stop_signal_on_and_waits_for_the_clean_stop(t
     assert log.read_text().count("SIGTERM") == 1
     assert log.read_text().count("start") == 1  # not started again after a stop
     assert not alive(child_pid)
+
+
+def test_make_run_warns_when_the_sandbox_state_is_gone_but_users_are_linked_beyond_the_demo(site_sandbox):
+    from fusion_site.dev import _WARN_LINKED_BEYOND_DEMO
+
+    def warning() -> str:
+        env = site_env(site_sandbox)
+        argv = [sys.executable, "manage.py", "shell", "-c", _WARN_LINKED_BEYOND_DEMO]
+        return subprocess.run(argv, cwd=BASE_DIR, env=env, capture_output=True, text=True, check=True).stdout
+
+    User.objects.create_user("dana", "dana@example.com", contact_id=1)  # a demo contact: seeded again as is
+    assert "Warning" not in warning()
+    User.objects.create_user("zed", "zed@example.com", contact_id=13)  # made during an earlier demo
+    assert "1 user(s) here are linked to contacts made in an earlier demo" in warning()
