@@ -82,16 +82,14 @@ class ResilientWorker(Worker):
         try:
             super().run_task(db_task_result)
         finally:
+            # A database error here (still down) goes to run() below like any other: it waits, and lets
+            # go of the claims as the first thing once the database takes writes again.
             self._claims_let_go()
 
     def _claims_let_go(self) -> None:
-        try:
-            if deliveries_claims_release_held(holder_prefix=process_holder_prefix()):
-                logger.warning("a drain ended with deliveries still claimed: let go of them for the next one")
-                wake_worker_at(timezone.now())
-        except DatabaseError:
-            # Still down: the claims are let go once it is back (run() below), or their lease runs out.
-            pass
+        if deliveries_claims_release_held(holder_prefix=process_holder_prefix()):
+            logger.warning("a drain ended with deliveries still claimed: let go of them for the next one")
+            wake_worker_at(timezone.now())
 
     def run(self) -> None:
         failures = 0  # in a row, within one outage
@@ -101,14 +99,15 @@ class ResilientWorker(Worker):
         while self.running:
             try:
                 if failures and not announced:
-                    database_ping()  # is it back? (cheaper and quieter than a whole loop's start)
+                    # Is it back? A read, then a write: a locked or read-only database answers the first.
+                    database_ping()
+                    self._claims_let_go()
                     announced = True
                     logger.warning(
-                        "database connection works again after %.1f s: the worker carries on",
+                        "database works again after %.1f s: the worker carries on",
                         time.monotonic() - outage_started,
                     )
                     self.startup_delay = False  # the herd's spread was done at the first start
-                    self._claims_let_go()
                 super().run()
                 return
             except DatabaseError as error:
