@@ -203,7 +203,11 @@ def main() -> None:
     parser.add_argument("--probe-rows", type=int, default=0, help="then time /metrics, /readyz with these")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up waiting after this long")
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--database-name", default="bench_fusion_cluster", help="recreated on PostgreSQL")
+    parser.add_argument(
+        "--database-name",
+        help="the PostgreSQL database to create (must not exist; dropped at the end). "
+        "Default: bench_fusion_cluster_<pid>_<random>, this run's own",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     assert args.webhooks >= args.contacts, "every contact gets at least its add"
@@ -214,7 +218,9 @@ def main() -> None:
     redis_process, cache_url = redis_start()
     ids = range(300_000, 300_000 + args.contacts)
     sandbox, control, origin, contacts = sandbox_seeded(args.window, ids, rng)
-    database_url = fresh_database("postgres", args.database_name)
+    database_url = fresh_database(
+        "postgres", args.database_name or "bench_fusion_cluster", exact=args.database_name is not None
+    )
     env = sandbox_site_env(
         database_url, origin, args.window, CACHE_URL=cache_url, FUSION_LEASE_SECONDS=str(args.lease)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -78,22 +79,56 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def fresh_database(kind: str, name: str) -> str:
-    """A DATABASE_URL for an empty database: a new SQLite file under var/bench/, or a recreated PG db."""
+# The databases this run made (kind, name): dropped when it ends, and only these.
+_own_databases: list[tuple[str, str]] = []
+
+
+def fresh_database(kind: str, name: str, *, exact: bool = False) -> str:
+    """A DATABASE_URL for an empty database of this run's own: a new SQLite file under var/bench/, or a new
+    PostgreSQL database. `name` is a prefix, completed with the process id and a random suffix, so two runs
+    (or a test suite beside a bench) never share, drop or disconnect each other's database; with `exact`
+    it is the whole name, and it must not exist yet. Dropped when the bench ends, after its processes."""
+    if not exact:
+        name = f"{name}_{os.getpid()}_{secrets.token_hex(3)}"
+    if not _own_databases:
+        atexit.register(own_databases_drop)  # runs before stop_all (registered first): it stops them itself
     if kind == "sqlite":
-        directory = bench_dir()
-        path = directory / f"{name}.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        path = bench_dir() / f"{name}.sqlite3"
+        if path.exists():
+            raise SystemExit(f"{path} exists already: give another --database-name (it is not overwritten)")
+        _own_databases.append((kind, str(path)))
         return f"sqlite:///{path}"
     if kind == "postgres":
         import psycopg
 
         with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            try:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            except psycopg.errors.DuplicateDatabase:
+                raise SystemExit(
+                    f"PostgreSQL database {name!r} exists already: give another --database-name "
+                    "(a bench never drops a database it did not make)"
+                ) from None
+        _own_databases.append((kind, name))
         return f"{PG_URL}/{name}"
     raise ValueError(kind)
+
+
+def own_databases_drop() -> None:
+    """Drop the databases this run made, once every process it started has stopped."""
+    stop_all()
+    while _own_databases:
+        kind, name = _own_databases.pop()
+        if kind == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{name}{suffix}").unlink(missing_ok=True)
+            continue
+        import psycopg
+
+        server = f"{PG_URL}/postgres"
+        with contextlib.suppress(psycopg.Error), psycopg.connect(server, autocommit=True) as conn:
+            # FORCE cuts only connections to this run's own database (a process that outlived stop_all).
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def site_env(database_url: str, **extra: str) -> dict[str, str]:

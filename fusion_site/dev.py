@@ -1,13 +1,18 @@
 """`make run`: set up a development site on first run, then run it with its worker (and the sandbox).
 
 - writes `.env` with a random access key (192 bits) and a secret key, if there is no `.env` yet;
-- with no Ontraport credentials, points the site at the local sandbox and runs it with its demo contacts;
+- with no Ontraport credentials, points the site at the local sandbox and runs it with its demo contacts,
+  its account kept in var/sandbox-state.json across restarts (delete the file, and db.sqlite3, to start over);
 - migrates, creates an `admin` superuser whose password is kept in `.env` (never printed);
-- prints the webhook URLs and a `curl` to try, then runs every process under honcho (Ctrl-C stops all).
+- prints the webhook URLs and a `curl` to try, then runs every process under honcho (Ctrl-C stops all,
+  the worker cleanly: its heartbeat is recorded as stopped);
+- the worker runs under fusion_site.dev_supervisor: when it exits it is started again, and the log says
+  which process died and why, instead of honcho stopping the whole site.
 """
 
 import os
 import secrets
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +25,43 @@ SANDBOX_CREDENTIALS = {
     "ONTRAPORT_APP_ID": "sandbox-app",
     "ONTRAPORT_API_KEY": "sandbox-key",
 }
+
+
+# Set for every process make run starts.
+LAUNCHER_ENV = {
+    "PYTHONUNBUFFERED": "1",
+    # The worker is started here, beside the site: "no worker is running" (fusion.W001) was printed by
+    # each command while it started. Its supervisor reports a worker that dies instead.
+    "FUSION_WORKER_CHECK": "false",
+}
+# The sandbox's account, kept across restarts: a reseeded sandbox hands out the ids of contacts the site's
+# users are still linked to, and a new contact's `add` then rewrites another person's user.
+SANDBOX_STATE = BASE_DIR / "var" / "sandbox-state.json"
+
+
+def procfile_lines(
+    *,
+    python: str,
+    use_sandbox: bool,
+    web_port: int = 8000,
+    sandbox_port: int = SANDBOX_PORT,
+    sandbox_state: Path = SANDBOX_STATE,
+) -> list[str]:
+    """make run's processes, one Procfile line each (honcho runs them from the project directory)."""
+    lines = [
+        f"web: {python} manage.py runserver 127.0.0.1:{web_port} --noreload",
+        # Under its supervisor: restarted when it exits, instead of honcho stopping the whole site. No
+        # autoreload (like runserver here): the reloader's parent would be what the supervisor watches and
+        # signals, and its child, the worker itself, is left behind when the parent stops.
+        f"worker: {python} -m fusion_site.dev_supervisor worker -- "
+        f"{python} manage.py fusion_worker --interval 0.2 --no-reload",
+    ]
+    if use_sandbox:
+        lines.append(
+            f"sandbox: {python} -m ontraport_client.sandbox --port {sandbox_port} --data demo "
+            f"--state {shlex.quote(str(sandbox_state))}"
+        )
+    return lines
 
 
 def env_file_ensure() -> None:
@@ -53,7 +95,7 @@ def env_file_values() -> dict[str, str]:
 def main() -> None:
     env_file_ensure()
     file_values = env_file_values()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fusion_site.settings", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fusion_site.settings", **LAUNCHER_ENV}
     app_id = env.get("ONTRAPORT_APP_ID") or file_values.get("ONTRAPORT_APP_ID")
     use_sandbox = not app_id or app_id == SANDBOX_CREDENTIALS["ONTRAPORT_APP_ID"]
     if use_sandbox:
@@ -68,14 +110,12 @@ def main() -> None:
             env={**env, "DEV_ADMIN_PASSWORD": admin_password},
             check=True,
         )
+    if use_sandbox and not SANDBOX_STATE.exists():
+        # A fresh sandbox gives again the ids of contacts made in an earlier demo: say so before it does.
+        subprocess.run([*manage, "shell", "-c", _WARN_LINKED_BEYOND_DEMO], env=env, check=False)
     procfile = BASE_DIR / "var" / "Procfile.dev"
     procfile.parent.mkdir(exist_ok=True)
-    processes = [
-        f"web: {python} manage.py runserver 127.0.0.1:8000 --noreload",
-        f"worker: {python} manage.py fusion_worker --interval 0.2",
-    ]
-    if use_sandbox:
-        processes.append(f"sandbox: {python} -m ontraport_client.sandbox --port {SANDBOX_PORT} --data demo")
+    processes = procfile_lines(python=python, use_sandbox=use_sandbox)
     procfile.write_text("\n".join(processes) + "\n")
 
     print(
@@ -104,6 +144,20 @@ import os
 from accounts.models import User
 if not User.objects.filter(username="admin").exists():
     User.objects.create_superuser("admin", "admin@localhost", os.environ["DEV_ADMIN_PASSWORD"])
+"""
+
+_WARN_LINKED_BEYOND_DEMO = """
+from accounts.models import User
+from ontraport_client.sandbox.seed import load_seed
+demo_ids = [int(contact["id"]) for contact in load_seed("demo").contacts if contact.get("id")]
+linked = User.objects.filter(contact_id__gt=max(demo_ids, default=0)).count()
+if linked:
+    print(
+        f"Warning: var/sandbox-state.json is missing, but {linked} user(s) here are linked to contacts "
+        "made in an earlier demo: the fresh sandbox will give their ids to other contacts, and webhooks "
+        "for those would change these users. To start the demo over, stop and delete the site's database "
+        "(db.sqlite3) as well."
+    )
 """
 
 if __name__ == "__main__":

@@ -108,6 +108,10 @@ FUSION_SITE_NAME = env.str("FUSION_SITE_NAME", default="fusion-site")
 # Each worker beats every FUSION_HEARTBEAT_SECONDS; none seen for FUSION_WORKER_STALE_SECONDS = no worker.
 FUSION_HEARTBEAT_SECONDS = env.float("FUSION_HEARTBEAT_SECONDS", default=10.0)
 FUSION_WORKER_STALE_SECONDS = env.int("FUSION_WORKER_STALE_SECONDS", default=45)
+# `manage.py check`'s "no worker is running" (fusion.W001). Off where something starts the worker beside the
+# site and reports its death itself: under make run the warning was a false alarm printed while the worker
+# started, and make run's supervisor says which process died and why.
+FUSION_WORKER_CHECK = env.bool("FUSION_WORKER_CHECK", default=True)
 # /readyz answers 503 when a ready delivery has waited longer than this (a stuck or overwhelmed worker).
 FUSION_READY_MAX_WAIT_SECONDS = env.int("FUSION_READY_MAX_WAIT_SECONDS", default=600)
 # fusion_worker renews the leases of the claims it holds with each heartbeat, for at most this long.
@@ -182,7 +186,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db.setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            # Seconds a writer waits for the lock before "database is locked" (the worker then waits and
+            # retries: webhooks.worker).
+            "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=20.0),
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )

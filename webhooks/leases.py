@@ -46,3 +46,17 @@ def deliveries_lease_renew(*, holder_prefix: str) -> int:
             .order_by()
             .update(lease_expires_at=now + datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS))
         )
+
+
+def deliveries_claims_release_held(*, holder_prefix: str) -> int:
+    """End at once the leases of every claim `holder_prefix` still holds, so any worker may take them.
+
+    For a worker process between two drains: a drain that finished has no claim left, so whatever this
+    process still holds then belongs to a drain that died (a database outage broke it before it could
+    record its outcomes or hand its claim back). The heartbeat would otherwise renew those leases for up to
+    FUSION_LEASE_MAX_HOLD_SECONDS while nothing works on them."""
+    now = timezone.now()
+    held = Delivery.objects.filter(
+        status=Delivery.Status.PROCESSING, claimed_by__startswith=holder_prefix, lease_expires_at__gt=now
+    )
+    return held.update(lease_expires_at=now)

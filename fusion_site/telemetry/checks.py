@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Warning, register
 from django.db import DatabaseError
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
@@ -14,6 +15,8 @@ from fusion_site.telemetry.selectors import workers_health
 
 @register("fusion_workers")
 def workers_alive_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if not settings.FUSION_WORKER_CHECK:
+        return []  # make run: its supervisor starts the worker and reports its death (fusion_site.dev)
     if not task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
         return []  # an inline task backend applies webhooks in the request: there is no worker to miss
     try:

@@ -9,6 +9,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
@@ -65,22 +66,50 @@ class HeartbeatThread(threading.Thread):
         self._stopping = threading.Event()
 
     def run(self) -> None:
-        worker_heartbeats_prune()
+        missed = 0  # beats in a row the database refused: said once per outage, not once a beat
+        # Inside the loop: a worker started while the database is down must still beat once it is back.
+        pruned = False
         while True:
             try:
                 close_old_connections()  # this thread's own connection: reconnects after a database restart
+                if not pruned:
+                    worker_heartbeats_prune()
+                    pruned = True
                 worker_heartbeat_beat(worker_id=self.worker_id)
+                if missed:
+                    logger.warning("heartbeat recorded again after %d missed beat(s)", missed)
+                    missed = 0
                 self._run_on_beat()
                 counters_flush()
-            except DatabaseError:
-                logger.warning("heartbeat not recorded (database unavailable)", exc_info=True)
+            except DatabaseError as error:
+                missed += 1
+                if missed == 1:
+                    logger.warning(
+                        "heartbeat not recorded (database unavailable: %s); it goes on beating",
+                        type(error).__name__,
+                    )
+                # A connection that broke stays broken for this thread until it is closed.
+                with suppress(DatabaseError):
+                    connection.close()
             if self._stopping.wait(self.interval):
                 break
+        self._record_stop()
+
+    def _record_stop(self) -> None:
+        # Twice at most: the connection may have been cut since the last beat without this thread noticing
+        # (a restarted database); a fresh one records the stop.
         try:
-            worker_heartbeat_stop(worker_id=self.worker_id)
-            counters_flush()
-        except DatabaseError:
-            logger.warning("clean stop not recorded (database unavailable)", exc_info=True)
+            for last_try in (False, True):
+                try:
+                    close_old_connections()
+                    worker_heartbeat_stop(worker_id=self.worker_id)
+                    counters_flush()
+                    return
+                except DatabaseError as error:
+                    if last_try:
+                        logger.warning("clean stop not recorded (database: %s)", type(error).__name__)
+                    with suppress(DatabaseError):
+                        connection.close()
         finally:
             connection.close()
 

@@ -29,6 +29,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--rate-limit", type=int, default=180, help="requests per window; 0 = unlimited")
     parser.add_argument("--window", type=float, default=60.0, help="rolling window in seconds")
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help="keep the account (contacts, tags, ids given) in FILE across restarts: loaded instead of --data "
+        "when it exists, written after every change (make run: var/sandbox-state.json)",
+    )
     return parser.parse_args(argv)
 
 
@@ -49,9 +55,10 @@ def serve(argv: Sequence[str]) -> int:
             rate_limit=args.rate_limit,
             window=args.window,
             log_requests=not args.quiet,
+            state_file=args.state,
         )
         server.bind()
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError) as error:  # a bad --state file too (JSON errors are ValueErrors)
         print(f"cannot start the sandbox: {error}", file=sys.stderr)
         return 2
     limit = f"{args.rate_limit} requests per {args.window:g}s" if args.rate_limit else "no rate limit"

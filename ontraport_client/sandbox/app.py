@@ -11,12 +11,14 @@ import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from . import control_api
 from .faults import Fault, FaultQueue
 from .ontraport_api import OntraportApi
 from .rate_limit import RollingWindowLimiter
 from .seed import SeedData, SeedSource, load_seed
+from .state_file import state_save
 from .stats import RequestStats
 from .store import ContactStore
 from .webhook_subscriptions import WebhookSubscriptions
@@ -63,6 +65,7 @@ class SandboxApp:
         self.webhooks = WebhookSubscriptions()
         self.store.tag_listeners.append(self.webhooks.tags_changed)
         self.api = OntraportApi(self.store, config.account_id, self.webhooks)
+        self.state_file: Path | None = None  # where the account is kept across restarts (.state_file)
 
     def reset(
         self, *, data: SeedSource | None = None, rate_limit: int | None = None, window: float | None = None
@@ -77,13 +80,21 @@ class SandboxApp:
         if window is not None:
             config = replace(config, window=window)
         self.limiter.configure(config.rate_limit, config.window)  # validates before anything changes
+        given = self.store.snapshot()["highest_contact_id"] if self.state_file is not None else 0
         self.store.load(config.seed)
+        self.store.ids_given_up_to(given)  # a kept account never hands an id out twice, reset or not
         self.faults.clear()
         self.stats.clear()
         self.webhooks.clear()
         self.config = config
 
     def handle(self, request: Request) -> Response:
+        response = self._answer(request)
+        if self.state_file is not None and request.method != "GET":
+            state_save(self.store, self.state_file)  # API and control API changes alike
+        return response
+
+    def _answer(self, request: Request) -> Response:
         if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
             return control_api.handle(self, request, request.path[len(CONTROL_PREFIX) :])
         path = api_path(request.path)

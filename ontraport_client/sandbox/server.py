@@ -18,6 +18,7 @@ import time
 import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -26,6 +27,7 @@ from ..version import __version__
 from .app import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY, DEFAULT_APP_ID, SandboxApp, SandboxConfig
 from .control import SandboxControl
 from .seed import SeedSource, load_seed
+from .state_file import state_load, state_save
 from .wire import Request, Response, text_response
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # bulk seeding of tens of thousands of contacts fits
@@ -153,15 +155,18 @@ class SandboxServer:
         clock: Callable[[], float] = time.monotonic,
         account_id: int = DEFAULT_ACCOUNT_ID,
         log_requests: bool = False,
+        state_file: str | Path | None = None,
     ) -> None:
         """``data``: "demo", "empty", a JSON file path or the data as a dict. ``rate_limit``: requests
         per rolling ``window`` seconds, 0 for unlimited. ``clock`` drives the rate-limit window (tests
-        pass a fake one, shared with the client's pacer, to move time instead of waiting)."""
+        pass a fake one, shared with the client's pacer, to move time instead of waiting). ``state_file``:
+        keep the account in that file across restarts (loaded instead of ``data`` when it exists)."""
         self.host = host
         self.port = port
         self.app_id = app_id
         self.api_key = api_key
-        seed = load_seed(data)
+        state = Path(state_file) if state_file is not None else None
+        seed, highest_contact_id = state_load(state, fallback=data) if state else (load_seed(data), 0)
         config = SandboxConfig(
             seed=seed,
             rate_limit=rate_limit,
@@ -171,6 +176,10 @@ class SandboxServer:
             account_id=account_id,
         )
         self.app = SandboxApp(config, clock=clock)
+        if state is not None:
+            self.app.store.ids_given_up_to(highest_contact_id)
+            self.app.state_file = state
+            state_save(self.app.store, state)
         self._log_requests = log_requests
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None

@@ -46,6 +46,22 @@ class ContactStore:
             for contact in seed.contacts:
                 self.put_contact(contact)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The whole account in seed format (see .seed), plus the highest contact id ever given: what
+        .state_file keeps across restarts."""
+        with self._lock:
+            return {
+                "contacts": [dict(contact) for contact in self._contacts.values()],
+                "tags": [{"tag_id": str(tag_id), "tag_name": name} for tag_id, name in self._tags.items()],
+                "fields": self.field_meta(),
+                "highest_contact_id": self._highest_contact_id,
+            }
+
+    def ids_given_up_to(self, highest_contact_id: int) -> None:
+        """Ids up to this one were given before (a restart): new contacts get higher ones."""
+        with self._lock:
+            self._highest_contact_id = max(self._highest_contact_id, highest_contact_id)
+
     # Field meta
 
     def field_meta(self) -> dict[str, dict[str, Any]]:

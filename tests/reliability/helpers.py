@@ -108,6 +108,10 @@ class Processes:
             env,
         )
 
+    def fusion_worker(self, env: dict[str, str], name: str = "fusion_worker") -> subprocess.Popen[bytes]:
+        """The site's own worker (db_worker's loop kept alive through outages, plus the heartbeat)."""
+        return self.start(name, [sys.executable, "manage.py", "fusion_worker", *WORKER_OPTIONS], env)
+
     def web(self, env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen[bytes]:
         process = self.start(
             "web",

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from webhooks.leases import deliveries_lease_renew, process_holder_prefix
+from webhooks.leases import deliveries_claims_release_held, deliveries_lease_renew, process_holder_prefix
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +81,19 @@ def test_renewal_skips_the_rows_being_written_instead_of_waiting_for_them(settin
     idle.refresh_from_db()
     assert (being_written.lease_expires_at - timezone.now()).total_seconds() <= 3
     assert (idle.lease_expires_at - timezone.now()).total_seconds() > 25
+
+
+def test_claims_left_between_drains_are_let_go_for_the_next_drain():
+    # A drain broken by a database outage could not record outcomes or hand its claim back.
+    dead_drains = [claimed("host:42:abcd", lease_in=300), claimed("host:42:ef01", lease_in=300)]
+    other_process = claimed("host:421:abcd", lease_in=300)
+    done = claimed("host:42:abcd", lease_in=300)
+    Delivery.objects.filter(pk=done.pk).update(status=Delivery.Status.DONE)
+
+    assert deliveries_claims_release_held(holder_prefix="host:42:") == 2
+
+    for delivery in dead_drains:
+        delivery.refresh_from_db()
+        assert delivery.lease_expires_at <= timezone.now()  # claimable again at once
+    other_process.refresh_from_db()
+    assert other_process.lease_expires_at > timezone.now() + datetime.timedelta(seconds=200)
