@@ -110,8 +110,12 @@ class TestContacts:
 
     def test_fields_and_tags(self, sandbox):
         assert sandbox.fields()["f1534"]["alias"] == "Username"
-        assert sandbox.add_tag("Partners") == {"tag_id": "9", "tag_name": "Partners"}
-        assert sandbox.add_tag("Staff", tag_id=50) == {"tag_id": "50", "tag_name": "Staff"}
+        assert sandbox.add_tag("Partners") == {"tag_id": "9", "tag_name": "Partners", "object_type_id": "0"}
+        assert sandbox.add_tag("Staff", tag_id=50) == {
+            "tag_id": "50",
+            "tag_name": "Staff",
+            "object_type_id": "0",
+        }
         with pytest.raises(SandboxControlError, match="already exists"):
             sandbox.add_tag("Partners")
 
