@@ -179,27 +179,6 @@ class OntraportClient:
         usable = [raw for raw in raw_ids if raw not in (None, "", "0", 0)]
         return sorted({self._id(raw, "GET object/getByEmail", data) for raw in usable})
 
-    def find_contact_id_by_email(self, email: str) -> int | None:
-        """The id of the contact with this e-mail address, or ``None`` (one of them, should there be
-        several: use :meth:`find_contact_ids_by_email` where every one matters)."""
-        try:
-            data = self._transport.request(
-                "GET", "object/getByEmail", params={"objectID": CONTACT_OBJECT_TYPE, "email": email}
-            )
-        except NotFoundError:
-            return None
-        if not data:
-            return None
-        if not isinstance(data, Mapping):
-            raise _unexpected("GET object/getByEmail", data)
-        raw_id = data.get("id")
-        if raw_id in (None, "", "0", 0):
-            return None
-        try:
-            return int(str(raw_id))
-        except ValueError:
-            raise _unexpected("GET object/getByEmail", data) from None
-
     def update_contact(self, contact_id: int, fields: Mapping[str, str]) -> None:
         """Write ``fields`` (Ontraport field names → values) to the contact."""
         if "id" in fields:

@@ -155,8 +155,8 @@ class BulkDirectory:
     def get_contacts(self, ids: Iterable[int]) -> dict[int, Contact]:
         return self.client.get_contacts(ids)
 
-    def find_contact_id_by_email(self, email: str) -> int | None:
-        return self.client.find_contact_id_by_email(email)
+    def find_contact_ids_by_email(self, email: str) -> list[int]:
+        return self.client.find_contact_ids_by_email(email)
 
     def list_tags(self) -> list[Tag]:
         if self.tags_listed or bulk_wait_seconds(self.client) > 0:

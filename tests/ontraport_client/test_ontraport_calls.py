@@ -78,20 +78,27 @@ class TestGetContacts:
         assert [contacts[5].first_name, contacts[6].first_name] == ["Amara", "Lucas"]
 
 
-class TestFindContactIdByEmail:
+class TestFindContactIdsByEmail:
     def test_finds_the_contact(self, ontraport):
-        assert ontraport.find_contact_id_by_email("liam.chen@example.com") == 2
+        assert ontraport.find_contact_ids_by_email("liam.chen@example.com") == [2]
 
     def test_ignores_case_like_ontraport(self, ontraport):
-        assert ontraport.find_contact_id_by_email("oliver.smith@example.com") == 12
+        assert ontraport.find_contact_ids_by_email("oliver.smith@example.com") == [12]
 
     def test_unknown_email_gives_none(self, ontraport):
-        assert ontraport.find_contact_id_by_email("nobody@example.com") is None
+        assert ontraport.find_contact_ids_by_email("nobody@example.com") == []
+
+    def test_every_contact_with_the_email_in_one_call(self, sandbox, ontraport):
+        twin = sandbox.add_contact({"email": "LIAM.chen@example.com"})
+        before = sandbox.stats()["requests"]
+
+        assert ontraport.find_contact_ids_by_email("liam.chen@example.com") == [2, int(twin["id"])]
+        assert sandbox.stats()["requests"] - before == 1
 
     def test_email_is_sent_url_encoded(self, sandbox, ontraport):
         created = sandbox.add_contact({"email": "a+b&c@example.com"})
 
-        assert ontraport.find_contact_id_by_email("a+b&c@example.com") == int(created["id"])
+        assert ontraport.find_contact_ids_by_email("a+b&c@example.com") == [int(created["id"])]
 
 
 class TestUpdateContact:
@@ -222,19 +229,19 @@ class TestRequests:
     def test_sends_credentials_and_user_agent_headers(self, http_recorder):
         client = OntraportClient("my-app", "my-key", http_recorder.url + "/1/")
 
-        client.find_contact_id_by_email("x@example.com")
+        client.find_contact_ids_by_email("x@example.com")
 
         [request] = http_recorder.requests
         assert request.headers["api-appid"] == "my-app"
         assert request.headers["api-key"] == "my-key"
         assert request.headers["user-agent"] == f"fusion-site/{__version__} (+python-requests)"
         assert request.path == "/1/object/getByEmail"
-        assert request.query == {"objectID": "0", "email": "x@example.com"}
+        assert request.query == {"objectID": "0", "email": "x@example.com", "all": "1"}
 
     def test_base_url_without_trailing_slash_keeps_its_path(self, http_recorder):
         client = OntraportClient("app", "key", http_recorder.url + "/1")
 
-        client.find_contact_id_by_email("x@example.com")
+        client.find_contact_ids_by_email("x@example.com")
 
         assert http_recorder.requests[0].path == "/1/object/getByEmail"
 
@@ -242,7 +249,7 @@ class TestRequests:
         session = requests.Session()
         client = OntraportClient("app", "secret-key", http_recorder.url + "/1/", session=session)
 
-        client.find_contact_id_by_email("x@example.com")
+        client.find_contact_ids_by_email("x@example.com")
 
         assert http_recorder.requests[0].headers["api-key"] == "secret-key"
         assert "Api-Key" not in session.headers

@@ -364,7 +364,7 @@ class TestMerge:
         contact = ontraport.get_contact(30)
         assert contact.tag_ids == {1, 2}
         assert ontraport.get_contacts([30, 50]).keys() == {30}
-        assert ontraport.find_contact_id_by_email("TWIN@example.com") == 30
+        assert ontraport.find_contact_ids_by_email("TWIN@example.com") == [30]
 
     @pytest.mark.parametrize("body", [{"into": 30}, {"into": 1, "from": 1}, {"into": 1, "from": 99999}])
     def test_a_bad_merge_is_refused(self, sandbox, body):
