@@ -103,7 +103,13 @@ class SandboxApp:
                 response = self._faulty(fault, request, path) if fault else self.api.handle(request, path)
         if window is not None:
             response.headers.update(window.headers())
-        self.stats.answered(response.status, faulted=fault is not None, token=token)
+        self.stats.answered(
+            response.status,
+            faulted=fault is not None,
+            token=token,
+            endpoint=endpoint,
+            body_bytes=len(response.body),
+        )
         return response
 
     def _authenticated(self, request: Request) -> bool:
