@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ontraport_client import Contact, ContactField, NotFoundError, OntraportClient, Tag, __version__
+from ontraport_client import (
+    Contact,
+    ContactField,
+    NotFoundError,
+    OntraportClient,
+    RetryPolicy,
+    Tag,
+    __version__,
+)
 
 
 def contacts_holding(sandbox, tag_id: int, ids) -> set[int]:
@@ -166,6 +174,31 @@ class TestTags:
 
         assert tag == Tag(id=9, name="Early Birds")
         assert tag in ontraport.list_tags()
+
+    def test_only_contact_tags_are_listed(self, sandbox, ontraport):
+        sandbox.add_tag("Hot Deal", tag_id=20, object_type_id=3)  # a deal's tag
+        sandbox.add_tag("Custom Object Tag", tag_id=21, object_type_id=10003)
+
+        ids = {tag.id for tag in ontraport.list_tags()}
+
+        assert ids == set(range(1, 9))
+
+    def test_a_timed_out_create_that_was_made_is_found_by_name_not_made_twice(self, sandbox, make_ontraport):
+        client = make_ontraport(timeout=0.3, retry=RetryPolicy(max_attempts=3, base_delay=0))
+        sandbox.fault(delay_ms=800, endpoint="POST /Tags")  # made, but answered too late
+
+        tag = client.create_tag("Early Birds")
+
+        assert tag == Tag(id=9, name="Early Birds")
+        assert sandbox.stats()["by_endpoint"]["POST /Tags"] == 1
+        assert [t.name for t in client.list_tags()].count("Early Birds") == 1
+
+    def test_a_create_refused_before_it_was_made_is_sent_once_more(self, sandbox, make_ontraport):
+        client = make_ontraport(retry=RetryPolicy(max_attempts=3, base_delay=0))
+        sandbox.fault(status=503, endpoint="POST /Tags")
+
+        assert client.create_tag("Early Birds") == Tag(id=9, name="Early Birds")
+        assert sandbox.stats()["by_endpoint"]["POST /Tags"] == 2
 
     def test_add_and_remove_tags(self, sandbox, ontraport):
         ontraport.add_tags([4, 8], [6, 7])
