@@ -220,11 +220,11 @@ class OntraportClient:
             if len(rows) < PAGE_SIZE:
                 return list(tags.values())
             if seen <= seen_before:
-                # A full page of tags already seen: "start" was ignored, and the rest cannot be read.
-                raise TransportError(
-                    f"GET Tags: the page at start={start} repeats earlier rows (start ignored); "
-                    "the tag list cannot be read to its end"
-                )
+                # A full page of tags already seen: "start" was ignored. Tag names are cosmetic (tags are
+                # applied by id, whatever their names), so the list is kept as far as it could be read,
+                # said in the log, rather than failing every webhook that meets a new tag.
+                logger.warning("GET Tags: the page at start=%d repeats earlier rows; read in part", start)
+                return list(tags.values())
             seen_before |= seen
             start += PAGE_SIZE
 

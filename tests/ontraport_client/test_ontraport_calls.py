@@ -175,6 +175,19 @@ class TestTags:
         assert tag == Tag(id=9, name="Early Birds")
         assert tag in ontraport.list_tags()
 
+    def test_a_tag_list_that_ignores_start_is_kept_as_read_without_looping(self, sandbox, ontraport):
+        sandbox.reset(data={"tags": [{"tag_id": n, "tag_name": f"Tag {n}"} for n in range(1, 61)]})
+        headers = {"Api-Appid": sandbox.app_id, "Api-Key": sandbox.api_key}
+        first = requests.get(f"{sandbox.url}Tags", headers=headers, timeout=5).text
+        sandbox.fault(status=200, body=first, endpoint="GET /Tags", count=5)  # page 1, whatever the start
+        before = sandbox.stats()["by_endpoint"]["GET /Tags"]
+
+        tags = ontraport.list_tags()
+
+        # Names are cosmetic: what could be read is kept (and logged) rather than failing webhooks.
+        assert [tag.id for tag in tags] == list(range(1, 51))
+        assert sandbox.stats()["by_endpoint"]["GET /Tags"] - before == 2  # page 1, its repeat: stop
+
     def test_only_contact_tags_are_listed(self, sandbox, ontraport):
         sandbox.add_tag("Hot Deal", tag_id=20, object_type_id=3)  # a deal's tag
         sandbox.add_tag("Custom Object Tag", tag_id=21, object_type_id=10003)
