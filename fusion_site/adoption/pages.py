@@ -118,8 +118,10 @@ def _import_page(*, run: Run, client: OntraportClient) -> tuple[list[Contact], i
     Pages ask for "ids above the cursor". An account that ignores that condition answers contacts already
     done (ConditionIgnoredError): from then on the run pages by offset, the offset starting at the number
     of contacts done (the ids up to the cursor, asked in id order), kept on the run so a resumed run pages
-    the same way. An offset page that brings nothing above the cursor means offsets are ignored too (or
-    the order is not by id): nothing more can be read safely, and the run fails saying so."""
+    the same way. A full offset page that brings nothing above the cursor means offsets are ignored too (or
+    the order is not by id): nothing more can be read safely, and the run fails saying so. (A short page of
+    repeats is the end: a contact tagged meanwhile below the cursor shifted the list by one; the final
+    count check then says whether anyone is missing.)"""
     tag_id = int(run.arguments["tag_id"])
     if run.paging_offset is None:
         try:
@@ -130,11 +132,11 @@ def _import_page(*, run: Run, client: OntraportClient) -> tuple[list[Contact], i
             run.paging_offset = run.processed
     rows = client.contacts_with_tag_from(tag_id, start=run.paging_offset)
     found = sorted((contact for contact in rows if contact.id > run.cursor), key=lambda c: c.id)
-    if rows and not found:
+    if len(rows) >= PAGE_SIZE and not found:
         raise RunShort(
             f"Ontraport's pages of tag {tag_id} repeat contacts already imported: the account ignores both "
-            f"the id condition and the offset (start={run.paging_offset}); {run.processed:,} contact(s) were "
-            "imported, the rest cannot be read safely"
+            f"the id condition and the offset (start={run.paging_offset}), or does not sort by id; "
+            f"{run.processed:,} contact(s) were imported, the rest cannot be read safely"
         )
     return found, len(rows)
 
