@@ -85,6 +85,22 @@ def test_refresh_reads_last_codes_and_forgets_subscriptions_gone_from_ontraport(
     assert not TagSubscription.objects.exists()
 
 
+def test_a_subscription_ontraport_already_has_for_the_site_is_taken_over_not_made_twice(
+    admin, site_sandbox, access_key, settings
+):
+    settings.SITE_URL = "https://members.example.com"
+    Tag.objects.create(id=3, name="Newsletter")
+    subscribe(admin, 3)
+    kept = dict(TagSubscription.objects.values_list("event", "ontraport_id"))
+    TagSubscription.objects.all().delete()  # the site lost its rows; Ontraport still has both
+
+    response = subscribe(admin, 3)
+
+    assert "Made 0 subscriptions" in messages_of(response)[0]
+    assert dict(TagSubscription.objects.values_list("event", "ontraport_id")) == kept
+    assert sorted(row["event"] for row in site_sandbox.webhooks()) == ["sub_tag(3)", "unsub_tag(3)"]
+
+
 def test_ontraport_errors_are_told_not_raised(admin, site_sandbox, access_key):
     Tag.objects.create(id=3, name="Newsletter")
     # Twice: after the first 500 the client looks the subscription up (not made) and sends it once more.
