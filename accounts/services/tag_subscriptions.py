@@ -19,25 +19,43 @@ EVENTS = (TagSubscription.Event.ADDED, TagSubscription.Event.REMOVED)
 
 def tag_subscriptions_create(*, tags: Iterable[Tag], url: str, client: OntraportClient) -> int:
     """Subscribe `url` to both events of each tag that is not subscribed yet; returns how many subscriptions
-    were made. Each one is stored as soon as Ontraport made it, so an error half-way loses nothing.
+    were made. Each one is stored as soon as Ontraport made it, so an error half-way loses nothing."""
+    tags = list(tags)
+    tag_subscriptions_take_over(tags=tags, url=url, client=client)
+    existing = set(TagSubscription.objects.filter(tag__in=tags).values_list("tag_id", "event").order_by())
+    made = 0
+    for tag in tags:
+        for event in EVENTS:
+            if (tag.pk, event.value) in existing:
+                continue
+            subscription = client.webhook_subscribe(url=url, event=event.value, tag_id=tag.pk)
+            TagSubscription.objects.create(tag=tag, event=event, ontraport_id=subscription.id)
+            made += 1
+    return made
 
-    A subscription Ontraport already has for this URL and event (made before the site lost its row, say)
-    is taken over rather than made again: two would send every event twice. Finding it costs one read of
-    Ontraport's list (every page), only when something is to be subscribed."""
+
+def tag_subscriptions_take_over(*, tags: Iterable[Tag], url: str, client: OntraportClient) -> int:
+    """Store the subscriptions Ontraport already has for `url` and these tags' events (made before the site
+    lost its rows, say), so that subscribing takes them over instead of making second ones: two would send
+    every event twice. One read of Ontraport's list (every page), only when a row is missing; returns how
+    many were taken over."""
     tags = list(tags)
     existing = set(TagSubscription.objects.filter(tag__in=tags).values_list("tag_id", "event").order_by())
-    wanted = [(tag, event) for tag in tags for event in EVENTS if (tag.pk, event.value) not in existing]
-    if not wanted:
+    missing = {(tag.pk, event.value) for tag in tags for event in EVENTS} - existing
+    if not missing:
         return 0
-    remote = {(s.url, s.event, s.tag_id): s.id for s in client.webhook_subscriptions()}
-    made = 0
-    for tag, event in wanted:
-        ontraport_id = remote.get((url, event.value, tag.pk))
-        if ontraport_id is None:
-            ontraport_id = client.webhook_subscribe(url=url, event=event.value, tag_id=tag.pk).id
-            made += 1
-        TagSubscription.objects.create(tag=tag, event=event, ontraport_id=ontraport_id)
-    return made
+    by_tag = {tag.pk: tag for tag in tags}
+    taken = 0
+    for subscription in client.webhook_subscriptions():
+        key = (subscription.tag_id, subscription.event)
+        if subscription.url == url and key in missing and subscription.tag_id is not None:
+            event = TagSubscription.Event(subscription.event)
+            TagSubscription.objects.create(
+                tag=by_tag[subscription.tag_id], event=event, ontraport_id=subscription.id
+            )
+            missing.discard(key)
+            taken += 1
+    return taken
 
 
 @transaction.atomic
