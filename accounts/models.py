@@ -226,6 +226,13 @@ class Run(models.Model):
     cursor = models.PositiveBigIntegerField(
         default=0, help_text="The last contact id (import) or user id (resync, sweep) finished."
     )
+    # An import pages by "ids above the cursor"; on an account that ignores that condition it pages by offset
+    # from here on (cursor still the highest id done, so a page that brings nothing new is noticed).
+    paging_offset = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The next offset, when paging by offset (the id condition was ignored).",
+    )
     total = models.PositiveIntegerField(null=True, blank=True, help_text="As Ontraport counted at the start.")
     processed = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)

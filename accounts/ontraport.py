@@ -5,6 +5,7 @@ from functools import cache
 from django.conf import settings
 
 from accounts.ontraport_budget import budget_clock, budget_store, cache_is_shared
+from accounts.services.fields import field_mapping_sources
 from fusion_site.telemetry.counters import counter_add
 from ontraport_client import OntraportClient, Pacer, RetryPolicy
 
@@ -26,6 +27,7 @@ def ontraport_client() -> OntraportClient:
         retry=RetryPolicy(max_attempts=settings.ONTRAPORT_CLIENT_ATTEMPTS, base_delay=0.5, max_delay=2.0),
         pacer=ontraport_pacer(reserve=settings.ONTRAPORT_RATE_RESERVE),
         on_answer=ontraport_call_counted,
+        contact_fields=field_mapping_sources,  # listFields: ids, e-mail, names, tags and mapped fields
     )
 
 
@@ -48,6 +50,7 @@ def ontraport_bulk_client() -> OntraportClient:
         # The same budget as the webhook worker's (shared through the cache when it is shared).
         pacer=ontraport_pacer(reserve=settings.FUSION_BULK_RESERVE),
         on_answer=ontraport_call_counted,
+        contact_fields=field_mapping_sources,  # listFields: ids, e-mail, names, tags and mapped fields
     )
 
 

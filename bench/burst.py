@@ -14,7 +14,10 @@ Figures: api_calls (every API request the sandbox saw), api_call_floor = ceil(un
 contacts_calls / tag_list_calls / return_password_calls apart, rate_limited (429s), lost (accepted
 deliveries not done), wrong (users whose tags or names/e-mail differ from the contact), drain_s (first
 webhook sent to last delivery finished), floor_s (the least time the limit allows for the calls the
-burst needs: the first 180 go at once, then 180 per window).
+burst needs: the first 180 go at once, then 180 per window), bytes_received_per_contact (GET /Contacts
+answers' bytes over the unique contacts; every contact carries --custom-fields custom field values,
+--mapped of them mapped) and one page's bytes per contact with the client's listFields against whole
+records (listfields_over_whole).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,10 +43,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     ACCESS_KEY,
+    CUSTOM_FIELDS,
+    MAPPED,
     PYTHON,
     ROOT,
     bench_dir,
+    bytes_figures,
     calls_timeline,
+    custom_field_values,
+    fields_mapped,
     free_port,
     fresh_database,
     gunicorn,
@@ -59,7 +68,7 @@ RATE = 180
 TAGS = {1: "Customer", 2: "Newsletter", 3: "VIP", 4: "Webinar", 5: "Trial"}
 
 
-def contact_rows(ids: range, rng: random.Random) -> list[dict[str, str]]:
+def contact_rows(ids: range, rng: random.Random, custom_fields: int = 0) -> list[dict[str, str]]:
     rows = []
     for i in ids:
         tags = sorted(rng.sample(list(TAGS), rng.randint(0, 3)))
@@ -70,6 +79,7 @@ def contact_rows(ids: range, rng: random.Random) -> list[dict[str, str]]:
                 "lastname": "Burst",
                 "email": f"burst{i}@example.com",
                 "contact_cat": ("*/*" + "*/*".join(map(str, tags)) + "*/*") if tags else "",
+                **custom_field_values(i, custom_fields),
             }
         )
     return rows
@@ -141,7 +151,7 @@ def webhook_path(action: str, contact_id: int) -> str:
 
 
 def sandbox_seeded(
-    window: float, ids: range, rng: random.Random
+    window: float, ids: range, rng: random.Random, custom_fields: int = 0
 ) -> tuple[subprocess.Popen[bytes], SandboxControl, str, list[dict[str, str]]]:
     """A sandbox at the real limit (RATE calls per `window` s) holding a contact for each id: its process,
     its control, its origin and the contacts' rows."""
@@ -154,7 +164,7 @@ def sandbox_seeded(
     origin = f"http://127.0.0.1:{port}"
     control = SandboxControl(origin)
     control.wait_until_ready()
-    contacts = contact_rows(ids, rng)
+    contacts = contact_rows(ids, rng, custom_fields)
     for tag_id, name in TAGS.items():
         control.add_tag(name, tag_id)
     for start in range(0, len(contacts), 2000):
@@ -182,8 +192,9 @@ def burst_calls(ids: range, webhooks: int, rng: random.Random) -> list[tuple[str
     return calls
 
 
-def users_wrong(contacts: list[dict[str, str]]) -> int:
-    """Users whose tags, names or e-mail differ from their contact's (Django set up)."""
+def users_wrong(contacts: list[dict[str, str]], mapped: Sequence[str] = ()) -> int:
+    """Users whose tags, names, e-mail or mapped profile values differ from their contact's (Django set
+    up): the mapped values prove that listFields still brings every field the site uses."""
     from accounts.models import User
 
     by_id = {int(c["id"]): c for c in contacts}
@@ -196,6 +207,7 @@ def users_wrong(contacts: list[dict[str, str]]) -> int:
             or user.first_name != contact["firstname"]
             or user.last_name != contact["lastname"]
             or user.email != contact["email"]
+            or any(user.profile.get(f"custom_{name}") != contact[name] for name in mapped)
         ):
             wrong += 1
     return wrong
@@ -272,6 +284,8 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=60.0, help="rate-limit window (180 calls per it)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="give up waiting after this long")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--custom-fields", type=int, default=CUSTOM_FIELDS, help="custom fields per contact")
+    parser.add_argument("--mapped", type=int, default=MAPPED, help="how many of them the site maps")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     assert args.webhooks >= args.contacts, "every contact gets at least its add"
@@ -279,10 +293,11 @@ def main() -> None:
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
 
     ids = range(200_000, 200_000 + args.contacts)
-    sandbox, control, origin, contacts = sandbox_seeded(args.window, ids, rng)
+    sandbox, control, origin, contacts = sandbox_seeded(args.window, ids, rng, args.custom_fields)
     database_url = fresh_database(args.database, "bench_fusion_burst")
     env = sandbox_site_env(database_url, origin, args.window)
     manage(env, "migrate", "--noinput")
+    mapped = fields_mapped(env, args.mapped)
     os.environ.update(env)
     import django
 
@@ -335,7 +350,7 @@ def main() -> None:
 
     times = Delivery.objects.aggregate(first=Min("received_at"), last=Max("finished_at"))
     drain_s = (times["last"].timestamp() - started) if times["last"] else None
-    wrong = users_wrong(contacts)
+    wrong = users_wrong(contacts, mapped)
     unique = len(set(ids))
     api_calls = stats["requests"] - stats_before["requests"]
     password_calls = calls_to("PUT /Contacts")
@@ -369,6 +384,15 @@ def main() -> None:
         "drain_s": round(drain_s, 1) if drain_s is not None else None,
         "floor_s": floor_s,
         "drain_target_s": round(1.2 * floor_s + 30, 1),
+        **bytes_figures(
+            origin=origin,
+            received=stats["bytes_by_endpoint"].get("GET /Contacts", 0)
+            - stats_before["bytes_by_endpoint"].get("GET /Contacts", 0),
+            contacts=unique,
+            path="Contacts",
+            params={"ids": ",".join(str(i) for i in list(ids)[:50]), "range": 50},
+            mapped=mapped,
+        ),
         **calls_timeline(control.calls(), started=started, limit=RATE, window=args.window),
         "machine": machine(),
         "load_before": load_before,

@@ -243,3 +243,62 @@ def require_wrk() -> str:
     if wrk is None:
         sys.exit("wrk is needed: `make bench-deps` (Debian's wrk)")
     return wrk
+
+
+# An account's custom fields, for the bytes-per-contact figure: real accounts carry hundreds, the site
+# maps a few. Contacts get CUSTOM_FIELDS values f2000...; MAPPED of them are mapped (profile values).
+CUSTOM_FIELDS = 200
+MAPPED = 5
+FIRST_CUSTOM_FIELD = 2000
+
+
+def custom_field_values(contact_id: int, count: int) -> dict[str, str]:
+    """`count` custom field values for one contact, each about as long as a real one (a date, a code)."""
+    return {f"f{FIRST_CUSTOM_FIELD + n}": f"value {n} of contact {contact_id}" for n in range(count)}
+
+
+def fields_mapped(env: dict[str, str], count: int) -> list[str]:
+    """Enable `count` mappings of the custom fields (profile values) in the site's database."""
+    names = [f"f{FIRST_CUSTOM_FIELD + n}" for n in range(count)]
+    script = (
+        "from accounts.models import FieldMapping\n"
+        f"for name in {names!r}:\n"
+        "    FieldMapping.objects.update_or_create(target='profile', attribute='custom_' + name,"
+        " defaults={'ontraport_field': name, 'enabled': True})\n"
+    )
+    subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    return names
+
+
+def page_bytes_per_contact(origin: str, path: str, params: dict[str, Any]) -> float:
+    """Bytes per contact of one answer of the sandbox's Ontraport API (a whole page, for comparing what
+    listFields saves): the body's length over its rows."""
+    import json
+    from urllib.parse import urlencode
+
+    request = urllib.request.Request(
+        f"{origin}/1/{path}?{urlencode(params)}",
+        headers={"Api-Appid": "sandbox-app", "Api-Key": "sandbox-key"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        body = answer.read()
+    rows = json.loads(body)["data"]
+    return len(body) / max(len(rows), 1)
+
+
+def bytes_figures(
+    *, origin: str, received: int, contacts: int, path: str, params: dict[str, Any], mapped: list[str]
+) -> dict[str, float]:
+    """Bytes received per contact during the run, and one page's bytes per contact with the client's
+    listFields against whole records (the ratio the listFields change is judged by: ≤ 0.2)."""
+    list_fields = ",".join(["id", "email", "firstname", "lastname", "contact_cat", *mapped])
+    narrowed = page_bytes_per_contact(origin, path, {**params, "listFields": list_fields})
+    whole = page_bytes_per_contact(origin, path, params)
+    return {
+        "bytes_received_per_contact": round(received / max(contacts, 1), 1),
+        "page_bytes_per_contact_listfields": round(narrowed, 1),
+        "page_bytes_per_contact_whole_records": round(whole, 1),
+        "listfields_over_whole": round(narrowed / whole, 3),
+    }

@@ -7,10 +7,13 @@ A sandbox at Ontraport's real limit (180 calls per rolling 60 s) holds --size co
 and --webhooks more that are not. The site runs as in production (gunicorn + one db_worker) on a fresh
 database. `manage.py ontraport_import --tag Members` runs in a child process that records its own peak RSS
 and the seconds its pacer slept; while it runs, one webhook a second is sent for the untagged contacts.
-Printed: the import's calls and calls ÷ ceil(N/50); wall time ÷ (the rate-limit floor + processing time),
-where the floor is what 180 calls a minute impose on that many calls (the first 180 go at once) and
-processing is the wall time minus the pacer's sleeps; the import's peak RSS; and each webhook's latency
-from its answer to its contact applied (Delivery.received_at → finished_at), p50/p95/max.
+Every contact carries --custom-fields custom field values (default 200), --mapped of them mapped (default 5).
+Printed: the import's calls and calls ÷ ceil(N/50); the bytes received per contact, and one page's bytes
+per contact with the client's listFields against whole records (their ratio); wall time ÷ (the
+rate-limit floor + processing time), where the floor is what 180 calls a minute impose on that many
+calls (the first 180 go at once) and processing is the wall time minus the pacer's sleeps; the import's
+peak RSS; and each webhook's latency from its answer to its contact applied (Delivery.received_at →
+finished_at), p50/p95/max.
 --memory-sizes then imports those sizes with no rate limit, for the peak RSS alone.
 """
 
@@ -33,8 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     ACCESS_KEY,
+    CUSTOM_FIELDS,
+    MAPPED,
     PYTHON,
     ROOT,
+    bytes_figures,
+    custom_field_values,
+    fields_mapped,
     free_port,
     fresh_database,
     gunicorn,
@@ -51,6 +59,20 @@ RESERVE = 60  # FUSION_BULK_RESERVE's default
 WINDOW = 60.0
 FIRST_ID = 100_000
 WEBHOOK_FIRST_ID = 900_000
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since it exec'd: VmHWM. Not getrusage's ru_maxrss, which Linux carries over
+    from before the exec, i.e. from the parent forked (the bench, holding the seed data: 10,000 contacts of
+    200 custom fields showed as 294 MB of "import")."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def child() -> None:
@@ -82,12 +104,12 @@ def child() -> None:
     summary.update(
         wall_seconds=round(wall, 2),
         paced_seconds=round(slept[0], 2),
-        maxrss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        maxrss_mb=peak_rss_mb(),
     )
     print(json.dumps(summary), flush=True)
 
 
-def seed(control: str, size: int, webhooks: int, rate_limit: int) -> None:
+def seed(control: str, size: int, webhooks: int, rate_limit: int, custom_fields: int) -> None:
     from ontraport_client.sandbox import SandboxControl
 
     sandbox = SandboxControl(control)
@@ -100,6 +122,7 @@ def seed(control: str, size: int, webhooks: int, rate_limit: int) -> None:
             [
                 {"id": i, "firstname": f"M{i}", "lastname": "Bench", "email": f"m{i}@example.com"}
                 | {"contact_cat": "*/*1*/*"}
+                | custom_field_values(i, custom_fields)
                 for i in ids
             ]
         )
@@ -173,7 +196,7 @@ def percentile(values: list[float], q: float) -> float:
 def measure(
     args: argparse.Namespace, control: str, api: str, size: int, webhooks: int, rate_limit: int
 ) -> dict:
-    seed(control, size, webhooks, rate_limit)
+    seed(control, size, webhooks, rate_limit, args.custom_fields)
     env = site_env(
         fresh_database(args.database, "bench_fusion_import"),
         ONTRAPORT_API_URL=api,
@@ -183,7 +206,9 @@ def measure(
         FUSION_COALESCE_SECONDS="0",
     )
     manage(env, "migrate", "--noinput")
+    mapped = fields_mapped(env, args.mapped)
     result: dict = {"size": size, "rate_limit": rate_limit}
+    received_before = _tag_bytes(control)
     worker = spawn(
         [PYTHON, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay", "--no-reload"],
         cwd=ROOT,
@@ -215,6 +240,16 @@ def measure(
                 }
     finally:
         stop(worker)
+    result.update(
+        bytes_figures(
+            origin=control,
+            received=_tag_bytes(control) - received_before,
+            contacts=result["processed"],
+            path="objects/tag",
+            params={"objectID": 0, "tag_id": 1, "start": 0, "range": 50},
+            mapped=mapped,
+        )
+    )
     calls = result["ontraport_calls"]
     result["calls_per_page"] = round(calls / math.ceil(size / 50), 3)
     if rate_limit:
@@ -235,11 +270,20 @@ def measure(
     return result
 
 
+def _tag_bytes(control: str) -> int:
+    """Bytes of every objects/tag answer so far: the import's pages and its count."""
+    from ontraport_client.sandbox import SandboxControl
+
+    return int(SandboxControl(control).stats()["bytes_by_endpoint"].get("GET /objects/tag", 0))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--webhooks", type=int, default=20)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--custom-fields", type=int, default=CUSTOM_FIELDS, help="custom fields per contact")
+    parser.add_argument("--mapped", type=int, default=MAPPED, help="how many of them the site maps")
     parser.add_argument("--memory-sizes", default="", help="e.g. 1000,10000: peak RSS with no rate limit")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -271,6 +315,13 @@ def main() -> None:
                 f"{r['wall_over_reserve_floor_plus_processing']} x (floor with the reserve "
                 f"{r['floor_with_reserve_seconds']} s + processing); "
                 f"peak RSS {r['maxrss_mb']} MB; created {r['created']}",
+                flush=True,
+            )
+            print(
+                f"bytes received per contact {r['bytes_received_per_contact']} "
+                f"({args.custom_fields} custom fields, {args.mapped} mapped); a page with listFields "
+                f"{r['page_bytes_per_contact_listfields']} B/contact, whole records "
+                f"{r['page_bytes_per_contact_whole_records']} B/contact: {r['listfields_over_whole']} x",
                 flush=True,
             )
             if "webhook_latency" in r:

@@ -9,6 +9,7 @@ from .contact_field import ContactField
 from .errors import (
     ApiError,
     AuthenticationError,
+    ConditionIgnoredError,
     NotFoundError,
     OntraportError,
     RateLimitedError,
@@ -24,6 +25,7 @@ from .webhook import WebhookSubscription
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "ConditionIgnoredError",
     "Contact",
     "ContactField",
     "NotFoundError",

@@ -11,17 +11,25 @@ import requests
 
 from .contact import Contact
 from .contact_field import ContactField
-from .errors import NotFoundError, TransportError
+from .errors import ConditionIgnoredError, NotFoundError, OntraportError, RateLimitedError, TransportError
 from .pacing import Pacer
 from .retry import RetryPolicy
 from .tag import Tag
 from .transport import Transport
-from .webhook import WebhookSubscription
+from .webhook import WebhookSubscription, event_with_target
 
 logger = logging.getLogger(__name__)
 
 CONTACT_OBJECT_TYPE = 0
 PAGE_SIZE = 50  # Ontraport's default and maximum "range"
+# What every contact answer carries whatever the site maps: identity, names and tags. List calls ask for
+# these (plus the caller's mapped fields) with listFields instead of whole records, which on accounts with
+# hundreds of custom fields are many times larger (PHP SDK: listFields narrows every list answer).
+CONTACT_FIELDS = ("id", "email", "firstname", "lastname", "contact_cat")
+TAG_FIELDS = "tag_id,tag_name,object_type_id"
+# The payload options of the site's subscriptions: the event carries the contact's id only, no personal
+# data (the site fetches the contact anyway), so none sits in Ontraport's webhook log either.
+SUBSCRIPTION_DATA = json.dumps({"format": "notify"}, separators=(",", ":"))
 
 
 def _unexpected(what: str, data: Any) -> TransportError:
@@ -39,6 +47,16 @@ def _rows(data: Any, what: str) -> list[Mapping[str, Any]]:
 
 def _comma_list(numbers: Iterable[int]) -> str:
     return ",".join(str(number) for number in numbers)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _contact_tag(row: Mapping[str, Any]) -> bool:
+    """Whether a tag-list row is a contact tag (``object_type_id`` 0)."""
+    object_type = row.get("object_type_id")
+    return object_type in (None, "") or str(object_type).strip() == str(CONTACT_OBJECT_TYPE)
 
 
 class OntraportClient:
@@ -59,10 +77,14 @@ class OntraportClient:
         pacer: Pacer | None = None,
         session: requests.Session | None = None,
         on_answer: Callable[[str, int | None], None] | None = None,
+        contact_fields: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         """``on_answer(what, status)`` is told of every request sent ("GET Contacts", 200; status None
-        when no answer came), e.g. to count calls for metrics."""
+        when no answer came), e.g. to count calls for metrics. ``contact_fields()`` names the fields a
+        contact list answer must carry beyond :data:`CONTACT_FIELDS` (the site's mapped fields); it is
+        asked at each call, so a mapping enabled meanwhile is fetched from the next call on."""
         self.app_id = app_id
+        self._contact_fields = contact_fields
         self.base_url = base_url
         self._transport = Transport(
             app_id=app_id,
@@ -93,6 +115,11 @@ class OntraportClient:
     def close(self) -> None:
         self._transport.session.close()
 
+    def list_fields(self) -> str:
+        """The ``listFields`` of contact list calls: :data:`CONTACT_FIELDS` and the caller's fields."""
+        extra = self._contact_fields() if self._contact_fields is not None else ()
+        return ",".join(dict.fromkeys([*CONTACT_FIELDS, *(str(name) for name in extra if name)]))
+
     # Contacts
 
     def get_contact(self, contact_id: int) -> Contact:
@@ -113,9 +140,12 @@ class OntraportClient:
         contacts: dict[int, Contact] = {}
         for start in range(0, len(wanted), PAGE_SIZE):
             chunk = wanted[start : start + PAGE_SIZE]
-            data = self._transport.request(
-                "GET", "Contacts", params={"ids": _comma_list(chunk), "range": PAGE_SIZE}
-            )
+            params: dict[str, str | int] = {
+                "ids": _comma_list(chunk),
+                "range": PAGE_SIZE,
+                "listFields": self.list_fields(),
+            }
+            data = self._transport.request("GET", "Contacts", params=params)
             asked = set(chunk)
             for row in _rows(data, "GET Contacts"):
                 try:
@@ -130,25 +160,24 @@ class OntraportClient:
                     contacts[contact.id] = contact
         return contacts
 
-    def find_contact_id_by_email(self, email: str) -> int | None:
-        """The id of the contact with this e-mail address, or ``None``."""
+    def find_contact_ids_by_email(self, email: str) -> list[int]:
+        """The ids of every contact with this e-mail address (Ontraport allows several), in one call:
+        ``getByEmail&all=1`` answers ``{"ids": [...]}``. Ontraport's match folds case and accents (MySQL
+        collation), so callers compare the contacts' e-mails themselves."""
+        params: dict[str, str | int] = {"objectID": CONTACT_OBJECT_TYPE, "email": email, "all": 1}
         try:
-            data = self._transport.request(
-                "GET", "object/getByEmail", params={"objectID": CONTACT_OBJECT_TYPE, "email": email}
-            )
+            data = self._transport.request("GET", "object/getByEmail", params=params)
         except NotFoundError:
-            return None
+            return []  # documented for the call without "all"; read the same way here
         if not data:
-            return None
-        if not isinstance(data, Mapping):
+            return []
+        raw_ids = data.get("ids") if isinstance(data, Mapping) else None
+        if raw_ids is None and isinstance(data, Mapping) and "id" in data:
+            raw_ids = [data["id"]]  # an account answering the one-id shape despite "all" (unverified)
+        if not isinstance(raw_ids, list):
             raise _unexpected("GET object/getByEmail", data)
-        raw_id = data.get("id")
-        if raw_id in (None, "", "0", 0):
-            return None
-        try:
-            return int(str(raw_id))
-        except ValueError:
-            raise _unexpected("GET object/getByEmail", data) from None
+        usable = [raw for raw in raw_ids if raw not in (None, "", "0", 0)]
+        return sorted({self._id(raw, "GET object/getByEmail", data) for raw in usable})
 
     def update_contact(self, contact_id: int, fields: Mapping[str, str]) -> None:
         """Write ``fields`` (Ontraport field names → values) to the contact."""
@@ -174,22 +203,57 @@ class OntraportClient:
     # Tags
 
     def list_tags(self) -> list[Tag]:
-        """Every tag of the account, reading pages of 50 until a short page."""
+        """Every contact tag of the account, reading pages of 50 until a short page.
+
+        The list holds the tags of every object type (deals, custom objects); only ``object_type_id`` 0
+        applies to contacts, as WP Fusion reads it. A row without the field is kept (older answers)."""
         tags: dict[int, Tag] = {}
+        seen_before: set[int] = set()
         start = 0
         while True:
-            data = self._transport.request("GET", "Tags", params={"start": start, "range": PAGE_SIZE})
-            rows = _rows(data, "GET Tags")
-            page = [self._tag(row, "GET Tags") for row in rows]
+            params: dict[str, str | int] = {"start": start, "range": PAGE_SIZE, "listFields": TAG_FIELDS}
+            rows = _rows(self._transport.request("GET", "Tags", params=params), "GET Tags")
+            page = [self._tag(row, "GET Tags") for row in rows if _contact_tag(row)]
+            seen = {self._tag(row, "GET Tags").id for row in rows}
             new = [tag for tag in page if tag.id not in tags]
             tags.update((tag.id, tag) for tag in new)
-            # A full page of tags already seen means "start" was ignored: stop instead of looping forever.
-            if len(rows) < PAGE_SIZE or not new:
+            if len(rows) < PAGE_SIZE:
                 return list(tags.values())
+            if seen <= seen_before:
+                # A full page of tags already seen: "start" was ignored. Tag names are cosmetic (tags are
+                # applied by id, whatever their names), so the list is kept as far as it could be read,
+                # said in the log, rather than failing every webhook that meets a new tag.
+                logger.warning("GET Tags: the page at start=%d repeats earlier rows; read in part", start)
+                return list(tags.values())
+            seen_before |= seen
             start += PAGE_SIZE
 
+    def find_tag(self, name: str) -> Tag | None:
+        """The contact tag named exactly ``name``, or ``None``: one call with a condition on the name."""
+        condition = [{"field": {"field": "tag_name"}, "op": "=", "value": {"value": name}}]
+        params: dict[str, str | int] = {
+            "condition": _json(condition),
+            "range": PAGE_SIZE,
+            "listFields": TAG_FIELDS,
+        }
+        rows = _rows(self._transport.request("GET", "Tags", params=params), "GET Tags")
+        # The condition's "=" folds case (MySQL): keep the exact name only.
+        matches = [self._tag(row, "GET Tags") for row in rows if _contact_tag(row)]
+        return next((tag for tag in matches if tag.name == name), None)
+
     def create_tag(self, name: str) -> Tag:
-        data = self._transport.request("POST", "Tags", json={"tag_name": name})
+        """Create a contact tag. A POST is not idempotent: after a timeout or a 5xx the tag may have been
+        made, so it is looked up by name before being sent again (never a duplicate tag)."""
+        body = {"tag_name": name}
+        try:
+            data = self._transport.request("POST", "Tags", json=body, idempotent=False)
+        except OntraportError as error:
+            if not error.transient or isinstance(error, RateLimitedError):
+                raise
+            found = self.find_tag(name)
+            if found is not None:
+                return found
+            data = self._transport.request("POST", "Tags", json=body, idempotent=False)
         if not isinstance(data, Mapping) or "tag_id" not in data:
             raise _unexpected("POST Tags", data)
         return Tag(id=self._tag(data, "POST Tags").id, name=str(data.get("tag_name") or name))
@@ -199,7 +263,13 @@ class OntraportClient:
         seen: set[int] = set()
         start = 0
         while True:
-            params = {"objectID": CONTACT_OBJECT_TYPE, "tag_id": tag_id, "range": PAGE_SIZE, "start": start}
+            params: dict[str, str | int] = {
+                "objectID": CONTACT_OBJECT_TYPE,
+                "tag_id": tag_id,
+                "range": PAGE_SIZE,
+                "start": start,
+                "listFields": "id",  # the ids only (WP Fusion asks the same of this call)
+            }
             rows = _rows(self._transport.request("GET", "objects/tag", params=params), "GET objects/tag")
             new = 0
             for row in rows:
@@ -208,8 +278,13 @@ class OntraportClient:
                     seen.add(contact_id)
                     new += 1
                     yield contact_id
-            if len(rows) < PAGE_SIZE or not new:
+            if len(rows) < PAGE_SIZE:
                 return
+            if not new:
+                raise TransportError(
+                    f"GET objects/tag: the page at start={start} repeats earlier contacts (start ignored); "
+                    "the tag's contacts cannot be read to their end"
+                )
             start += PAGE_SIZE
 
     def contacts_with_tag_page(self, tag_id: int, *, after_id: int = 0) -> list[Contact]:
@@ -218,38 +293,51 @@ class OntraportClient:
         Bulk imports page with this: asking for "ids above the last one seen" rather than an offset
         keeps the order stable while contacts are tagged or untagged meanwhile (an offset would skip a
         contact when one before it loses the tag). ``/objects/tag`` takes the same ``condition``, ``sort``
-        and ``sortDir`` as ``/objects``; rows at or below ``after_id`` are dropped should an account
-        ignore the condition (then a page may repeat contacts, which applying them twice makes harmless).
+        and ``sortDir`` as ``/objects`` (PHP SDK), but whether every account honours the condition there
+        is unverified: a row at or below ``after_id`` proves this one did not, and raises
+        :class:`ConditionIgnoredError` (the caller pages by ``start`` instead) rather than dropping the
+        repeats and taking the empty rest for the end.
         """
         condition = [{"field": {"field": "id"}, "op": ">", "value": {"value": int(after_id)}}]
+        contacts = self._tag_page(tag_id, start=0, condition=condition)
+        if any(contact.id <= after_id for contact in contacts):
+            raise ConditionIgnoredError(
+                f"GET objects/tag: contacts at or below id {after_id} came back although the condition "
+                "asked for ids above it (the account ignores condition here)"
+            )
+        return sorted(contacts, key=lambda contact: contact.id)
+
+    def contacts_with_tag_from(self, tag_id: int, *, start: int) -> list[Contact]:
+        """Up to 50 contacts holding the tag from offset ``start``, asked in id order, in answer order:
+        the paging of an account that ignores the condition of :meth:`contacts_with_tag_page`."""
+        return self._tag_page(tag_id, start=start, condition=None)
+
+    def _tag_page(self, tag_id: int, *, start: int, condition: list[Any] | None) -> list[Contact]:
         params: dict[str, str | int] = {
             "objectID": CONTACT_OBJECT_TYPE,
             "tag_id": tag_id,
             "range": PAGE_SIZE,
-            "start": 0,
+            "start": start,
             "sort": "id",
             "sortDir": "asc",
-            "condition": json.dumps(condition, separators=(",", ":")),
+            "listFields": self.list_fields(),
         }
+        if condition is not None:
+            params["condition"] = _json(condition)
         rows = _rows(self._transport.request("GET", "objects/tag", params=params), "GET objects/tag")
-        contacts = [self._contact(row, "GET objects/tag") for row in rows]
-        return sorted((c for c in contacts if c.id > after_id), key=lambda contact: contact.id)
+        return [self._contact(row, "GET objects/tag") for row in rows]
 
     def count_contacts_with_tag(self, tag_id: int) -> int:
-        """How many contacts hold the tag: one ``objects/getInfo`` call with a condition on the tag field."""
-        condition = [
-            {"field": {"field": "contact_cat"}, "op": "LIKE", "value": {"value": f"%*/*{int(tag_id)}*/*%"}}
-        ]
-        params: dict[str, str | int] = {
-            "objectID": CONTACT_OBJECT_TYPE,
-            "condition": json.dumps(condition, separators=(",", ":")),
-        }
-        data = self._transport.request("GET", "objects/getInfo", params=params)
+        """How many contacts hold the tag: ``objects/tag?objectID=0&tag_id=N&count=true`` answers
+        ``{"count": "N"}`` (the .NET client's count since 2019; no source shows a condition on
+        ``contact_cat`` working in ``objects/getInfo``, which would count the whole account if ignored)."""
+        params: dict[str, str | int] = {"objectID": CONTACT_OBJECT_TYPE, "tag_id": tag_id, "count": "true"}
+        data = self._transport.request("GET", "objects/tag", params=params)
         count = data.get("count") if isinstance(data, Mapping) else None
         try:
             return int(str(count))
         except ValueError:
-            raise _unexpected("GET objects/getInfo", data) from None
+            raise _unexpected("GET objects/tag count", data) from None
 
     def add_tags(self, contact_ids: Iterable[int], tag_ids: Iterable[int]) -> None:
         """Tag the contacts. Ontraport applies this asynchronously on its side (unverified)."""
@@ -289,18 +377,47 @@ class OntraportClient:
     # Webhook subscriptions: Ontraport POSTs events (a tag added or removed ...) to a URL.
 
     def webhook_subscribe(self, *, url: str, event: str, tag_id: int) -> WebhookSubscription:
-        """Subscribe ``url`` to ``event`` ("sub_tag" or "unsub_tag") for one tag."""
-        data = self._transport.request(
-            "POST", "Webhook/subscribe", json={"url": url, "event": event, "data": f'{{"tag_id": {tag_id}}}'}
-        )
+        """Subscribe ``url`` to ``event`` ("sub_tag" or "unsub_tag") for one tag.
+
+        As Ontraport documents it (PHP SDK ``Webhooks::subscribe``, its support article): a form body,
+        the tag named in the event (``sub_tag(4)``) and ``data`` holding payload options, here
+        ``{"format":"notify"}``. A POST is not idempotent: after a timeout or a 5xx the subscription may
+        have been made, so every page of the list is read for it before it is sent again."""
+        form = {"url": url, "event": event_with_target(event, tag_id), "data": SUBSCRIPTION_DATA}
+        try:
+            data = self._transport.request("POST", "Webhook/subscribe", form=form, idempotent=False)
+        except OntraportError as error:
+            if not error.transient or isinstance(error, RateLimitedError):
+                raise
+            made = [s for s in self.webhook_subscriptions() if s.url == url and s.target == form["event"]]
+            if made:
+                return max(made, key=lambda subscription: subscription.id)
+            data = self._transport.request("POST", "Webhook/subscribe", form=form, idempotent=False)
         if not isinstance(data, Mapping):
             raise _unexpected("POST Webhook/subscribe", data)
         return self._subscription(data, "POST Webhook/subscribe")
 
     def webhook_subscriptions(self) -> list[WebhookSubscription]:
-        """Every webhook subscription of the account, with the code its URL last answered."""
-        rows = _rows(self._transport.request("GET", "Webhooks", params={}), "GET Webhooks")
-        return [self._subscription(row, "GET Webhooks") for row in rows]
+        """Every webhook subscription of the account (other apps' too), with the code its URL last
+        answered. ``GET /Webhooks`` is paged (50 rows at most): every page is read, and a page that
+        repeats earlier rows (``start`` ignored) raises instead of passing for the end, because callers
+        conclude from this list that a subscription is gone."""
+        found: dict[int, WebhookSubscription] = {}
+        start = 0
+        while True:
+            params = {"start": start, "range": PAGE_SIZE}
+            rows = _rows(self._transport.request("GET", "Webhooks", params=params), "GET Webhooks")
+            page = [self._subscription(row, "GET Webhooks") for row in rows]
+            new = [subscription for subscription in page if subscription.id not in found]
+            found.update((subscription.id, subscription) for subscription in new)
+            if len(rows) < PAGE_SIZE:
+                return list(found.values())
+            if not new:
+                raise TransportError(
+                    f"GET Webhooks: the page at start={start} repeats earlier rows (start ignored); "
+                    "the list cannot be read to its end"
+                )
+            start += PAGE_SIZE
 
     def webhook_unsubscribe(self, subscription_id: int) -> None:
         """Remove a subscription. Raises :class:`NotFoundError` when Ontraport has no such subscription."""

@@ -71,3 +71,8 @@ class TransportError(OntraportError):
     (malformed JSON, an HTML page from a proxy or a maintenance screen)."""
 
     transient = True
+
+
+class ConditionIgnoredError(OntraportError):
+    """A list answer that a ``condition`` asked not to contain rows it does contain: the account ignores
+    the condition on that call. Not transient: asking again gets the same answer; page another way."""

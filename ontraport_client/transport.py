@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 import requests
 
 from .envelope import unwrap
-from .errors import OntraportError, TransportError, excerpt
+from .errors import OntraportError, RateLimitedError, TransportError, excerpt
 from .pacing import Pacer
 from .retry import RetryPolicy
 from .version import __version__
@@ -66,8 +66,14 @@ class Transport:
         *,
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
+        form: Mapping[str, str] | None = None,
+        idempotent: bool = True,
     ) -> Any:
-        """Send the call, retrying per the policy; return Ontraport's ``data`` or raise the last error."""
+        """Send the call, retrying per the policy; return Ontraport's ``data`` or raise the last error.
+
+        ``form`` sends a form-encoded body instead of JSON. A call that is not ``idempotent`` (a POST that
+        makes something) is sent again only after a 429, which Ontraport answers before doing anything:
+        after a timeout or a 5xx it may have been made, so the caller looks before sending it again."""
         what = f"{method} {path}"  # never the query string: it may hold e-mail addresses
         attempt = 0
         while True:
@@ -75,11 +81,13 @@ class Transport:
             self.pacer.before_request()
             sent_at = self.pacer.clock()
             try:
-                return self._send_once(method, path, params=params, json=json, what=what, sent_at=sent_at)
+                return self._send_once(
+                    method, path, params=params, json=json, form=form, what=what, sent_at=sent_at
+                )
             except OntraportError as error:
                 # Jitter only spreads retries out; it has nothing to do with security.
                 delay = self.retry.delay_before_retry(attempt, error, random.random())  # noqa: S311
-                if delay is None:
+                if delay is None or (not idempotent and not isinstance(error, RateLimitedError)):
                     raise
                 logger.warning(
                     "%s failed (%s, attempt %d of %d); retrying in %.2fs",
@@ -98,6 +106,7 @@ class Transport:
         *,
         params: Mapping[str, str | int] | None,
         json: Any,
+        form: Mapping[str, str] | None,
         what: str,
         sent_at: float,
     ) -> Any:
@@ -109,6 +118,7 @@ class Transport:
                 urljoin(self.base_url, path),
                 params=params,
                 json=json,
+                data=form,
                 headers=self._headers,
                 timeout=self.timeout,
                 allow_redirects=False,

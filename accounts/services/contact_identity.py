@@ -62,21 +62,27 @@ def identity_lookups(
     if suspects:
         existing = directory.get_contacts(sorted(suspects))
         lookups.vanished = suspects - set(existing)
-    found: dict[int, int] = {}
+    # Every contact with the orphan's e-mail (getByEmail&all=1: Ontraport allows several), not just one.
+    found: dict[int, list[int]] = {}
     for user in orphans:
         if user.contact_id is not None and user.contact_id in lookups.vanished:
-            survivor_id = directory.find_contact_id_by_email(user.email)
-            if survivor_id is not None and survivor_id != user.contact_id:
-                found[user.contact_id] = survivor_id
+            candidates = [c for c in directory.find_contact_ids_by_email(user.email) if c != user.contact_id]
+            if candidates:
+                found[user.contact_id] = candidates
     if found:
-        survivors = directory.get_contacts(sorted(set(found.values())))
-        for orphan_id, survivor_id in found.items():
-            survivor = survivors.get(survivor_id)
+        survivors = directory.get_contacts(sorted({c for candidates in found.values() for c in candidates}))
+        for orphan_id, candidates in found.items():
             # Ontraport's e-mail lookup folds case and accents (MySQL collation): only a contact whose
-            # e-mail has the same key as the user's is the same person.
+            # e-mail has the same key as the user's is the same person. Of several, the oldest (lowest
+            # id): Ontraport merges duplicates into the oldest record.
             orphan = next(user for user in orphans if user.contact_id == orphan_id)
-            if survivor is not None and email_key(survivor.email) == orphan.email_key:
-                lookups.survivors[orphan_id] = survivor
+            same = [
+                survivors[c]
+                for c in sorted(candidates)
+                if c in survivors and email_key(survivors[c].email) == orphan.email_key
+            ]
+            if same:
+                lookups.survivors[orphan_id] = same[0]
     return lookups
 
 

@@ -25,6 +25,7 @@ def tag_subscriptions_create(
     were made. Each one is stored as soon as Ontraport made it, so an error half-way loses nothing; each
     records who made it (`created_by`, and the tag's admin history)."""
     tags = list(tags)
+    tag_subscriptions_take_over(tags=tags, url=url, client=client)
     existing = set(TagSubscription.objects.filter(tag__in=tags).values_list("tag_id", "event").order_by())
     made = 0
     for tag in tags:
@@ -40,6 +41,30 @@ def tag_subscriptions_create(
             )
             made += 1
     return made
+
+
+def tag_subscriptions_take_over(*, tags: Iterable[Tag], url: str, client: OntraportClient) -> int:
+    """Store the subscriptions Ontraport already has for `url` and these tags' events (made before the site
+    lost its rows, say), so that subscribing takes them over instead of making second ones: two would send
+    every event twice. One read of Ontraport's list (every page), only when a row is missing; returns how
+    many were taken over."""
+    tags = list(tags)
+    existing = set(TagSubscription.objects.filter(tag__in=tags).values_list("tag_id", "event").order_by())
+    missing = {(tag.pk, event.value) for tag in tags for event in EVENTS} - existing
+    if not missing:
+        return 0
+    by_tag = {tag.pk: tag for tag in tags}
+    taken = 0
+    for subscription in client.webhook_subscriptions():
+        key = (subscription.tag_id, subscription.event)
+        if subscription.url == url and key in missing and subscription.tag_id is not None:
+            event = TagSubscription.Event(subscription.event)
+            TagSubscription.objects.create(
+                tag=by_tag[subscription.tag_id], event=event, ontraport_id=subscription.id
+            )
+            missing.discard(key)
+            taken += 1
+    return taken
 
 
 @transaction.atomic

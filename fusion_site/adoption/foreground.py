@@ -13,32 +13,40 @@ from accounts.models import Run, Tag
 from accounts.ontraport import ontraport_bulk_client
 from accounts.services.tags import tags_sync_from_ontraport
 from fusion_site.adoption.leases import lease_owner_new, run_claim, run_release
-from fusion_site.adoption.pages import LeaseLost, Page
+from fusion_site.adoption.pages import LeaseLost, Page, RunShort
 from fusion_site.adoption.runs import run_count_total, run_find_open, run_start, run_work
 from ontraport_client import OntraportClient, OntraportError
 from ontraport_client.pacing import Pacer
 
 
-def tag_resolve(*, name_or_id: str, client: OntraportClient) -> tuple[int, str]:
-    """A tag id and name from what the user typed: an id, or a name (case-insensitive) as Ontraport has it."""
+def tag_resolve(*, name_or_id: str, client: OntraportClient, dry_run: bool = False) -> tuple[int, str]:
+    """A tag id and name from what the user typed: an id, or a name (case-insensitive) as Ontraport has it.
+
+    A name the site does not know yet is looked up in Ontraport's tag list, which is stored (Tag rows) —
+    except in a dry run, which writes nothing at all: the list is then only read."""
     text = name_or_id.strip()
     if text.isdigit():
         tag = Tag.objects.filter(pk=int(text)).first()
         return int(text), tag.name if tag else ""
     wanted = text.casefold()
-    matches = [tag for tag in Tag.objects.all() if tag.name.casefold() == wanted]
+    known: list[tuple[int, str]] = list(Tag.objects.values_list("pk", "name"))
+    matches = [(pk, name) for pk, name in known if name.casefold() == wanted]
     if not matches:
         try:
-            tags_sync_from_ontraport(client=client)  # the site may not know the tag yet
+            if dry_run:
+                known = [(tag.id, tag.name) for tag in client.list_tags()]
+            else:
+                tags_sync_from_ontraport(client=client)  # the site may not know the tag yet
+                known = list(Tag.objects.values_list("pk", "name"))
         except OntraportError as error:
             raise CommandError(f"Could not read Ontraport's tag list: {error}") from None
-        matches = [tag for tag in Tag.objects.all() if tag.name.casefold() == wanted]
+        matches = [(pk, name) for pk, name in known if name.casefold() == wanted]
     if not matches:
         raise CommandError(f"Ontraport has no tag named {text!r} (give its name as shown, or its id).")
     if len(matches) > 1:
-        ids = ", ".join(str(tag.pk) for tag in matches)
+        ids = ", ".join(str(pk) for pk, _ in matches)
         raise CommandError(f"Several tags are named {text!r} (ids {ids}): give the id.")
-    return matches[0].pk, matches[0].name
+    return matches[0]
 
 
 def run_in_foreground(
@@ -114,6 +122,10 @@ def run_in_foreground(
             raise CommandError(f"Ontraport error: {error}. {_resume_hint(run, dry_run)}") from None
         except LeaseLost as lost:
             raise CommandError(str(lost)) from None
+        except RunShort as short:
+            if not dry_run:
+                run_release(run=run, owner=owner, state=Run.State.FAILED, message=str(short))
+            raise CommandError(f"Failed: {short}.") from None
     if not dry_run:
         run_release(run=run, owner=owner, state=Run.State.DONE, message=_counts_text(run))
     _summary(run, dry_run=dry_run, as_json=as_json, stdout=stdout)

@@ -24,7 +24,7 @@ from accounts.services.contacts_apply import (
 )
 from fusion_site.adoption.budget import bulk_wait_seconds
 from fusion_site.adoption.leases import lease_duration
-from ontraport_client import Contact, OntraportClient, Tag
+from ontraport_client import ConditionIgnoredError, Contact, OntraportClient, Tag
 from webhooks.models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -45,12 +45,18 @@ class LeaseLost(Exception):
     """Another process took the run over (this one's lease had run out): stop without writing."""
 
 
+class RunShort(Exception):
+    """The run cannot bring every contact it covers (Ontraport's paging misbehaves, or its pages ended
+    before its own count): the run fails saying why instead of ending "done" with contacts missing."""
+
+
 @dataclass
 class Page:
     requests: dict[int, ContactRequest]
     contacts: dict[int, Contact]
     cursor: int  # the run's cursor once this page is recorded
     last: bool  # nothing comes after this page
+    paging_offset: int | None = None  # the run's next offset once recorded, when it pages by offset
     calls: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -72,8 +78,8 @@ def page_fetch(*, run: Run, client: OntraportClient) -> Page:
     # How many more contacts --limit allows (a page never takes more than 50).
     room = max(int(limit) - run.processed, 0) if limit else None
     if run.kind == Run.Kind.IMPORT:
-        found = client.contacts_with_tag_page(int(run.arguments["tag_id"]), after_id=run.cursor)
-        last = len(found) < PAGE_SIZE or (room is not None and len(found) >= room)
+        found, answered = _import_page(run=run, client=client)
+        last = answered < PAGE_SIZE or (room is not None and len(found) >= room)
         found = found[:room]
         request = ContactRequest(
             action=SyncAction.ADD,
@@ -85,6 +91,7 @@ def page_fetch(*, run: Run, client: OntraportClient) -> Page:
             contacts={contact.id: contact for contact in found},
             cursor=found[-1].id if found else run.cursor,
             last=last,
+            paging_offset=None if run.paging_offset is None else run.paging_offset + answered,
         )
     else:
         rows = list(
@@ -105,6 +112,35 @@ def page_fetch(*, run: Run, client: OntraportClient) -> Page:
     return page
 
 
+def _import_page(*, run: Run, client: OntraportClient) -> tuple[list[Contact], int]:
+    """The import's next contacts (ids above the cursor, in id order) and how many rows Ontraport answered.
+
+    Pages ask for "ids above the cursor". An account that ignores that condition answers contacts already
+    done (ConditionIgnoredError): from then on the run pages by offset, the offset starting at the number
+    of contacts done (the ids up to the cursor, asked in id order), kept on the run so a resumed run pages
+    the same way. A full offset page that brings nothing above the cursor means offsets are ignored too (or
+    the order is not by id): nothing more can be read safely, and the run fails saying so. (A short page of
+    repeats is the end: a contact tagged meanwhile below the cursor shifted the list by one; the final
+    count check then says whether anyone is missing.)"""
+    tag_id = int(run.arguments["tag_id"])
+    if run.paging_offset is None:
+        try:
+            found = client.contacts_with_tag_page(tag_id, after_id=run.cursor)
+            return found, len(found)
+        except ConditionIgnoredError:
+            logger.warning("run #%s: Ontraport ignores the id condition; paging by offset", run.pk)
+            run.paging_offset = run.processed
+    rows = client.contacts_with_tag_from(tag_id, start=run.paging_offset)
+    found = sorted((contact for contact in rows if contact.id > run.cursor), key=lambda c: c.id)
+    if len(rows) >= PAGE_SIZE and not found:
+        raise RunShort(
+            f"Ontraport's pages of tag {tag_id} repeat contacts already imported: the account ignores both "
+            f"the id condition and the offset (start={run.paging_offset}), or does not sort by id; "
+            f"{run.processed:,} contact(s) were imported, the rest cannot be read safely"
+        )
+    return found, len(rows)
+
+
 class BulkDirectory:
     """The bulk client as the accounts service's directory (merged and deleted contacts, tag names), one
     per run (or slice of a run).
@@ -121,8 +157,8 @@ class BulkDirectory:
     def get_contacts(self, ids: Iterable[int]) -> dict[int, Contact]:
         return self.client.get_contacts(ids)
 
-    def find_contact_id_by_email(self, email: str) -> int | None:
-        return self.client.find_contact_id_by_email(email)
+    def find_contact_ids_by_email(self, email: str) -> list[int]:
+        return self.client.find_contact_ids_by_email(email)
 
     def list_tags(self) -> list[Tag]:
         if self.tags_listed or bulk_wait_seconds(self.client) > 0:
@@ -157,6 +193,7 @@ def page_apply(*, run: Run, page: Page, directory: BulkDirectory, owner: str, dr
         now = timezone.now()
         Run.objects.filter(pk=run.pk).update(
             cursor=page.cursor,
+            paging_offset=page.paging_offset,
             processed=F("processed") + len(page.requests),
             calls=F("calls") + page.calls,
             lease_expires_at=now + lease_duration(),
@@ -169,6 +206,7 @@ def page_apply(*, run: Run, page: Page, directory: BulkDirectory, owner: str, dr
 
 def _advance(run: Run, page: Page) -> None:
     run.cursor = page.cursor
+    run.paging_offset = page.paging_offset
     run.processed += len(page.requests)
     run.calls += page.calls
     for name in Run.COUNTS:

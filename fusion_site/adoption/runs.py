@@ -8,7 +8,15 @@ from django.db import IntegrityError, transaction
 from accounts.history import history_record
 from accounts.models import Run, User
 from fusion_site.adoption.leases import lease_owner_new, run_claim, run_release
-from fusion_site.adoption.pages import BulkDirectory, LeaseLost, Page, page_apply, page_fetch, resync_users
+from fusion_site.adoption.pages import (
+    BulkDirectory,
+    LeaseLost,
+    Page,
+    RunShort,
+    page_apply,
+    page_fetch,
+    resync_users,
+)
 from ontraport_client import OntraportClient, OntraportError
 
 
@@ -69,8 +77,8 @@ def run_work(
 ) -> bool:
     """Work through pages until the run is finished (True) or `stop()` says so (False).
 
-    Raises OntraportError (the page is not recorded; the run continues from its cursor next time) and
-    LeaseLost."""
+    Raises OntraportError (the page is not recorded; the run continues from its cursor next time),
+    LeaseLost, and RunShort (the run cannot be finished with every contact: it fails saying why)."""
     directory = BulkDirectory(client)
     while True:
         if stop is not None and stop():
@@ -80,7 +88,25 @@ def run_work(
         if on_page is not None:
             on_page(run, page)
         if page.last:
+            run_check_complete(run=run, client=client, save=not dry_run)
             return True
+
+
+def run_check_complete(*, run: Run, client: OntraportClient, save: bool = True) -> None:
+    """An import whose pages ended with fewer contacts than Ontraport counted is not done: counted again
+    (contacts may have lost the tag meanwhile), it is done if the new count is met, else RunShort."""
+    if run.kind != Run.Kind.IMPORT or run.total is None or run.processed >= run.total:
+        return
+    counted = run.total
+    recount = run_count_total(run=run, client=client, save=save)
+    if recount is None or run.processed < recount:
+        tag = run.arguments.get("tag_name") or run.arguments.get("tag_id")
+        raise RunShort(
+            f"Ontraport counts {recount if recount is not None else counted:,} contact(s) with tag {tag} but "
+            f"its pages brought {run.processed:,}: the run is not done (a new run imports what is missing "
+            "and leaves the users already imported unchanged; if it stays short, Ontraport's paging of "
+            "this tag is unreliable)"
+        )
 
 
 def sweep_create(*, due_at: Any) -> Run | None:

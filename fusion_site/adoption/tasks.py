@@ -15,7 +15,7 @@ from accounts.models import Run
 from accounts.ontraport import ontraport_bulk_client
 from fusion_site.adoption.budget import bulk_wait_seconds
 from fusion_site.adoption.leases import lease_duration, lease_free, lease_owner_new, run_claim, run_release
-from fusion_site.adoption.pages import LeaseLost
+from fusion_site.adoption.pages import LeaseLost, RunShort
 from fusion_site.adoption.runs import run_count_total, run_work
 from fusion_site.adoption.schedule import can_wait, runs_wake_at, sweep_schedule
 from ontraport_client import OntraportError
@@ -88,6 +88,11 @@ def runs_continue() -> str:
         return f"run #{run.pk}: Ontraport error"
     except LeaseLost:
         return f"run #{run.pk}: taken over"
+    except RunShort as short:
+        run_release(run=run, owner=owner, state=Run.State.FAILED, message=str(short))
+        if _next_run() is not None:
+            runs_wake_at()
+        return f"run #{run.pk}: failed"
     if not finished:
         run_release(run=run, owner=owner)
         pause = waits[-1] if waits else 0.0

@@ -86,6 +86,7 @@ class SandboxApp:
         self.faults.clear()
         self.stats.clear()
         self.webhooks.clear()
+        self.api.ignore_condition = False
         self.config = config
 
     def handle(self, request: Request) -> Response:
@@ -113,7 +114,13 @@ class SandboxApp:
                 response = self._faulty(fault, request, path) if fault else self.api.handle(request, path)
         if window is not None:
             response.headers.update(window.headers())
-        self.stats.answered(response.status, faulted=fault is not None, token=token)
+        self.stats.answered(
+            response.status,
+            faulted=fault is not None,
+            token=token,
+            endpoint=endpoint,
+            body_bytes=len(response.body),
+        )
         return response
 
     def _authenticated(self, request: Request) -> bool:
@@ -125,8 +132,13 @@ class SandboxApp:
         )
 
     def _faulty(self, fault: Fault, request: Request, path: str) -> Response:
+        if fault.delay_ms and not (fault.html or fault.malformed or fault.status):
+            # A delay only: the request is carried out at once and answered late, as when Ontraport did
+            # the work but the answer missed the client's timeout (a POST that timed out may be made).
+            response = self.api.handle(request, path)
+            time.sleep(fault.delay_ms / 1000)  # real time on purpose: to make a client's timeout fire
+            return response
         if fault.delay_ms:
-            # Real time on purpose: the point is to make a client's timeout fire.
             time.sleep(fault.delay_ms / 1000)
         if fault.html:
             page = (
@@ -139,4 +151,4 @@ class SandboxApp:
             return Response(fault.status or 200, body.encode(), "application/json")
         if fault.status:
             return text_response(fault.status, fault.body or f"Injected fault: HTTP {fault.status}")
-        return self.api.handle(request, path)  # a delay only: answer normally, late
+        return self.api.handle(request, path)

@@ -5,6 +5,10 @@
 
 AND binds tighter than OR, as in the SQL Ontraport builds from it. Text comparisons ignore case, like
 MySQL's default collation. Anything not understood raises ``ValueError`` (the API answers 400).
+
+The operators are the PHP SDK's (``Criteria::_validateCondition``): ``=``, ``<>``, ``>``, ``<``, ``>=``,
+``<=``, ``IN``, ``NOT IN``, ``IS`` (with the value ``NULL``) and ``LIKE``; nothing else (no ``!=``, no
+``IS NULL`` as one operator), so a client relying on another one fails here as it would on an account.
 """
 
 from __future__ import annotations
@@ -17,8 +21,7 @@ from typing import Any
 Record = Mapping[str, str | None]
 Predicate = Callable[[Record], bool]
 
-COMPARISONS = frozenset({"=", "!=", "<>", ">", "<", ">=", "<=", "LIKE", "NOT LIKE", "IN", "NOT IN"})
-NULL_CHECKS = frozenset({"IS NULL", "IS NOT NULL"})
+COMPARISONS = frozenset({"=", "<>", ">", "<", ">=", "<=", "LIKE", "IN", "NOT IN"})
 
 
 def parse_condition(text: str) -> Predicate:
@@ -54,12 +57,14 @@ def _comparison(item: Any) -> Predicate:
     op = str(item.get("op", "")).strip().upper()
     if not isinstance(field, str) or not field:
         raise ValueError("comparison without a field")
-    if op in NULL_CHECKS:
-        wants_null = op == "IS NULL"
-        return lambda record: (record.get(field) in (None, "")) == wants_null
+    value = item.get("value")
+    if op == "IS":
+        expected_null = value.get("value") if isinstance(value, Mapping) else value
+        if expected_null is not None and str(expected_null).strip().upper() != "NULL":
+            raise ValueError("IS takes the value NULL only")
+        return lambda record: record.get(field) in (None, "")
     if op not in COMPARISONS:
         raise ValueError(f"unsupported op {op!r}")
-    value = item.get("value")
     if op in ("IN", "NOT IN"):
         listed = value.get("list") if isinstance(value, Mapping) else None
         if not isinstance(listed, list):
@@ -68,10 +73,9 @@ def _comparison(item: Any) -> Predicate:
         negate = op == "NOT IN"
         return lambda record: (_text(record.get(field)) in options) != negate
     expected = value.get("value") if isinstance(value, Mapping) else value
-    if op in ("LIKE", "NOT LIKE"):
+    if op == "LIKE":
         pattern = _like_pattern(_text(expected))
-        negate = op == "NOT LIKE"
-        return lambda record: bool(pattern.fullmatch(_text(record.get(field)))) != negate
+        return lambda record: bool(pattern.fullmatch(_text(record.get(field))))
     return lambda record: _compare(record.get(field), op, expected)
 
 
@@ -98,7 +102,7 @@ def _compare(actual: str | None, op: str, expected: Any) -> bool:
         left, right = _text(actual), _text(expected)
     if op == "=":
         return bool(left == right)
-    if op in ("!=", "<>"):
+    if op == "<>":
         return bool(left != right)
     if op == ">":
         return bool(left > right)

@@ -111,10 +111,13 @@ class SandboxControl:
         result: Record = self._call("POST", "contacts/merge", {"into": int(into), "from": int(merged)})
         return result
 
-    def add_tag(self, tag_name: str, tag_id: int | None = None) -> dict[str, str]:
+    def add_tag(self, tag_name: str, tag_id: int | None = None, object_type_id: int = 0) -> dict[str, str]:
+        """A tag; ``object_type_id`` other than 0 makes another object type's tag (a deal's ...)."""
         body: dict[str, Any] = {"tag_name": tag_name}
         if tag_id is not None:
             body["tag_id"] = tag_id
+        if object_type_id:
+            body["object_type_id"] = object_type_id
         result: dict[str, str] = self._call("POST", "tags", body)
         return result
 
@@ -162,4 +165,15 @@ class SandboxControl:
     def webhooks(self) -> list[dict[str, str]]:
         """The webhook subscriptions with the code each URL last answered (events in flight waited for)."""
         result: list[dict[str, str]] = self._call("GET", "webhooks")
+        return result
+
+    def add_foreign_webhooks(self, subscriptions: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+        """Other apps' subscriptions on the account (``{"event": "sub_tag(3)", "url": ...}``): listed by
+        ``GET /Webhooks`` and removable, never POSTed to."""
+        result: list[dict[str, str]] = self._call("POST", "webhooks", list(subscriptions))
+        return result
+
+    def behave(self, *, ignore_condition: bool) -> dict[str, Any]:
+        """Make list calls ignore ``condition`` (as an account might), or honour it again; reset clears it."""
+        result: dict[str, Any] = self._call("POST", "behaviour", {"ignore_condition": ignore_condition})
         return result

@@ -11,13 +11,18 @@ Answers are JSON; a bad request gets 400 ``{"error": "..."}``.
     POST   /_sandbox/contacts         create or replace a contact (object) or many (list)
     GET    /_sandbox/contacts/<id>    the stored contact, raw
     DELETE /_sandbox/contacts/<id>
-    POST   /_sandbox/tags             create tags: {"tag_name": "X", "tag_id": 7?} or a list of them
+    POST   /_sandbox/tags             create tags: {"tag_name": "X", "tag_id": 7?, "object_type_id": 0?} or a
+                                      list of them (another object type's tag: listed, not a contact's)
     GET    /_sandbox/fields           contact field meta by field key
     GET    /_sandbox/faults           faults still pending
     POST   /_sandbox/faults           queue a fault (object) or several (list); see faults.py
     DELETE /_sandbox/faults           drop pending faults
-    GET    /_sandbox/webhooks         webhook subscriptions (as GET /Webhooks lists them), once the events
-                                      being sent have been answered
+    GET    /_sandbox/webhooks         webhook subscriptions (as GET /Webhooks lists them, all pages), once the
+                                      events being sent have been answered
+    POST   /_sandbox/webhooks         other apps' subscriptions: {"event": "sub_tag(3)", "url": ..., "data"?}
+                                      or a list; listed and removable, never POSTed to
+    GET    /_sandbox/behaviour        how this account behaves where accounts may differ
+    POST   /_sandbox/behaviour        {"ignore_condition": true}: list calls ignore ``condition``
 """
 
 from __future__ import annotations
@@ -80,6 +85,16 @@ def _route(app: SandboxApp, method: str, parts: list[str], body: Any) -> Respons
         case ("GET", ["webhooks"]):
             app.webhooks.wait_sent()
             return json_response(200, app.webhooks.rows())
+        case ("POST", ["webhooks"]):
+            return _add_foreign_webhooks(app, body)
+        case ("GET", ["behaviour"]):
+            return json_response(200, _behaviour(app))
+        case ("POST", ["behaviour"]):
+            if not isinstance(body, Mapping) or set(body) - {"ignore_condition"}:
+                raise BadControlRequest('behaviour takes {"ignore_condition": true|false}')
+            if "ignore_condition" in body:
+                app.api.ignore_condition = bool(body["ignore_condition"])
+            return json_response(200, _behaviour(app))
     return json_response(404, {"error": f"no control endpoint {method} /_sandbox/{'/'.join(parts)}"})
 
 
@@ -109,6 +124,22 @@ def _reset(app: SandboxApp, body: Any) -> dict[str, Any]:
         raise BadControlRequest('"window" must be a number of seconds')
     app.reset(data=data, rate_limit=rate_limit, window=window)
     return _health(app)
+
+
+def _behaviour(app: SandboxApp) -> dict[str, Any]:
+    return {"ignore_condition": app.api.ignore_condition}
+
+
+def _add_foreign_webhooks(app: SandboxApp, body: Any) -> Response:
+    made = []
+    for item in body if isinstance(body, list) else [body]:
+        if not isinstance(item, Mapping) or not item.get("event") or not item.get("url"):
+            raise BadControlRequest('another app\'s subscription is {"event": "...", "url": "...", "data"?}')
+        subscription = app.webhooks.add(
+            event=str(item["event"]), url=str(item["url"]), data=str(item.get("data") or ""), foreign=True
+        )
+        made.append(subscription.row())
+    return json_response(200, made if isinstance(body, list) else made[0])
 
 
 def _contact_id(text: str) -> int:
@@ -159,9 +190,10 @@ def _add_tags(app: SandboxApp, body: Any) -> Response:
         if not isinstance(item, Mapping) or not item.get("tag_name"):
             raise BadControlRequest('a tag is {"tag_name": "X"} with an optional "tag_id"')
         tag_id = None if item.get("tag_id") in (None, "") else int(item["tag_id"])
+        object_type = int(item.get("object_type_id") or 0)
         try:
-            tag_id, name = app.store.create_tag(str(item["tag_name"]), tag_id)
+            tag_id, name = app.store.create_tag(str(item["tag_name"]), tag_id, object_type)
         except DuplicateTagError as error:
             raise BadControlRequest(str(error)) from None
-        created.append({"tag_id": str(tag_id), "tag_name": name})
+        created.append({"tag_id": str(tag_id), "tag_name": name, "object_type_id": str(object_type)})
     return json_response(200, created if isinstance(body, list) else created[0])

@@ -26,6 +26,9 @@ class RequestStats:
             self._requests = 0
             self._by_endpoint: Counter[str] = Counter()
             self._by_status: Counter[str] = Counter()
+            # Bytes of the answers' bodies, by endpoint: what a client received (benches print it per
+            # contact, to show what listFields saves on accounts with many custom fields).
+            self._bytes_by_endpoint: Counter[str] = Counter()
             self._rate_limited = 0
             self._faults_applied = 0
             self._calls: deque[tuple[float, str]] = deque(maxlen=CALLS_KEPT)
@@ -45,22 +48,34 @@ class RequestStats:
         with self._lock:
             return [{"at": at, "endpoint": endpoint} for at, endpoint in self._calls]
 
-    def answered(self, status: int, *, faulted: bool = False, token: int | None = None) -> None:
+    def answered(
+        self,
+        status: int,
+        *,
+        faulted: bool = False,
+        token: int | None = None,
+        endpoint: str = "",
+        body_bytes: int = 0,
+    ) -> None:
         with self._lock:
             if token is not None and token != self._generation:
                 return
             self._by_status[str(status)] += 1
+            if endpoint:
+                self._bytes_by_endpoint[endpoint] += body_bytes
             self._rate_limited += status == 429
             self._faults_applied += faulted
 
     def snapshot(self) -> dict[str, Any]:
         """``requests``: every API request received, whatever the answer (401, 429 and faults included);
-        ``by_status``: the answers sent so far; ``rate_limited``: how many were answered 429."""
+        ``by_status``: the answers sent so far; ``rate_limited``: how many were answered 429;
+        ``bytes_by_endpoint``: the bytes of the answers' bodies."""
         with self._lock:
             return {
                 "requests": self._requests,
                 "by_endpoint": dict(self._by_endpoint),
                 "by_status": dict(self._by_status),
+                "bytes_by_endpoint": dict(self._bytes_by_endpoint),
                 "rate_limited": self._rate_limited,
                 "faults_applied": self._faults_applied,
             }

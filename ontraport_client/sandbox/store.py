@@ -43,6 +43,8 @@ class ContactStore:
             self._contacts: dict[int, Record] = {}
             self._highest_contact_id = 0
             self._tags: dict[int, str] = dict(seed.tags)
+            # Ontraport's tag list holds every object type's tags; contacts' are type 0 (the default).
+            self._tag_types: dict[int, int] = {}
             for contact in seed.contacts:
                 self.put_contact(contact)
 
@@ -180,13 +182,21 @@ class ContactStore:
             return len(self._contacts)
 
     def find_contact_id(self, email: str) -> int | None:
-        """Like MySQL's default collation, e-mail matching ignores case."""
+        """Like MySQL's default collation, e-mail matching ignores case. The oldest match (lowest id)."""
+        found = self.find_contact_ids(email)
+        return found[0] if found else None
+
+    def find_contact_ids(self, email: str) -> list[int]:
+        """Every contact with this e-mail (Ontraport allows several), ignoring case, in id order."""
         wanted = email.strip().casefold()
+        if not wanted:
+            return []
         with self._lock:
-            for contact_id, contact in self._contacts.items():
-                if (contact.get("email") or "").casefold() == wanted and wanted:
-                    return contact_id
-        return None
+            return sorted(
+                contact_id
+                for contact_id, contact in self._contacts.items()
+                if (contact.get("email") or "").casefold() == wanted
+            )
 
     def query_contacts(
         self,
@@ -215,6 +225,10 @@ class ContactStore:
         with self._lock:
             return sorted(self._tags.items())
 
+    def tag_object_type(self, tag_id: int) -> int:
+        with self._lock:
+            return self._tag_types.get(tag_id, 0)
+
     def tag_name(self, tag_id: int) -> str | None:
         with self._lock:
             return self._tags.get(tag_id)
@@ -223,7 +237,7 @@ class ContactStore:
         with self._lock:
             return next((tag_id for tag_id, tag in self._tags.items() if tag == name), None)
 
-    def create_tag(self, name: str, tag_id: int | None = None) -> tuple[int, str]:
+    def create_tag(self, name: str, tag_id: int | None = None, object_type: int = 0) -> tuple[int, str]:
         """Raises :class:`DuplicateTagError` when a tag with this name (another id) exists."""
         name = name.strip()
         if not name:
@@ -235,6 +249,10 @@ class ContactStore:
             if tag_id is None:
                 tag_id = max(self._tags, default=0) + 1
             self._tags[tag_id] = name
+            if object_type:
+                self._tag_types[tag_id] = object_type
+            else:
+                self._tag_types.pop(tag_id, None)
             return tag_id, name
 
     def change_tags(

@@ -15,11 +15,11 @@ class FakeDirectory:
         self.calls.append(f"get_contacts {ids}")
         return {contact_id: self.contacts[contact_id] for contact_id in ids if contact_id in self.contacts}
 
-    def find_contact_id_by_email(self, email: str) -> int | None:
+    def find_contact_ids_by_email(self, email: str) -> list[int]:
         self.calls.append(f"getByEmail {email}")
         # Like Ontraport's MySQL collation: case-insensitive, and loose about look-alikes (casefold).
         wanted = email.casefold()
-        return next((c.id for c in self.contacts.values() if c.email.casefold() == wanted), None)
+        return sorted(c.id for c in self.contacts.values() if c.email.casefold() == wanted)
 
     def list_tags(self) -> list[Tag]:
         self.calls.append("list_tags")

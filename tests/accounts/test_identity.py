@@ -205,6 +205,24 @@ def test_a_webhook_for_a_merged_away_contact_follows_its_users_email_to_the_surv
     assert "merged into 3" in result.message
 
 
+def test_every_contact_with_the_email_is_considered_and_the_oldest_same_address_wins():
+    """getByEmail&all=1: a look-alike (first by id, folded by Ontraport's collation) does not hide the real
+    survivor behind it; of two with the same address, the oldest, as Ontraport merges into it."""
+    user = UserFactory(email="kate@example.com", contact_id=50)
+    directory = FakeDirectory(
+        contact(3, "\u212aate@example.com"),  # KELVIN SIGN: Ontraport matches it, our key does not
+        contact(9, "Kate@example.com", firstname="Kate"),
+        contact(12, "kate@example.com", firstname="Later"),
+    )
+
+    result = apply(directory, 50, request=UPDATE)[50]
+
+    user.refresh_from_db()
+    assert (result.kind, result.effect) == ("done", Effect.RELINKED)
+    assert (user.contact_id, user.first_name) == (9, "Kate")
+    assert directory.calls.count("getByEmail kate@example.com") == 1
+
+
 def test_a_survivor_with_a_look_alike_email_is_not_the_same_person():
     """Ontraport's lookup folds case loosely (MySQL collation): its answer is checked on our key."""
     user = UserFactory(email="kate@example.com", contact_id=5)

@@ -37,11 +37,12 @@ def test_subscribing_tags_makes_two_subscriptions_per_tag_once(admin, site_sandb
     assert "Made 0 subscriptions" in messages_of(again)[0]
 
     rows = site_sandbox.webhooks()
+    # Ontraport's documented shape: the tag named in the event, data holding the payload options.
     assert sorted((row["event"], row["data"]) for row in rows) == [
-        ("sub_tag", '{"tag_id": 3}'),
-        ("sub_tag", '{"tag_id": 4}'),
-        ("unsub_tag", '{"tag_id": 3}'),
-        ("unsub_tag", '{"tag_id": 4}'),
+        ("sub_tag(3)", '{"format":"notify"}'),
+        ("sub_tag(4)", '{"format":"notify"}'),
+        ("unsub_tag(3)", '{"format":"notify"}'),
+        ("unsub_tag(4)", '{"format":"notify"}'),
     ]
     url = urlsplit(rows[0]["url"])
     assert (url.scheme, url.netloc, url.path) == (
@@ -51,7 +52,7 @@ def test_subscribing_tags_makes_two_subscriptions_per_tag_once(admin, site_sandb
     )
     assert parse_qs(url.query) == {"access_key": [access_key]}
     stored = {(s.tag_id, s.event): s.ontraport_id for s in TagSubscription.objects.all()}
-    assert {(int(row["data"][-2]), row["event"]): int(row["id"]) for row in rows} == stored
+    assert {(int(row["event"][-2]), row["event"][:-3]): int(row["id"]) for row in rows} == stored
 
     listing = admin.get(TAGS_URL).content.decode()
     assert "tag added, tag removed" in listing
@@ -67,7 +68,7 @@ def test_removing_unsubscribes_in_ontraport(admin, site_sandbox, access_key):
     )
 
     assert "Removed 1 subscriptions." in messages_of(response)
-    assert [row["event"] for row in site_sandbox.webhooks()] == ["unsub_tag"]
+    assert [row["event"] for row in site_sandbox.webhooks()] == ["unsub_tag(3)"]
     assert list(TagSubscription.objects.values_list("event", flat=True)) == ["unsub_tag"]
 
 
@@ -84,14 +85,57 @@ def test_refresh_reads_last_codes_and_forgets_subscriptions_gone_from_ontraport(
     assert not TagSubscription.objects.exists()
 
 
+def test_a_subscription_ontraport_already_has_for_the_site_is_taken_over_not_made_twice(
+    admin, site_sandbox, access_key, settings
+):
+    settings.SITE_URL = "https://members.example.com"
+    Tag.objects.create(id=3, name="Newsletter")
+    subscribe(admin, 3)
+    kept = dict(TagSubscription.objects.values_list("event", "ontraport_id"))
+    TagSubscription.objects.all().delete()  # the site lost its rows; Ontraport still has both
+
+    response = subscribe(admin, 3)
+
+    assert "Made 0 subscriptions" in messages_of(response)[0]
+    assert dict(TagSubscription.objects.values_list("event", "ontraport_id")) == kept
+    assert sorted(row["event"] for row in site_sandbox.webhooks()) == ["sub_tag(3)", "unsub_tag(3)"]
+
+
 def test_ontraport_errors_are_told_not_raised(admin, site_sandbox, access_key):
     Tag.objects.create(id=3, name="Newsletter")
-    site_sandbox.fault(status=500, endpoint="POST /Webhook/subscribe")
+    # Twice: after the first 500 the client looks the subscription up (not made) and sends it once more.
+    site_sandbox.fault(status=500, endpoint="POST /Webhook/subscribe", count=2)
 
     response = subscribe(admin, 3)
 
     assert messages_of(response)[0].startswith("Could not subscribe in Ontraport:")
     assert not TagSubscription.objects.exists()
+    assert site_sandbox.webhooks() == []
+
+
+def test_an_account_with_60_other_subscriptions_loses_nothing_and_gains_no_duplicate(
+    admin, site_sandbox, access_key
+):
+    """GET /Webhooks is paged and lists other apps' subscriptions: ours sit on its second page."""
+    site_sandbox.add_foreign_webhooks(
+        [{"event": f"sub_tag({n % 5 + 1})", "url": f"https://hooks.example.net/{n}"} for n in range(60)]
+    )
+    Tag.objects.create(id=3, name="Newsletter")
+    subscribe(admin, 3)
+    stored = set(TagSubscription.objects.values_list("ontraport_id", flat=True))
+
+    response = admin.post(f"{SUBSCRIPTIONS_URL}refresh/", follow=True)
+    again = subscribe(admin, 3)
+
+    assert "2 subscriptions of this site" in messages_of(response)[0]
+    assert set(TagSubscription.objects.values_list("ontraport_id", flat=True)) == stored
+    assert "Made 0 subscriptions" in messages_of(again)[0]
+    rows = site_sandbox.webhooks()
+    assert len(rows) == 62
+    assert sorted(row["event"] for row in rows if "hooks.example.net" not in row["url"]) == [
+        "sub_tag(3)",
+        "unsub_tag(3)",
+    ]
 
 
 def test_staff_without_change_permission_cannot_subscribe(site_sandbox, access_key):
@@ -116,7 +160,7 @@ def test_the_whole_loop_without_any_webhook_url(admin, site_sandbox, access_key,
     site_sandbox.add_contact({**site_sandbox.get_contact(3), "contact_cat": "*/*1*/*3*/*"})  # control API
     rows = {row["event"]: row for row in site_sandbox.webhooks()}  # waits for the event to be answered
 
-    assert rows["sub_tag"]["last_code"] == "202"
+    assert rows["sub_tag(3)"]["last_code"] == "202"
     deadline = time.monotonic() + 10
     while not Delivery.objects.filter(status=Delivery.Status.DONE).exists() and time.monotonic() < deadline:
         time.sleep(0.05)

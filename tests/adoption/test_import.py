@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from accounts.models import Run, User
+from accounts.models import Run, Tag, User
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db
@@ -77,12 +77,100 @@ def test_an_existing_user_is_linked_by_email_never_duplicated(bulk_sandbox):
 
 
 def test_dry_run_writes_nothing_and_reports_what_would_happen(bulk_sandbox):
+    assert not Tag.objects.exists()  # the site knows no tag name yet: "Members" is looked up in Ontraport
+
     summary = _import("--tag", "Members", "--dry-run")
 
     assert (summary["dry_run"], summary["created"], summary["processed"]) == (True, 7, 7)
     assert not User.objects.exists()
     assert not Run.objects.exists()
     assert not Delivery.objects.exists()
+    assert not Tag.objects.exists()  # nothing at all, tag names included
+
+
+def test_an_account_that_ignores_the_paging_condition_still_imports_everyone(bulk_sandbox, tagged_contacts):
+    tagged_contacts(53)  # 60 members with the demo's 7
+    bulk_sandbox.behave(ignore_condition=True)  # "ids above the last" answered as if not asked
+
+    summary = _import("--tag", "Members")
+
+    assert (summary["state"], summary["processed"], summary["total"], summary["created"]) == (
+        "done",
+        60,
+        60,
+        60,
+    )
+    assert User.objects.count() == 60
+    run = Run.objects.get()
+    assert run.paging_offset == 60  # it went on by offset, resumable from there
+    # One page spent noticing (page 2 repeated page 1), still within ceil(N/50) + 3.
+    assert summary["ontraport_calls"] <= math.ceil(60 / 50) + 3
+
+
+def test_an_account_that_ignores_condition_and_offset_fails_saying_why(bulk_sandbox, tagged_contacts):
+    tagged_contacts(53)
+    bulk_sandbox.behave(ignore_condition=True)
+    first_page = _objects_tag_page(bulk_sandbox, start=0)
+    bulk_sandbox.fault(
+        status=200, body='{"code":0,"data":{"count":"60"},"account_id":1}', endpoint="GET /objects/tag"
+    )
+    bulk_sandbox.fault(
+        status=200, body=first_page, endpoint="GET /objects/tag", count=10
+    )  # any start: page 1
+
+    with pytest.raises(CommandError, match="ignores both the id condition and the offset"):
+        _import("--tag", "Members")
+
+    run = Run.objects.get()
+    assert (run.state, run.processed, run.total) == ("failed", 50, 60)
+    assert "50 contact(s) were imported" in run.message
+
+
+def test_a_run_whose_pages_end_before_the_count_is_not_done(bulk_sandbox, tagged_contacts):
+    from accounts.ontraport import ontraport_bulk_client
+    from fusion_site.adoption.leases import lease_owner_new, run_claim
+    from fusion_site.adoption.pages import RunShort
+    from fusion_site.adoption.runs import run_count_total, run_start, run_work
+
+    count_of_99 = _count(99)
+    client = ontraport_bulk_client()
+    owner = lease_owner_new()
+    run = run_claim(
+        run_id=run_start(kind=Run.Kind.IMPORT, arguments={"tag_id": 1}, started_from="command").pk,
+        owner=owner,
+    )
+    bulk_sandbox.fault(status=200, body=count_of_99, endpoint="GET /objects/tag")
+    run_count_total(run=run, client=client)
+
+    def recount_says_99_again(run, page):
+        if page.last:
+            bulk_sandbox.fault(status=200, body=count_of_99, endpoint="GET /objects/tag")
+
+    with pytest.raises(RunShort, match=r"counts 99 contact\(s\) with tag 1 but its pages brought 7"):
+        run_work(run=run, client=client, owner=owner, on_page=recount_says_99_again)
+
+
+def test_a_count_met_again_after_contacts_left_the_tag_is_done(bulk_sandbox):
+    bulk_sandbox.fault(
+        status=200, body='{"code":0,"data":{"count":"9"},"account_id":1}', endpoint="GET /objects/tag"
+    )
+
+    summary = _import("--tag", "Members")  # counted 9; the pages bring 7; counted again: 7
+
+    assert (summary["state"], summary["processed"], summary["total"]) == ("done", 7, 7)
+
+
+def _count(number: int) -> str:
+    """Ontraport's answer to objects/tag?count=true."""
+    return json.dumps({"code": 0, "data": {"count": str(number)}, "account_id": 1})
+
+
+def _objects_tag_page(sandbox, *, start: int) -> str:
+    import requests
+
+    params = {"objectID": 0, "tag_id": 1, "start": start, "range": 50}
+    headers = {"Api-Appid": sandbox.app_id, "Api-Key": sandbox.api_key}
+    return requests.get(f"{sandbox.url}objects/tag", params=params, headers=headers, timeout=5).text
 
 
 def test_limit_stops_after_that_many_contacts_and_role_is_given(bulk_sandbox):

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ontraport_client import Contact, ContactField, NotFoundError, OntraportClient, Tag, __version__
+from ontraport_client import (
+    Contact,
+    ContactField,
+    NotFoundError,
+    OntraportClient,
+    RetryPolicy,
+    Tag,
+    __version__,
+)
 
 
 def contacts_holding(sandbox, tag_id: int, ids) -> set[int]:
@@ -78,20 +86,27 @@ class TestGetContacts:
         assert [contacts[5].first_name, contacts[6].first_name] == ["Amara", "Lucas"]
 
 
-class TestFindContactIdByEmail:
+class TestFindContactIdsByEmail:
     def test_finds_the_contact(self, ontraport):
-        assert ontraport.find_contact_id_by_email("liam.chen@example.com") == 2
+        assert ontraport.find_contact_ids_by_email("liam.chen@example.com") == [2]
 
     def test_ignores_case_like_ontraport(self, ontraport):
-        assert ontraport.find_contact_id_by_email("oliver.smith@example.com") == 12
+        assert ontraport.find_contact_ids_by_email("oliver.smith@example.com") == [12]
 
     def test_unknown_email_gives_none(self, ontraport):
-        assert ontraport.find_contact_id_by_email("nobody@example.com") is None
+        assert ontraport.find_contact_ids_by_email("nobody@example.com") == []
+
+    def test_every_contact_with_the_email_in_one_call(self, sandbox, ontraport):
+        twin = sandbox.add_contact({"email": "LIAM.chen@example.com"})
+        before = sandbox.stats()["requests"]
+
+        assert ontraport.find_contact_ids_by_email("liam.chen@example.com") == [2, int(twin["id"])]
+        assert sandbox.stats()["requests"] - before == 1
 
     def test_email_is_sent_url_encoded(self, sandbox, ontraport):
         created = sandbox.add_contact({"email": "a+b&c@example.com"})
 
-        assert ontraport.find_contact_id_by_email("a+b&c@example.com") == int(created["id"])
+        assert ontraport.find_contact_ids_by_email("a+b&c@example.com") == [int(created["id"])]
 
 
 class TestUpdateContact:
@@ -160,6 +175,44 @@ class TestTags:
         assert tag == Tag(id=9, name="Early Birds")
         assert tag in ontraport.list_tags()
 
+    def test_a_tag_list_that_ignores_start_is_kept_as_read_without_looping(self, sandbox, ontraport):
+        sandbox.reset(data={"tags": [{"tag_id": n, "tag_name": f"Tag {n}"} for n in range(1, 61)]})
+        headers = {"Api-Appid": sandbox.app_id, "Api-Key": sandbox.api_key}
+        first = requests.get(f"{sandbox.url}Tags", headers=headers, timeout=5).text
+        sandbox.fault(status=200, body=first, endpoint="GET /Tags", count=5)  # page 1, whatever the start
+        before = sandbox.stats()["by_endpoint"]["GET /Tags"]
+
+        tags = ontraport.list_tags()
+
+        # Names are cosmetic: what could be read is kept (and logged) rather than failing webhooks.
+        assert [tag.id for tag in tags] == list(range(1, 51))
+        assert sandbox.stats()["by_endpoint"]["GET /Tags"] - before == 2  # page 1, its repeat: stop
+
+    def test_only_contact_tags_are_listed(self, sandbox, ontraport):
+        sandbox.add_tag("Hot Deal", tag_id=20, object_type_id=3)  # a deal's tag
+        sandbox.add_tag("Custom Object Tag", tag_id=21, object_type_id=10003)
+
+        ids = {tag.id for tag in ontraport.list_tags()}
+
+        assert ids == set(range(1, 9))
+
+    def test_a_timed_out_create_that_was_made_is_found_by_name_not_made_twice(self, sandbox, make_ontraport):
+        client = make_ontraport(timeout=0.3, retry=RetryPolicy(max_attempts=3, base_delay=0))
+        sandbox.fault(delay_ms=800, endpoint="POST /Tags")  # made, but answered too late
+
+        tag = client.create_tag("Early Birds")
+
+        assert tag == Tag(id=9, name="Early Birds")
+        assert sandbox.stats()["by_endpoint"]["POST /Tags"] == 1
+        assert [t.name for t in client.list_tags()].count("Early Birds") == 1
+
+    def test_a_create_refused_before_it_was_made_is_sent_once_more(self, sandbox, make_ontraport):
+        client = make_ontraport(retry=RetryPolicy(max_attempts=3, base_delay=0))
+        sandbox.fault(status=503, endpoint="POST /Tags")
+
+        assert client.create_tag("Early Birds") == Tag(id=9, name="Early Birds")
+        assert sandbox.stats()["by_endpoint"]["POST /Tags"] == 2
+
     def test_add_and_remove_tags(self, sandbox, ontraport):
         ontraport.add_tags([4, 8], [6, 7])
 
@@ -222,19 +275,19 @@ class TestRequests:
     def test_sends_credentials_and_user_agent_headers(self, http_recorder):
         client = OntraportClient("my-app", "my-key", http_recorder.url + "/1/")
 
-        client.find_contact_id_by_email("x@example.com")
+        client.find_contact_ids_by_email("x@example.com")
 
         [request] = http_recorder.requests
         assert request.headers["api-appid"] == "my-app"
         assert request.headers["api-key"] == "my-key"
         assert request.headers["user-agent"] == f"fusion-site/{__version__} (+python-requests)"
         assert request.path == "/1/object/getByEmail"
-        assert request.query == {"objectID": "0", "email": "x@example.com"}
+        assert request.query == {"objectID": "0", "email": "x@example.com", "all": "1"}
 
     def test_base_url_without_trailing_slash_keeps_its_path(self, http_recorder):
         client = OntraportClient("app", "key", http_recorder.url + "/1")
 
-        client.find_contact_id_by_email("x@example.com")
+        client.find_contact_ids_by_email("x@example.com")
 
         assert http_recorder.requests[0].path == "/1/object/getByEmail"
 
@@ -242,7 +295,7 @@ class TestRequests:
         session = requests.Session()
         client = OntraportClient("app", "secret-key", http_recorder.url + "/1/", session=session)
 
-        client.find_contact_id_by_email("x@example.com")
+        client.find_contact_ids_by_email("x@example.com")
 
         assert http_recorder.requests[0].headers["api-key"] == "secret-key"
         assert "Api-Key" not in session.headers

@@ -186,7 +186,8 @@ def test_json_that_is_not_the_envelope_is_a_transport_error(sandbox, client, bod
         (lambda c: c.list_tags(), '[{"tag_id": "x", "tag_name": "Bad"}]'),
         (lambda c: c.create_tag("X"), '{"id": "3"}'),
         (lambda c: c.contact_fields(), '{"0": {"name": "Contact"}}'),
-        (lambda c: c.find_contact_id_by_email("a@b.c"), '{"id": "ten"}'),
+        (lambda c: c.find_contact_ids_by_email("a@b.c"), '{"ids": ["ten"]}'),
+        (lambda c: c.find_contact_ids_by_email("a@b.c"), '{"ids": "10"}'),
         (lambda c: list(c.contacts_with_tag(1)), '[{"id": null}]'),
     ],
 )

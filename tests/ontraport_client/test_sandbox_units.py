@@ -88,7 +88,7 @@ class TestConditions:
         ("item", "expected"),
         [
             (cond("email", "=", "ann@example.com"), True),
-            (cond("email", "!=", "ann@example.com"), False),
+            (cond("email", "<>", "ann@example.com"), False),
             (cond("id", "=", 12), True),
             (cond("id", ">", 9), True),  # numeric, not text ("12" < "9")
             (cond("id", "<=", "11"), False),
@@ -97,9 +97,9 @@ class TestConditions:
             (cond("id", "NOT IN", values=[1, 12]), False),
             (cond("email", "LIKE", "%@example.com"), True),
             (cond("firstname", "LIKE", "A_n"), True),
-            (cond("firstname", "NOT LIKE", "B%"), True),
-            (cond("city", "IS NULL"), True),
-            (cond("email", "IS NOT NULL"), True),
+            (cond("firstname", "LIKE", "B%"), False),
+            (cond("city", "IS", "NULL"), True),  # the SDK's null check: IS with the value NULL
+            (cond("email", "IS", "NULL"), False),
             (cond("city", "=", ""), True),
             ({"field": "firstname", "op": "=", "value": "ann"}, True),  # loose form
         ],
@@ -122,6 +122,12 @@ class TestConditions:
             '[{"field":{"field":"id"},"op":"=","value":{"value":1}},"AND"]',
             '[{"field":{"field":"id"},"op":"=","value":{"value":1}},"XOR",{"field":"id","op":"=","value":1}]',
             '[{"op":"=","value":{"value":1}}]',
+            # Operators Ontraport does not have (PHP SDK Criteria): refused as an account refuses them.
+            '[{"field":{"field":"id"},"op":"!=","value":{"value":1}}]',
+            '[{"field":{"field":"city"},"op":"IS NULL"}]',
+            '[{"field":{"field":"city"},"op":"IS NOT NULL"}]',
+            '[{"field":{"field":"city"},"op":"NOT LIKE","value":{"value":"x%"}}]',
+            '[{"field":{"field":"city"},"op":"IS","value":{"value":"Paris"}}]',
             '[{"field":{"field":"id"},"op":"IN","value":{"value":1}}]',
             '["AND"]',
         ],

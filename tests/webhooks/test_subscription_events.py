@@ -2,6 +2,7 @@
 same pipeline as every webhook; bad events get a clear answer and are recorded; a wrong key stores nothing."""
 
 import json
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -50,6 +51,40 @@ def test_a_form_event_is_an_update_tags_delivery_that_updates_the_users_tags(sit
     assert delivery.user_id == user.pk
     assert "access_key=***" in delivery.path and "test-access-key" not in delivery.path
     assert sorted(user.tags.values_list("id", flat=True)) == [1, 3]
+
+
+def _payload(name: str) -> list[tuple[str, str]]:
+    """One of Ontraport's event payloads (tests/webhooks/payloads/), as the form fields it is POSTed as."""
+    loaded = json.loads((Path(__file__).parent / "payloads" / f"{name}.json").read_text())
+    return [(str(key), str(value)) for key, value in loaded["fields"]]
+
+
+def test_ontraports_example_events_update_the_users_tags(site_sandbox, client, access_key):
+    """Ontraport's own example payload (tag 4 added to contact 8), then the notify-format removal."""
+    site_sandbox.add_contact(
+        {"id": 8, "firstname": "Mary", "email": "mary@ontraport.com", "contact_cat": "*/*4*/*"}
+    )
+    user = User.objects.create(username="mary", email="mary@ontraport.com", contact_id=8)
+    url = f"{EVENTS_PATH}?{urlencode({'access_key': access_key})}"
+    form = "application/x-www-form-urlencoded"
+
+    added = client.post(url, data=urlencode(_payload("ontraport_tag_added_example")), content_type=form)
+
+    assert added.status_code == 202, added.content
+    delivery = Delivery.objects.get(pk=added.json()["delivery_id"])
+    assert (delivery.action, delivery.contact_id, delivery.status) == ("update_tags", 8, "done")
+    assert delivery.options == {"event": "sub_tag", "tag_id": 4}
+    assert list(user.tags.values_list("id", flat=True)) == [4]
+
+    site_sandbox.add_contact({**site_sandbox.get_contact(8), "contact_cat": ""})
+    removed = client.post(url, data=urlencode(_payload("ontraport_tag_removed_notify")), content_type=form)
+
+    assert removed.status_code == 202, removed.content
+    assert Delivery.objects.get(pk=removed.json()["delivery_id"]).options == {
+        "event": "unsub_tag",
+        "tag_id": 4,
+    }
+    assert not user.tags.exists()
 
 
 def test_a_json_event_is_read_too(site_sandbox, post_event):

@@ -31,7 +31,9 @@ class Command(BaseCommand):
             raise CommandError("--limit must be 1 or more.")
         if options["role"] and (refused := role_resolve(requested=options["role"]).refused):
             raise CommandError(f"--role: {refused} (create the group first, or leave --role out).")
-        tag_id, tag_name = tag_resolve(name_or_id=options["tag"], client=ontraport_bulk_client())
+        tag_id, tag_name = tag_resolve(
+            name_or_id=options["tag"], client=ontraport_bulk_client(), dry_run=options["dry_run"]
+        )
         arguments: dict[str, Any] = {"tag_id": tag_id, "tag_name": tag_name}
         if options["role"]:
             arguments["role"] = options["role"]

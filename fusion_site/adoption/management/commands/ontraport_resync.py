@@ -27,7 +27,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         arguments: dict[str, Any]
         if options["tag"]:
-            tag_id, tag_name = tag_resolve(name_or_id=options["tag"], client=ontraport_bulk_client())
+            tag_id, tag_name = tag_resolve(
+                name_or_id=options["tag"], client=ontraport_bulk_client(), dry_run=options["dry_run"]
+            )
             arguments = {"tag_id": tag_id, "tag_name": tag_name}
         elif options["user"]:
             arguments = {"user_ids": self._user_ids(options["user"])}
