@@ -18,6 +18,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 
 from webhooks.edge import BODY_METHODS, KEY, body_over_limit, form_body
+from webhooks.event_views import ontraport_events
 from webhooks.params import InvalidJson, json_load
 from webhooks.views import ontraport_webhook
 
@@ -27,8 +28,10 @@ class WebhookOnAnyPathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == _events_path():
+            return ontraport_events(request)  # here too: before sessions, CSRF, auth and CommonMiddleware
         query = request.GET
-        if "wpf_action" in query or (KEY in query and request.path_info != _events_path()):
+        if "wpf_action" in query or KEY in query:
             return ontraport_webhook(request)
         if body_over_limit(request):
             # Not a webhook we can tell without reading it; no page of this site takes a body this size.
