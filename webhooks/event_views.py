@@ -43,7 +43,7 @@ def ontraport_events(inbound: Inbound) -> JsonResponse:
         email=None,
     )
     try:
-        delivery = delivery_record(
+        delivery_id = delivery_record(
             request,
             params,
             action=Delivery.Action.UPDATE_TAGS,
@@ -54,4 +54,4 @@ def ontraport_events(inbound: Inbound) -> JsonResponse:
         logger.exception("subscription event not stored: database unavailable")
         return answer(503, reason="database_unavailable", detail="Try again shortly.", retry_after=5)
     transaction.on_commit(wake_worker, robust=True)
-    return answer(202, delivery_id=delivery.pk, status="accepted")
+    return answer(202, delivery_id=delivery_id, status="accepted")

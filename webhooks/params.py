@@ -81,4 +81,6 @@ def clean_text(raw: str | None, max_length: int) -> str:
     """Printable text safe for every database (PostgreSQL refuses NUL bytes), cut to max_length."""
     if not raw:
         return ""
-    return "".join(ch for ch in raw if ch.isprintable())[:max_length].strip()
+    if not raw.isprintable():  # the usual text is printable: checked in C, not character by character
+        raw = "".join(ch for ch in raw if ch.isprintable())
+    return raw[:max_length].strip()

@@ -64,11 +64,11 @@ def ontraport_webhook(inbound: Inbound) -> JsonResponse:
             reason = FailureReason.INVALID_CONTACT_ID if given else FailureReason.MISSING_CONTACT_ID
             detail = "contact_id must be a positive whole number"
             raise Refused(400, reason, detail, record=RECORD, action=action)
-        delivery = delivery_record(request, params, action=action, contact_id=contact_id)
+        delivery_id = delivery_record(request, params, action=action, contact_id=contact_id)
     except DatabaseError:
         logger.exception("webhook not stored: database unavailable")
         return answer(503, reason="database_unavailable", detail="Try again shortly.", retry_after=5)
     # Robust: the delivery is stored, so the answer is 202 even if waking the worker fails (the failure is
     # logged; the next webhook's wake-up, a drain's tail or a retry's wake-up drains it).
     transaction.on_commit(wake_worker, robust=True)
-    return answer(202, delivery_id=delivery.pk, status="accepted")
+    return answer(202, delivery_id=delivery_id, status="accepted")
