@@ -22,7 +22,7 @@ import functools
 import io
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
@@ -35,6 +35,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.reasons import FailureReason
+from fusion_site.telemetry.counters import counters_flush_if_due
 from webhooks import throttle
 from webhooks.access import access_key_valid
 from webhooks.metrics_web import request_counted
@@ -83,6 +84,7 @@ class Inbound:
     form: QueryDict | None
     json: dict[str, object]
     label: str = ""
+    after_answer: list[Callable[[], None]] = field(default_factory=list)
 
     def param(self, name: str) -> str | None:
         """The one value of `name`; Ambiguous when it is given more than once with different values."""
@@ -123,21 +125,39 @@ def endpoint(
         @transaction.non_atomic_requests
         @functools.wraps(handler)
         def view(request: HttpRequest) -> JsonResponse:
-            label = ""
+            label, after = "", []
             try:
                 inbound = inbound_admit(request, methods=methods)
                 try:
                     response = handler(inbound)
                 finally:
-                    label = inbound.label
+                    label, after = inbound.label, inbound.after_answer
             except Refused as refused:
                 response = _refusal_answer(request, refused, rejected_as)
             request_counted(endpoint=name, label=label if label in labels else "other", answer=response)
+            _run_after_answer(response, [*after, counters_flush_if_due])
             return response
 
         return view
 
     return decorate
+
+
+def _run_after_answer(response: JsonResponse, work: list[Callable[[], None]]) -> None:
+    """Run `work` once the answer has been sent: the WSGI server closes the response after writing it, and
+    Django runs a response's closers then. So the sender's answer (and its latency) never waits on work
+    that is not part of storing its request (waking the worker, writing the counters out), and that work
+    still runs in this process right after, before the next request. Closers' exceptions would be
+    swallowed by Django: each is logged here."""
+
+    def run() -> None:
+        for step in work:
+            try:
+                step()
+            except Exception:
+                logger.exception("after the answer: %s failed", getattr(step, "__name__", step))
+
+    response._resource_closers.append(run)  # type: ignore[attr-defined]  # Django's own hook (FileResponse)
 
 
 @sensitive_variables("keys")

@@ -11,7 +11,7 @@ a POST; 413 body too large; 429 an address that keeps sending wrong keys; 503 da
 
 import logging
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import JsonResponse
 
 from webhooks.edge import RECORD, Inbound, Refused, answer, endpoint
@@ -19,7 +19,7 @@ from webhooks.models import Delivery
 from webhooks.params import WebhookParams
 from webhooks.recording import delivery_record
 from webhooks.subscription_events import TAG_EVENTS, BadEvent, tag_event_read
-from webhooks.tasks import wake_worker
+from webhooks.tasks import wake_worker_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -53,5 +53,5 @@ def ontraport_events(inbound: Inbound) -> JsonResponse:
     except DatabaseError:
         logger.exception("subscription event not stored: database unavailable")
         return answer(503, reason="database_unavailable", detail="Try again shortly.", retry_after=5)
-    transaction.on_commit(wake_worker, robust=True)
+    inbound.after_answer.append(wake_worker_on_commit)
     return answer(202, delivery_id=delivery_id, status="accepted")

@@ -17,7 +17,7 @@ Answers (JSON, always):
 
 import logging
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import JsonResponse
 from django.views.decorators.debug import sensitive_variables
 
@@ -28,7 +28,7 @@ from webhooks.edge import RECORD, WEBHOOK_METHODS, Inbound, Refused, answer, end
 from webhooks.models import Delivery
 from webhooks.params import Ambiguous, parse_contact_id
 from webhooks.recording import delivery_record
-from webhooks.tasks import wake_worker
+from webhooks.tasks import wake_worker_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,5 @@ def ontraport_webhook(inbound: Inbound) -> JsonResponse:
     except DatabaseError:
         logger.exception("webhook not stored: database unavailable")
         return answer(503, reason="database_unavailable", detail="Try again shortly.", retry_after=5)
-    # Robust: the delivery is stored, so the answer is 202 even if waking the worker fails (the failure is
-    # logged; the next webhook's wake-up, a drain's tail or a retry's wake-up drains it).
-    transaction.on_commit(wake_worker, robust=True)
+    inbound.after_answer.append(wake_worker_on_commit)
     return answer(202, delivery_id=delivery_id, status="accepted")
