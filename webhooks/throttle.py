@@ -10,20 +10,28 @@ The address is the request's source address (webhooks.recording.request_source_i
 client address a proxy in FUSION_TRUSTED_PROXIES reports).
 """
 
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 
 from accounts.ontraport_budget import cache_is_shared
 from webhooks.models import WrongKeyWindow
 
+logger = logging.getLogger(__name__)
+
 
 def bad_key_seen(source_ip: str | None) -> bool:
-    """Count a wrong key from `source_ip`; True once it is over FUSION_BAD_KEY_LIMIT in the window."""
+    """Count a wrong key from `source_ip`; True once it is over FUSION_BAD_KEY_LIMIT in the window. When
+    the count cannot be kept (the database unreachable) the key is refused unthrottled (403), not a 500."""
     source = source_ip or "unknown"
-    count = _count_in_cache(source) if cache_is_shared() else _count_in_database(source)
+    try:
+        count = _count_in_cache(source) if cache_is_shared() else _count_in_database(source)
+    except DatabaseError:
+        logger.warning("wrong key from %s not counted: database unavailable", source)
+        return False
     return count > settings.FUSION_BAD_KEY_LIMIT
 
 

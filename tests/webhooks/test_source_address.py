@@ -1,4 +1,5 @@
-"""Which address a request counts as (the wrong-key throttle, the stored source_ip) behind a proxy."""
+"""Which address a request counts as (the wrong-key throttle, the stored source_ip) behind a proxy, and a
+wrong key counted while the database is away."""
 
 import pytest
 from django.test import RequestFactory
@@ -22,3 +23,15 @@ def test_the_address_that_counts(settings, trusted, peer, forwarded, expected):
     settings.FUSION_TRUSTED_PROXIES = trusted
     request = RequestFactory().get("/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
     assert request_source_ip(request) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wrong_key_while_the_database_is_unreachable_is_a_403_not_a_500(client, access_key, monkeypatch):
+    from django.db import OperationalError
+
+    def unreachable(source):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("webhooks.throttle._count_in_database", unreachable)
+    response = client.get("/?wpf_action=test&access_key=wrong")
+    assert (response.status_code, response.json()["reason"]) == (403, "invalid_access_key")
