@@ -25,7 +25,7 @@ def test_the_address_that_counts(settings, trusted, peer, forwarded, expected):
     assert request_source_ip(request) == expected
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_wrong_key_while_the_database_is_unreachable_is_a_403_not_a_500(client, access_key, monkeypatch):
     from django.db import OperationalError
 
