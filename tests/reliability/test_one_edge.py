@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import secrets
 import signal
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import pytest
 
 from tests.django_fixtures import ACCESS_KEY
 from tests.reliability.helpers import free_port, site_env, wait_until
-from webhooks.models import Delivery
+from webhooks.models import Delivery, WrongKeyWindow
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -211,29 +212,40 @@ def test_the_hostile_table_is_answered_alike_by_both_endpoints(site_sandbox, pro
     figures.record("one edge: hostile table on both endpoints (HTTP, gunicorn)", sent=sent, answers=answers)
 
 
-def test_the_wrong_key_limit_holds_across_gunicorns_workers(site_sandbox, processes):
+@pytest.mark.parametrize("shared_cache", [False, True], ids=["default-settings-database", "redis-cache"])
+def test_the_wrong_key_limit_holds_across_gunicorns_workers(site_sandbox, processes, shared_cache):
     """Default settings (locmem cache, 2 workers): the 21st wrong key from one address is a 429, whichever
-    worker answers it and whichever endpoint it was sent to; another address keeps its own count."""
-    port = start_site(processes, site_sandbox, FUSION_TRUSTED_PROXIES="127.0.0.1")
+    worker answers it and whichever endpoint it was sent to; another address keeps its own count. The same
+    with CACHE_URL naming Redis, where the cache counts and the database is not written."""
+    env: dict[str, object] = {"FUSION_TRUSTED_PROXIES": "127.0.0.1"}
+    if shared_cache:
+        env["CACHE_URL"] = "redis://127.0.0.1:6379/13"
+    port = start_site(processes, site_sandbox, **env)
+    # Addresses of this run only (a Redis count outlives the test for its window).
+    attacker, other = f"203.0.113.{secrets.randbelow(250) + 1}", f"198.51.100.{secrets.randbelow(250) + 1}"
     limit = 20
     statuses = []
     for n in range(limit + 10):
         endpoint = (WEBHOOK, EVENTS)[n % 2]
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": "203.0.113.5"}
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": attacker}
         body = urlencode(valid_fields(endpoint)).encode()
         # A new connection each: gunicorn's workers take them in turn.
         statuses.append(
             send(port, "POST", f"{endpoint}?access_key={WRONG}{n}", body=body, headers=headers)[0]
         )
     assert statuses == [403] * limit + [429] * 10
-    other = {"X-Forwarded-For": "198.51.100.8"}
-    assert send(port, "GET", f"/?wpf_action=test&access_key={WRONG}", headers=other)[0] == 403
+    assert (
+        send(port, "GET", f"/?wpf_action=test&access_key={WRONG}", headers={"X-Forwarded-For": other})[0]
+        == 403
+    )
     # The right key is never throttled, even from the throttled address.
     right = send(
-        port, "GET", f"/?wpf_action=test&access_key={ACCESS_KEY}", headers={"X-Forwarded-For": "203.0.113.5"}
+        port, "GET", f"/?wpf_action=test&access_key={ACCESS_KEY}", headers={"X-Forwarded-For": attacker}
     )
     assert right[0] == 200
     assert Delivery.objects.filter(status="pending").count() == 0
+    counted_in_database = set(WrongKeyWindow.objects.values_list("source", flat=True))
+    assert counted_in_database == (set() if shared_cache else {attacker, other})
 
 
 def test_gunicorns_access_and_error_lines_are_masked(site_sandbox, processes):
