@@ -20,14 +20,16 @@ max_requests_jitter = max_requests // 10
 # The proxy in front sets X-Forwarded-*; trust it only from these addresses.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-# Access log: the path WITHOUT its query string (%(U)s), because a webhook's query string carries the
-# access key and gunicorn's access log does not pass through the site's masking filter.
+# Access and error logs pass the site's masking (fusion_site.log_gunicorn): the key in a query string, a path,
+# a User-Agent or a Referer is printed as ***, so the access line can carry the whole request line.
+logger_class = "fusion_site.log_gunicorn.MaskedLogger"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 if os.environ.get("LOG_FORMAT", "plain") == "json":
     access_log_format = (
         '{"logger": "gunicorn.access", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
-        '"status": %(s)s, "bytes": "%(b)s", "ms": %(M)s, "user_agent": "%(a)s"}'
+        '"query": "%(q)s", "status": %(s)s, "bytes": "%(b)s", "ms": %(M)s, "referer": "%(f)s", '
+        '"user_agent": "%(a)s"}'
     )
 else:
-    access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+    access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s"'
 errorlog = "-"

@@ -74,6 +74,10 @@ FUSION_TAG_REFRESH_SECONDS = env.int("FUSION_TAG_REFRESH_SECONDS", default=300)
 # Wrong keys from one address before it is answered 429 for a while (legitimate senders are never slowed).
 FUSION_BAD_KEY_LIMIT = env.int("FUSION_BAD_KEY_LIMIT", default=20)
 FUSION_BAD_KEY_WINDOW_SECONDS = env.int("FUSION_BAD_KEY_WINDOW_SECONDS", default=600)
+# Proxies (addresses or networks) in front of the web nodes whose X-Forwarded-For is believed: a request
+# from one of them counts (throttle, stored source_ip) as the nearest address in X-Forwarded-For that is not
+# itself a trusted proxy. Empty (the default): the peer's address, REMOTE_ADDR (docs/security.md).
+FUSION_TRUSTED_PROXIES = env.list("FUSION_TRUSTED_PROXIES", default=[])
 # Hosts webhooks may be addressed to besides ALLOWED_HOSTS (e.g. an internal name Ontraport's requests reach
 # the site by); every other Host is answered 400 disallowed_host (docs/security.md).
 FUSION_WEBHOOK_EXTRA_HOSTS = env.list("FUSION_WEBHOOK_EXTRA_HOSTS", default=[])

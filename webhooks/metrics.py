@@ -39,6 +39,10 @@ COUNTERS = {
         "Webhook requests answered, by action and HTTP status",
         ("action", "answer"),
     ),
+    "fusion_events_received": (
+        "Tag-subscription events answered, by event type and HTTP status",
+        ("event", "answer"),
+    ),
     "fusion_deliveries_finished": ("Deliveries a worker finished, by outcome", ("status",)),
     "fusion_deliveries_retried": ("Delivery attempts that failed and were scheduled again", ()),
     "fusion_ontraport_calls": ("Ontraport API requests, by endpoint and HTTP status", ("endpoint", "status")),

@@ -250,3 +250,15 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.delivery_id} attempt {self.number}: {self.status}"
+
+
+class WrongKeyWindow(models.Model):
+    """How many wrong access keys one address sent in its current window (webhooks.throttle), counted in
+    the database when the cache is per-process, so every web process on every machine counts together."""
+
+    source = models.CharField(max_length=64, unique=True, help_text="The address (or 'unknown').")
+    started_at = models.FloatField(help_text="When the window began (Unix time).")
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.count} wrong keys"

@@ -1,10 +1,9 @@
-"""Reading a webhook's parameters the way Ontraport may send them: query string, then form body, then JSON."""
+"""The shapes of a webhook's parameters: the key's headers, JSON's depth limit, ids, flags and text.
+Where they are read from (query string, then form body, then JSON) is webhooks.edge's."""
 
 import json
 import re
 from dataclasses import dataclass
-
-from django.http import HttpRequest
 
 # Headers a sender may carry the key in instead of the URL (Ontraport's "Send A Webhook" element sets
 # custom headers): X-Fusion-Access-Key: KEY, or Authorization: Bearer KEY.
@@ -40,63 +39,6 @@ class WebhookParams:
     role: str | None
     send_notification: str | None
     email: str | None
-
-
-def read_params(request: HttpRequest) -> WebhookParams:
-    """Each parameter from the first place that has it; the key from a header first. Raises Ambiguous,
-    InvalidJson, or RequestDataTooBig for a body over DATA_UPLOAD_MAX_MEMORY_SIZE."""
-    sources = _Sources(request)
-    header_key = access_key_from_headers(request)
-    if header_key is not None:
-        in_params = sources.get("access_key")
-        if in_params is not None and in_params != header_key:
-            raise Ambiguous("access_key")
-    return WebhookParams(
-        access_key=header_key if header_key is not None else sources.get("access_key"),
-        action=sources.get("wpf_action"),
-        contact_id=sources.get("contact_id"),
-        role=sources.get("role"),
-        send_notification=sources.get("send_notification"),
-        email=sources.get("email"),
-    )
-
-
-class _Sources:
-    def __init__(self, request: HttpRequest) -> None:
-        self.request = request
-        self._json: dict[str, object] | None = None
-
-    def get(self, name: str) -> str | None:
-        values = self.request.GET.getlist(name)
-        if not values and self.request.method == "POST":
-            # Only form bodies populate request.POST; JSON bodies are read separately below.
-            values = self.request.POST.getlist(name)
-        if not values:
-            value = self._json_body().get(name)
-            if value is None:
-                return None
-            values = [str(value).lower() if isinstance(value, bool) else str(value)]
-        if len(set(values)) > 1:
-            raise Ambiguous(name)
-        return values[0]
-
-    def _json_body(self) -> dict[str, object]:
-        if self._json is None:
-            self._json = {}
-            if self.request.method != "GET" and self.request.content_type == "application/json":
-                parsed = json_load(self.request.body or b"{}")
-                if isinstance(parsed, dict):
-                    self._json = parsed
-        return self._json
-
-
-def access_key_from_headers(request: HttpRequest) -> str | None:
-    """The key from X-Fusion-Access-Key, else from Authorization: Bearer; None when neither is sent."""
-    if (key := request.META.get(KEY_HEADER)) is not None:
-        return key.strip()
-    if match := BEARER.match(request.META.get("HTTP_AUTHORIZATION", "")):
-        return match[1]
-    return None
 
 
 def json_load(body: bytes) -> object:
@@ -139,4 +81,6 @@ def clean_text(raw: str | None, max_length: int) -> str:
     """Printable text safe for every database (PostgreSQL refuses NUL bytes), cut to max_length."""
     if not raw:
         return ""
-    return "".join(ch for ch in raw if ch.isprintable())[:max_length].strip()
+    if not raw.isprintable():  # the usual text is printable: checked in C, not character by character
+        raw = "".join(ch for ch in raw if ch.isprintable())
+    return raw[:max_length].strip()

@@ -9,6 +9,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
@@ -85,6 +86,13 @@ def wake_worker() -> None:
         return
     if not wake_up_throttled():
         process_deliveries.enqueue()
+
+
+def wake_worker_on_commit() -> None:
+    """Wake the worker once the current transaction commits (at once in autocommit, as on the endpoints).
+    Robust: the delivery is stored, so its answer stands even if waking the worker fails (the failure is
+    logged; the next webhook's wake-up, a drain's tail, a retry's wake-up or a heartbeat drains it)."""
+    transaction.on_commit(wake_worker, robust=True)
 
 
 def wake_worker_at(when: datetime.datetime) -> None:

@@ -179,10 +179,14 @@ def cases() -> list[Case]:
             headers={"Host": EXTRA_HOST},
         ),
         Case("extra host on a page (not a webhook)", "/", 400, headers={"Host": EXTRA_HOST}),
-        # DEBUG pages echo the request: the key is masked there too.
-        Case("DEBUG 404 page, key in the query", f"/no/such/page/?access_key={q(KEY)}&x=1", 404),
-        Case("DEBUG 404 page, encoded name", f"/no/such/page/?%61ccess_key={q(OLD_KEY)}", 404),
-        Case("DEBUG 404 page, guessed key", f"/no/such/page/?access_key={q(GUESS)}", 404),
+        # A URL with the key but no wpf_action is a webhook missing its action, not the page at that path.
+        Case("key but no wpf_action", f"/no/such/page/?access_key={q(KEY)}&x=1", 400, "missing_action"),
+        Case("encoded key name, no wpf_action", f"/?%61ccess_key={q(OLD_KEY)}", 400, "missing_action"),
+        Case("guessed key, no wpf_action", f"/no/such/page/?access_key={q(GUESS)}", 403),
+        # DEBUG pages echo the request: secrets are masked there too.
+        Case("DEBUG 404 page, the key as another value", f"/no/such/page/?next={q(KEY)}&x=1", 404),
+        Case("DEBUG 404 page, a password", f"/no/such/page/?password={q(GUESS)}", 404),
+        Case("DEBUG 404 page, the key in the path", f"/no/{q(OLD_KEY)}/page/", 404),
     ]
 
 
@@ -247,10 +251,11 @@ def test_the_hostile_table_over_http_and_no_secret_anywhere_after_it(
 
     # What was stored: the accepted ones, and the refused bodies whose URL carried a valid key.
     stored = Counter(Delivery.objects.values_list("status", flat=True))
-    assert stored == {"pending": 3, "done": 4, "rejected": 2}
+    assert stored == {"pending": 3, "done": 4, "rejected": 4}
     assert set(Delivery.objects.filter(status="rejected").values_list("reason", flat=True)) == {
         "invalid_json",
         "body_too_large",
+        "missing_action",
     }
     paths = list(Delivery.objects.values_list("path", flat=True))
     assert any("%61ccess_key=***" in path for path in paths), paths

@@ -228,7 +228,7 @@ def test_a_failing_wake_up_still_answers_202_and_keeps_the_delivery(site_sandbox
     def broken_wake_up():
         raise ConnectionError("task queue unavailable")
 
-    monkeypatch.setattr("webhooks.views.wake_worker", broken_wake_up)
+    monkeypatch.setattr("webhooks.tasks.wake_worker", broken_wake_up)
     response = webhook("add", 1)
 
     assert response.status_code == 202
