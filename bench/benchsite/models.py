@@ -32,6 +32,8 @@ class FloorRecord(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=16, default="webhook")
     run_id = models.BigIntegerField(null=True, blank=True, db_index=True)  # Delivery.run: a foreign key
+    # Delivery.started_by: a foreign key (the admin who sent a test webhook)
+    started_by_id = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
         # Delivery's indexes (webhooks.models.Delivery.Meta), one for one.

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('webhooks', '0005_deliveryattempt_alter_delivery_reason_and_more'),
+        ('webhooks', '0006_delivery_started_by_and_manual_replays'),
     ]
 
     operations = [
