@@ -15,7 +15,7 @@ class FailureReason(models.TextChoices):
     MISSING_CONTACT_ID = "missing_contact_id", "No contact_id"
     INVALID_CONTACT_ID = "invalid_contact_id", "Invalid contact_id"
     AMBIGUOUS_PARAMETER = "ambiguous_parameter", "A parameter given twice"
-    # A tag subscription's event that cannot be read (webhooks.subscription_events; issue 11).
+    # A tag subscription's event that cannot be read (webhooks.subscription_events).
     MISSING_EVENT = "missing_event", "Subscription event without a type"
     UNKNOWN_EVENT = "unknown_event", "Subscription event not sub_tag / unsub_tag"
     UNSUPPORTED_OBJECT = "unsupported_object", "Subscription event not about a contact"

@@ -139,11 +139,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",  # the user search's trigram index (accounts.User.Meta); harmless on SQLite
     "django_tasks_db",
-    "fusion_site.telemetry",  # worker heartbeats and shared counters (issue 12)
+    "fusion_site.telemetry",  # worker heartbeats and shared counters
     "accounts",
     "webhooks",
-    "fusion_site.adoption",  # import, resync and the sweep (issue 10)
-    "fusion_site.console",  # the admin's Ontraport page (issue 11)
+    "fusion_site.adoption",  # import, resync and the sweep
+    "fusion_site.console",  # the admin's Ontraport page
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
-    # Issue 11: the Ontraport page (console app) and the events of Ontraport's tag subscriptions.
+    # The Ontraport page (console app) and the events of Ontraport's tag subscriptions.
     path("webhooks/ontraport/events/", ontraport_events, name="ontraport-events"),
     path("admin/ontraport/", include("fusion_site.console.urls")),
     path("admin/", admin.site.urls),

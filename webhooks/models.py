@@ -200,7 +200,7 @@ class Delivery(models.Model):
                 condition=Q(status__in=["pending", "processing"]),
             ),
             # The admin's filters and the Ontraport page's last 24 hours: each filter with the date order
-            # the log is read in (issue 11).
+            # the log is read in.
             models.Index(fields=["received_at"], name="webhooks_delivery_received_idx"),
             models.Index(fields=["status", "received_at"], name="webhooks_delivery_status_idx"),
             models.Index(fields=["action", "received_at"], name="webhooks_delivery_action_idx"),

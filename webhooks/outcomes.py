@@ -126,7 +126,7 @@ def deliveries_record_outcomes(*, outcomes: list[Delivery], worker_id: str) -> N
 
 def _attempts_log(outcomes: list[Delivery], worker_id: str, now: datetime.datetime, alias: str) -> None:
     """One row per attempt, for the rows this worker still held (the others' outcomes were not written):
-    a delivery's page shows every attempt and its outcome (issue 11)."""
+    a delivery's page shows every attempt and its outcome."""
     held = set(
         Delivery.objects.using(alias)
         .filter(pk__in=[delivery.pk for delivery in outcomes], claimed_by=worker_id)

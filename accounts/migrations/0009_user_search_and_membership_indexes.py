@@ -1,4 +1,4 @@
-"""Indexes for the admin's user list at size (issue 11, docs/benchmarks.md "Admin pages at size").
+"""Indexes for the admin's user list at size (docs/benchmarks.md "Admin pages at size").
 
 - PostgreSQL only: pg_trgm and a trigram GIN index on UPPER() of the searched columns, for the search by
   part of a name or e-mail (`UPPER(column) LIKE '%term%'`). SQLite has no GIN indexes; there the search

@@ -1,4 +1,4 @@
-"""The user list at size (issue 11): filtered lists counted only up to a bound ("more than N") that still
+"""The user list at size: filtered lists counted only up to a bound ("more than N") that still
 page to the end, the search by part of a name on PostgreSQL's trigram index, and the link-table indexes
 the tag and role filters read. Timings are in bench/admin.py, never here."""
 

@@ -118,7 +118,7 @@ def test_replay_needs_the_user_permissions_too_and_records_who(site_sandbox, web
 
 
 def test_replay_page_summary_is_true(site_sandbox, webhook):
-    """Issue 19: "Done after 1 attempt" above a list of two attempts. The summary counts since the replay,
+    """Once: "Done after 1 attempt" above a list of two attempts. The summary counts since the replay,
     says who replayed it by hand, and the attempts in all."""
     webhook("add", 9001)  # not in Ontraport yet: failed, not_found
     site_sandbox.add_contact({"id": "9001", "firstname": "Nina", "email": "nina@example.com"})

@@ -1,4 +1,4 @@
-"""The boundaries of issue 17 (roles, usernames, e-mail changes, passwords in profiles), replayed over HTTP
+"""Identity's boundaries (roles, usernames, e-mail changes, passwords in profiles), replayed over HTTP
 against a running site (a live server whose requests apply contacts inline), on SQLite and on PostgreSQL.
 Each must change nothing it should not. docs/security.md lists them; docs/identity.md states the rules."""
 

@@ -1,4 +1,4 @@
-"""Issue 9's hostile table, sent over HTTP to a running site (runserver, DEBUG on, so its error pages are
+"""The hostile table, sent over HTTP to a running site (runserver, DEBUG on, so its error pages are
 the verbose ones) whose keys hold the characters escaping changes (<&>"'+%;=): every case gets its answer,
 and afterwards no form of any configured secret is found in the site's log, the database, the admin pages,
 or any page the site answered (the DEBUG 404 pages included). docs/reliability.md lists the table."""

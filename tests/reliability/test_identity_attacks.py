@@ -1,4 +1,4 @@
-"""The identity attacks of issue 8, replayed over HTTP against a running site (a live server whose requests
+"""The identity attacks, replayed over HTTP against a running site (a live server whose requests
 apply contacts inline), on SQLite and on PostgreSQL. Each must change no account it should not.
 docs/reliability.md lists them with their results; docs/identity.md states the rules they test."""
 
