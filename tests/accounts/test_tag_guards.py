@@ -4,6 +4,7 @@ test URLconf (tests/accounts/tag_guards_urls.py), Django's test client, sessions
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
@@ -178,6 +179,15 @@ def test_has_perm_by_name_and_what_it_does_not_grant(tags: None) -> None:
     assert user.has_module_perms("tags")
     assert not user.has_module_perms("accounts")
     assert user.get_all_permissions() == {"tags.Members", "tags.Gold Members"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_djangos_async_permission_checks_answer_from_tags(tags: None) -> None:
+    user = member(MEMBERS)
+    assert async_to_sync(user.ahas_perm)("tags.Members")
+    assert not async_to_sync(user.ahas_perm)("tags.VIP")
+    assert async_to_sync(user.ahas_module_perms)("tags")
+    assert async_to_sync(user.aget_all_permissions)() == {"tags.Members"}
 
 
 def test_the_model_backend_is_not_weakened(client: Any, tags: None) -> None:
