@@ -88,9 +88,11 @@ def user_has_tags(*, user: Any, tags: Iterable[TagRef], match: Match = "all") ->
     return all(found) if match == "all" else any(found)
 
 
-def tag_refs_checked(tags: Iterable[object]) -> tuple[TagRef, ...]:
-    """The tags a guard names, refused when there are none or one is neither a name nor an id (a mistake
-    that would otherwise deny everyone, or let everyone in, silently)."""
+def tag_refs_checked(tags: Iterable[object], match: str = "all") -> tuple[TagRef, ...]:
+    """The tags a guard names, refused when there are none, one is neither a name nor an id, or `match` is
+    neither "all" nor "any" (mistakes that would otherwise deny everyone, or let too many in, silently)."""
+    if match not in ("all", "any"):
+        raise ValueError(f'A tag guard matches "all" or "any" of its tags, not {match!r}.')
     refs = tuple(tags)
     if not refs:
         raise ValueError("A tag guard needs at least one tag name or id.")
@@ -135,7 +137,7 @@ def tags_required(
     """`@tags_required("Members")`, `@tags_required("Gold", "Silver", match="any")`, `@tags_required(5)`:
     anonymous visitors are sent to log in, signed-in users without the tags get `tags_denied_response`.
     Works on sync and async views."""
-    refs = tag_refs_checked(tags)
+    refs = tag_refs_checked(tags, match)
     guarded_tags.update(refs)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -180,7 +182,7 @@ class TagsRequiredMixin(AccessMixin):
         # Checked when the class is defined, as the decorator checks its arguments (a view with no tags
         # set is refused at its first request, in dispatch: it would let every signed-in user in).
         if cls.required_tags:
-            cls.required_tags = tag_refs_checked(cls.required_tags)
+            cls.required_tags = tag_refs_checked(cls.required_tags, cls.tags_match)
             guarded_tags.update(cls.required_tags)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:

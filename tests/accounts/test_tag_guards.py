@@ -10,10 +10,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.template import engines
 from django.test.utils import CaptureQueriesContext
+from django.views.generic import View
 
 from accounts.checks import unknown_guard_tags_check
 from accounts.models import Tag, User
-from accounts.tag_guards import tags_required, user_has_tags, user_tags_forget, user_tags_read
+from accounts.tag_guards import (
+    TagsRequiredMixin,
+    tags_required,
+    user_has_tags,
+    user_tags_forget,
+    user_tags_read,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.accounts.tag_guards_urls")]
 
@@ -130,6 +137,12 @@ def test_a_guard_needs_tags_that_are_names_or_ids() -> None:
     for wrong in (True, None, 1.5, "", ["Members"]):
         with pytest.raises(TypeError, match="by name"):
             tags_required(wrong)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match='"all" or "any"'):
+        tags_required("Members", match="one")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="by name"):
+
+        class Lounge(TagsRequiredMixin, View):
+            required_tags = ("VIP", None)  # type: ignore[assignment]
 
 
 def test_a_class_based_view_without_tags_refuses_to_serve(client: Any, tags: None) -> None:
