@@ -8,8 +8,9 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.checks import CheckMessage, Warning, register
 from django.db import DatabaseError
+from django.urls import get_resolver
 
-from accounts.models import FieldMapping
+from accounts.models import FieldMapping, Tag
 from accounts.services.roles import role_memo_clear, role_refusal
 
 
@@ -49,4 +50,33 @@ def password_profile_mapping_check(app_configs: Any = None, **kwargs: Any) -> li
             id="fusion.W011",
         )
         for mapping in mappings
+    ]
+
+
+@register("fusion_tag_guards")
+def unknown_guard_tags_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A `tags_required` / `TagsRequiredMixin` guard naming a tag no Tag row has lets nobody in: say so.
+    (Names in templates and in has_perm are not known to the site until they are used.)"""
+    from accounts.tag_guards import guarded_tags
+
+    try:
+        # The guards register their tags when the views' modules are imported, i.e. with the URLconf.
+        get_resolver().check()
+    except Exception:  # a broken URLconf is Django's own check's to report (urls.E004 ...)
+        return []
+    names = {tag for tag in guarded_tags if isinstance(tag, str)}
+    ids = {tag for tag in guarded_tags if isinstance(tag, int)}
+    try:
+        known: set[object] = set(Tag.objects.filter(name__in=names).values_list("name", flat=True))
+        known |= set(Tag.objects.filter(id__in=ids).values_list("id", flat=True))
+    except DatabaseError:
+        return []
+    return [
+        Warning(
+            f"A tag guard requires the tag {tag!r}, which no known tag "
+            f"{'has as its id' if isinstance(tag, int) else 'is named'}: it lets nobody in until one does.",
+            hint="Correct the guard, or load Ontraport's tag list (`manage.py ontraport_sync_tags`).",
+            id="fusion.W012",
+        )
+        for tag in sorted(guarded_tags - known, key=str)
     ]

@@ -71,6 +71,9 @@ FUSION_RETRY_BASE_SECONDS = env.float("FUSION_RETRY_BASE_SECONDS", default=10.0)
 FUSION_RETRY_MAX_SECONDS = env.float("FUSION_RETRY_MAX_SECONDS", default=3600.0)
 # A tag id Ontraport sends that the site does not know triggers a refresh of the tag list, at most this often.
 FUSION_TAG_REFRESH_SECONDS = env.int("FUSION_TAG_REFRESH_SECONDS", default=300)
+# Where a signed-in user without a guard's tags is sent (a URL or a URL name, e.g. an upgrade page); empty:
+# a 403 page that names no tag (accounts.tag_guards, docs/content-guards.md).
+FUSION_TAG_DENIED_URL = env.str("FUSION_TAG_DENIED_URL", default="")
 # Wrong keys from one address before it is answered 429 for a while (legitimate senders are never slowed).
 FUSION_BAD_KEY_LIMIT = env.int("FUSION_BAD_KEY_LIMIT", default=20)
 FUSION_BAD_KEY_WINDOW_SECONDS = env.int("FUSION_BAD_KEY_WINDOW_SECONDS", default=600)
@@ -253,6 +256,12 @@ STORAGES = {
     },
 }
 LOGIN_URL = "/accounts/login/"
+# ModelBackend first and unchanged; the second answers only has_perm("tags.<tag name>") from the user's
+# tags and authenticates nobody (accounts.backends).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.TagPermissionBackend",
+]
 LOGIN_REDIRECT_URL = "/"
 
 TASK_BACKEND = env.str("TASK_BACKEND", default="database")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import Tag, User
 from accounts.services.directory import ContactDirectory
 from accounts.signals import tags_applied, tags_removed
+from accounts.tag_guards import user_tags_forget
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,9 @@ def user_tags_write(*, changes: Sequence[TagChange]) -> None:
     if rows:
         through.objects.bulk_create(rows, ignore_conflicts=True)
     for change in changes:
+        # A tag guard's reading of this user object (accounts.tag_guards) is out of date now: code that
+        # changes a request's user's tags and checks them again in that request sees the change.
+        user_tags_forget(user=change.user)
         if change.applied:
             tags_applied.send(sender=User, user=change.user, tag_ids=change.applied)
         if change.removed:
