@@ -72,7 +72,9 @@ class RollingWindowLimiter:
         return now
 
     def _status(self, now: float, allowed: bool) -> WindowStatus:
-        reset = math.ceil(self._arrivals[0] + self.window - now) if self._arrivals else 0
+        # Rounded to the microsecond first: (t + 60) - t can come out a hair above 60 in floating point,
+        # and its ceiling would then say 61 for the request that was just counted.
+        reset = math.ceil(round(self._arrivals[0] + self.window - now, 6)) if self._arrivals else 0
         return WindowStatus(
             allowed=allowed, limit=self.limit, remaining=self.limit - len(self._arrivals), reset=max(reset, 0)
         )

@@ -38,6 +38,12 @@ class TestRollingWindowLimiter:
         status = limiter.acquire()  # the first has left: one slot
         assert (status.allowed, status.remaining, status.reset) == (True, 0, 11)
 
+    def test_a_request_just_counted_resets_in_the_whole_window_not_one_second_more(self):
+        # (t + 60) - t is a hair above 60 in floating point at this t: its ceiling said 61.
+        limiter = RollingWindowLimiter(3, 60, FakeClock(start=1000.1507))
+
+        assert limiter.acquire().reset == 60
+
     def test_the_window_rolls(self):
         clock = FakeClock()
         limiter = RollingWindowLimiter(2, 10, clock)
