@@ -1,7 +1,8 @@
 """Settings for fusion-site: every knob comes from the environment (django-environ).
 
-A `.env` file beside manage.py is read when present (`make run` writes one on first run). Defaults are safe
-for production except where DEBUG is on, which unlocks development conveniences only.
+A `.env` file beside manage.py is read when present (`make run` writes one on first run), unless
+FUSION_READ_DOTENV=false (the test-suite sets it: a developer's `.env` must not change what tests see).
+Defaults are safe for production except where DEBUG is on, which unlocks development conveniences only.
 """
 
 from pathlib import Path
@@ -12,7 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if env.bool("FUSION_READ_DOTENV", default=True):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 

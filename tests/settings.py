@@ -6,6 +6,10 @@ it names one). Tasks run inline (ImmediateBackend) unless a test uses the real w
 
 import os
 
+# The suite and the processes it starts see only this environment, never a developer's .env (make run writes
+# one with DEBUG=1, which would turn on the worker's autoreloader, among other things).
+os.environ["FUSION_READ_DOTENV"] = "false"
+
 os.environ.setdefault("FUSION_ACCESS_KEY", "test-access-key-0123456789abcdef")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
