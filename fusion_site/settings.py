@@ -71,6 +71,9 @@ FUSION_RETRY_BASE_SECONDS = env.float("FUSION_RETRY_BASE_SECONDS", default=10.0)
 FUSION_RETRY_MAX_SECONDS = env.float("FUSION_RETRY_MAX_SECONDS", default=3600.0)
 # A tag id Ontraport sends that the site does not know triggers a refresh of the tag list, at most this often.
 FUSION_TAG_REFRESH_SECONDS = env.int("FUSION_TAG_REFRESH_SECONDS", default=300)
+# The way out (docs/sync.md): a user who signs up on the site (no contact yet) gets an Ontraport contact,
+# found or made by e-mail with POST /Contacts/saveorupdate; off, only users linked to a contact are sent.
+FUSION_PUSH_NEW_USERS = env.bool("FUSION_PUSH_NEW_USERS", default=False)
 # Wrong keys from one address before it is answered 429 for a while (legitimate senders are never slowed).
 FUSION_BAD_KEY_LIMIT = env.int("FUSION_BAD_KEY_LIMIT", default=20)
 FUSION_BAD_KEY_WINDOW_SECONDS = env.int("FUSION_BAD_KEY_WINDOW_SECONDS", default=600)
