@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from accounts.models import FieldMapping, Tag
-from tests.admin_support import messages_of, staff_client
+from tests.admin_support import change_form_data, messages_of, staff_client
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
@@ -136,24 +136,6 @@ def test_user_change_page_has_the_ontraport_fieldset(admin):
     assert '<option value="5" selected>Gold Members</option>' in html
     assert "sent to the contact in Ontraport" in html
     assert "field-password_return_due_at" in html
-
-
-def change_form_data(admin, user, **changes):
-    page = admin.get(f"{USERS_URL}{user.pk}/change/")
-    form = page.context["adminform"].form
-    data = {name: form[name].value() or "" for name in form.fields if name not in ("password",)}
-    data.update(
-        {
-            "groups": [],
-            "user_permissions": [],
-            "date_joined_0": "2026-01-01",
-            "date_joined_1": "00:00:00",
-            "last_login_0": "",
-            "last_login_1": "",
-        }
-    )
-    data.update(changes)
-    return data
 
 
 def test_tags_edited_on_a_users_page_are_applied_and_sent_to_the_contact(admin, site_sandbox):

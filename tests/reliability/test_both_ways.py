@@ -14,9 +14,10 @@ import pytest
 from django.db import transaction
 
 from accounts.models import OutboxChange, Tag, User
-from accounts.services.outbox import contact_push, user_contact_create, user_tags_apply
+from accounts.services.outbox import contact_push, user_tags_apply
 from fusion_site.telemetry.models import WorkerHeartbeat
 from ontraport_client.contact import parse_tag_ids
+from tests.admin_support import change_form_data
 from tests.django_fixtures import ACCESS_KEY
 from tests.reliability.helpers import free_port, site_env, wait_until
 from webhooks.models import Delivery
@@ -95,9 +96,8 @@ def test_a_sign_up_and_a_profile_edit_reach_ontraport_through_the_worker(site, p
     settings.FUSION_PUSH_NEW_USERS = True
     env = site_env(site, FUSION_HEARTBEAT_SECONDS=0.5, FUSION_PUSH_NEW_USERS="true")
     processes.fusion_worker(env)
-    zoe = User.objects.create(username="zoe", email="zoe@example.com", first_name="Zoe")
-    with transaction.atomic():
-        user_contact_create(user=zoe)
+    with transaction.atomic():  # a sign-up: the user is made on the site, with no contact
+        zoe = User.objects.create(username="zoe", email="zoe@example.com", first_name="Zoe")
     wait_until(
         lambda: User.objects.get(pk=zoe.pk).contact_id,
         timeout=30,
@@ -155,3 +155,22 @@ def test_a_worker_killed_mid_send_loses_and_duplicates_nothing(site, processes):
     )
     assert site.rules()[0]["sent"] == 1  # one change in Ontraport, so one echo
     assert Delivery.objects.count() == 1
+
+
+def test_a_tag_edited_in_the_admin_reaches_ontraport_through_the_worker(site, processes, admin):
+    processes.fusion_worker(site_env(site, FUSION_HEARTBEAT_SECONDS=0.5))
+    wait_until(WorkerHeartbeat.objects.exists, timeout=30, what="the worker's first heartbeat")
+    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    dana.tags.set([1, 2])
+
+    response = admin.post(
+        f"/admin/accounts/user/{dana.pk}/change/", change_form_data(admin, dana, tags=["1", "5"])
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    wait_until(
+        lambda: OutboxChange.objects.filter(status="sent").exists(),
+        timeout=30,
+        what=lambda: f"the admin's edit to be sent\n{processes.logs()}",
+    )
+    assert contact_tags(site, 1) == {1, 5}
