@@ -12,7 +12,7 @@ from django.conf import settings
 from django.tasks import task
 from django.utils import timezone
 
-from accounts.ontraport import ontraport_client
+from accounts.ontraport import ontraport_bulk_client
 from accounts.services.email_change import email_change_notices_send_due
 from accounts.services.outbox_send import outbox_next_due_at, outbox_send
 from accounts.services.password_return import password_return_next_due_at, password_return_retry_due
@@ -40,8 +40,9 @@ def process_deliveries() -> dict[str, int]:
         claimed = deliveries_claim(worker_id=worker_id)
         if not claimed:
             # Webhooks first: the site's own changes go out only when no delivery is ready, one batch at a
-            # time, on the same client (the one Ontraport budget), then the deliveries are looked at again.
-            sent = outbox_send(client=ontraport_client(), worker_id=worker_id)
+            # time, then the deliveries are looked at again; and on the bulk runs' client, whose pacer
+            # leaves the last FUSION_BULK_RESERVE calls of the one budget to webhooks.
+            sent = outbox_send(client=ontraport_bulk_client(), worker_id=worker_id)
             if not sent.claimed:
                 break
             totals["claimed"] += sent.claimed

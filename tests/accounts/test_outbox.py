@@ -1,7 +1,10 @@
 """The way out: the service API records the site's changes in the outbox and the worker sends them to the
 sandbox, batched, with outcomes in words (accounts.services.outbox, outbox_send)."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from accounts.models import OutboxChange, Tag, User
 from accounts.ontraport import ontraport_client
@@ -197,3 +200,29 @@ def test_staff_are_never_pushed(site_sandbox):
     boss = User.objects.create(username="boss", email="boss@example.com", is_staff=True)
     assert contact_push(user=boss) is None and user_contact_create(user=boss) is None
     assert not OutboxChange.objects.exists()
+
+
+def test_while_changes_pour_in_whole_groups_of_50_go_and_a_partial_one_waits_to_fill(site_sandbox, settings):
+    settings.FUSION_COALESCE_SECONDS = 5.0
+    ids = site_sandbox.add_contacts([{"email": f"p{n}@example.com"} for n in range(120)])
+    users = User.objects.bulk_create(
+        [User(username=f"p{n}", email=f"p{n}@example.com", contact_id=cid) for n, cid in enumerate(ids)]
+    )
+    Tag.objects.create(id=3, name="Newsletter")
+    for user in users:
+        user_tags_apply(user=user, tags=[3])
+
+    first = send()
+    assert (first.sent, first.calls) == (100, 2)  # two full calls; 20 wait for more
+    assert OutboxChange.objects.filter(status="pending").count() == 20
+
+    OutboxChange.objects.update(created_at=timezone.now() - datetime.timedelta(seconds=10))
+    assert send().sent == 20  # the oldest waited the whole window: sent as they are
+    assert all(3 in contact_tags(site_sandbox, cid) for cid in ids)
+
+
+def test_a_lone_change_goes_at_once_even_with_coalescing_on(site_sandbox, settings):
+    settings.FUSION_COALESCE_SECONDS = 5.0
+    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    user_tags_apply(user=dana, tags=[4])
+    assert send().sent == 1
