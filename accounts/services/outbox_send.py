@@ -28,8 +28,10 @@ from ontraport_client import OntraportClient, OntraportError
 
 logger = logging.getLogger(__name__)
 
-OUTBOX_BATCH = 500  # rows a send takes: ten tag calls' worth for a burst of same-tag changes
 CONTACTS_PER_CALL = 50
+# Users a send takes: one tag call's worth when they share a tag list, so the budget is looked at before
+# every call (see outbox_send) and webhooks never wait behind a long batch.
+OUTBOX_BATCH = CONTACTS_PER_CALL
 NO_CONTACT = "the user has no Ontraport contact: link one, or set FUSION_PUSH_NEW_USERS"
 
 
@@ -117,7 +119,10 @@ def outbox_claim(*, worker_id: str, limit: int = OUTBOX_BATCH) -> list[OutboxCha
 
 
 def outbox_send(*, client: OntraportClient, worker_id: str, limit: int = OUTBOX_BATCH) -> OutboxReport:
-    """Send one batch of waiting changes; returns what became of them (empty when none was waiting)."""
+    """Send one batch of waiting changes; returns what became of them (empty when none was waiting, or
+    when the client's budget is down to its reserve: the changes wait, webhooks go first)."""
+    if client.pacer.would_wait():
+        return OutboxReport()
     rows = outbox_claim(worker_id=worker_id, limit=limit)
     report = OutboxReport()
     if not rows:
@@ -134,6 +139,7 @@ def outbox_send(*, client: OntraportClient, worker_id: str, limit: int = OUTBOX_
         _tags_send(client=client, nets=[net for net in nets.values() if net.trouble is None], adding=adding)
     report.calls = client.calls_made - calls_before
     _outcomes_write(nets=nets, worker_id=worker_id, report=report)
+    _report_logged(report)
     return report
 
 
@@ -244,7 +250,6 @@ def _outcomes_write(*, nets: dict[int, _Net], worker_id: str, report: OutboxRepo
             )
             report.sent += len(ids)
             report.sent_rows.extend(net.rows)
-            logger.info("outbox: %s (changes %s)", message, ids)
             continue
         transient, message = net.trouble
         if transient and attempts < settings.FUSION_MAX_ATTEMPTS:
@@ -272,6 +277,11 @@ def _outcomes_write(*, nets: dict[int, _Net], worker_id: str, report: OutboxRepo
         )
         report.failed += len(ids)
         logger.warning("outbox: changes %s failed: %s", ids, message)
+
+
+def _report_logged(report: OutboxReport) -> None:
+    if report.sent:
+        logger.info("outbox: %d changes sent in %d Ontraport calls", report.sent, report.calls)
 
 
 def outbox_next_due_at() -> datetime.datetime | None:

@@ -41,6 +41,14 @@ def send():
     return outbox_send(client=ontraport_client(), worker_id="test-worker")
 
 
+def send_all():
+    """Send batches (50 users each) until none is ready: (changes sent, calls made)."""
+    sent = calls = 0
+    while (report := send()).claimed:
+        sent, calls = sent + report.sent, calls + report.calls
+    return sent, calls
+
+
 def test_tags_applied_by_name_and_id_reach_the_contact_and_signal_once(site_sandbox, signals):
     Tag.objects.create(id=4, name="VIP")
     dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
@@ -90,10 +98,10 @@ def test_many_users_gaining_one_tag_cost_one_call_per_50_contacts(site_sandbox):
         user_tags_apply(user=user, tags=[3])
     before = site_sandbox.stats()["by_endpoint"].get("PUT /objects/tag", 0)
 
-    report = send()
+    sent, calls = send_all()
 
-    assert report.sent == 120
-    assert site_sandbox.stats()["by_endpoint"]["PUT /objects/tag"] - before == 3  # ceil(120 / 50)
+    assert (sent, calls) == (120, 3)  # ceil(120 / 50)
+    assert site_sandbox.stats()["by_endpoint"]["PUT /objects/tag"] - before == 3
     assert all(3 in contact_tags(site_sandbox, cid) for cid in ids)
 
 
@@ -212,8 +220,7 @@ def test_while_changes_pour_in_whole_groups_of_50_go_and_a_partial_one_waits_to_
     for user in users:
         user_tags_apply(user=user, tags=[3])
 
-    first = send()
-    assert (first.sent, first.calls) == (100, 2)  # two full calls; 20 wait for more
+    assert send_all() == (100, 2)  # two full calls; 20 wait for more
     assert OutboxChange.objects.filter(status="pending").count() == 20
 
     OutboxChange.objects.update(created_at=timezone.now() - datetime.timedelta(seconds=10))
@@ -226,3 +233,22 @@ def test_a_lone_change_goes_at_once_even_with_coalescing_on(site_sandbox, settin
     dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
     user_tags_apply(user=dana, tags=[4])
     assert send().sent == 1
+
+
+def test_the_outbox_steps_aside_when_the_budget_is_down_to_the_webhooks_reserve(site_sandbox):
+    from ontraport_client import OntraportClient, Pacer
+    from ontraport_client.sandbox import SandboxServer
+
+    with SandboxServer(data="demo", rate_limit=3, window=60) as limited:
+        client = OntraportClient(limited.app_id, limited.api_key, limited.url, pacer=Pacer(reserve=1))
+        dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+        user_tags_apply(user=dana, tags=[4])
+        client.get_contact(1)
+        client.get_contact(2)  # one call of the window left: the webhooks'
+
+        report = outbox_send(client=client, worker_id="test-worker")
+
+        assert report.claimed == 0 and client.calls_made == 2
+        change = OutboxChange.objects.get()
+        assert (change.status, change.attempts) == ("pending", 0)  # waiting, no attempt spent
+        client.close()
