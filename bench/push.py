@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -74,6 +75,7 @@ def main() -> None:
 
     django.setup()
     from django.db import transaction
+    from django.db.models import Count
 
     from accounts.models import OutboxChange, Tag, User
     from accounts.services.outbox import user_tags_apply
@@ -174,6 +176,14 @@ def main() -> None:
             "received_at", "finished_at"
         )
     ]
+    # Users per send (a send is one claim: rows sharing one sent_at), to see partial calls.
+    sizes = Counter(
+        size
+        for size in pushed.filter(status="sent")
+        .values("sent_at")
+        .annotate(n=Count("id"))
+        .values_list("n", flat=True)
+    )
     untagged = sum(
         1
         for contact_id in ids
@@ -200,6 +210,7 @@ def main() -> None:
         "contacts_calls": by_endpoint.get("GET /Contacts", 0) - before.get("GET /Contacts", 0),
         "rate_limited": stats["rate_limited"] - stats_before["rate_limited"],
         "changes_failed": pushed.filter(status="failed").count(),
+        "sends_by_users": dict(sorted(sizes.items())),
         "tagging_s": round(applied_s, 1),
         "drain_s": drain_s,
         "calls_floor_s": math.floor((math.ceil(args.users / 50) - 1) / RATE) * args.window,

@@ -64,17 +64,20 @@ class _Net:
 
 
 def coalesce_window() -> datetime.timedelta:
-    """How long a partial group of 50 may wait to fill while changes pour in (the deliveries' setting)."""
+    """The deliveries' FUSION_COALESCE_SECONDS: half of it is the quiet gap after which a partial group of
+    changes goes, five times it the longest a change waits for its group to fill (0: never wait)."""
     return datetime.timedelta(seconds=settings.FUSION_COALESCE_SECONDS)
 
 
-def _flooding(now: datetime.datetime) -> bool:
-    """Are changes arriving fast enough to fill a call of 50 within the coalesce window? Then a partial
-    group is worth holding; a lone admin edit is not (it goes at once)."""
+def _partial_group_waits(*, oldest: datetime.datetime, now: datetime.datetime) -> bool:
+    """Should a group of fewer than 50 users wait for more? While changes keep coming (the newest change
+    of all is younger than the quiet gap) yes, up to five coalesce windows: a loop tagging 10,000 users
+    one transaction at a time then fills every call but the last. A lone admin edit goes after the gap."""
     window = coalesce_window()
-    if not window:
+    if not window or now - oldest >= 5 * window:
         return False
-    return OutboxChange.objects.filter(created_at__gte=now - window).count() >= CONTACTS_PER_CALL
+    newest = OutboxChange.objects.order_by("-id").values_list("created_at", flat=True).first()
+    return newest is not None and now - newest < window / 2
 
 
 def outbox_claim(*, worker_id: str, limit: int = OUTBOX_BATCH) -> list[OutboxChange]:
@@ -82,9 +85,9 @@ def outbox_claim(*, worker_id: str, limit: int = OUTBOX_BATCH) -> list[OutboxCha
     merged into one send). PostgreSQL: SKIP LOCKED, so workers take disjoint sets; SQLite: the IMMEDIATE
     transaction makes the select-then-update one exclusive step.
 
-    While changes pour in (10,000 users tagged by code), only whole groups of 50 users are taken, and a
-    last partial group waits up to FUSION_COALESCE_SECONDS to fill: a call carrying 50 contacts costs the
-    same one of Ontraport's 180 a minute as a call carrying three."""
+    Whole groups of 50 users are taken while changes keep coming; a last, partial group waits for them to
+    stop (see _partial_group_waits): a call carrying 50 contacts costs the same one of Ontraport's 180 a
+    minute as a call carrying three."""
     lease = datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS)
     with transaction.atomic():
         seeds = list(
@@ -95,11 +98,10 @@ def outbox_claim(*, worker_id: str, limit: int = OUTBOX_BATCH) -> list[OutboxCha
         )
         users = list(dict.fromkeys(user_id for user_id, _ in seeds))
         now = timezone.now()
-        if seeds and len(users) % CONTACTS_PER_CALL and _flooding(now):
-            whole = len(users) - len(users) % CONTACTS_PER_CALL
+        if seeds and len(users) % CONTACTS_PER_CALL:
             oldest = min(created_at for _, created_at in seeds)
-            if now - oldest < coalesce_window():
-                users = users[:whole]
+            if _partial_group_waits(oldest=oldest, now=now):
+                users = users[: len(users) - len(users) % CONTACTS_PER_CALL]
         if not users:
             return []
         ids = list(
@@ -295,7 +297,7 @@ def outbox_next_due_at() -> datetime.datetime | None:
     retry, now = due["retry"], timezone.now()
     if retry is not None and retry <= now:
         # Ready, but perhaps held to fill a group of 50: look again shortly rather than at once.
-        retry = now + max(coalesce_window(), datetime.timedelta(seconds=0.25))
+        retry = now + max(coalesce_window() / 4, datetime.timedelta(seconds=0.1))
     times = [t for t in (retry, due["lease"]) if t is not None]
     return min(times) if times else None
 

@@ -210,7 +210,7 @@ def test_staff_are_never_pushed(site_sandbox):
     assert not OutboxChange.objects.exists()
 
 
-def test_while_changes_pour_in_whole_groups_of_50_go_and_a_partial_one_waits_to_fill(site_sandbox, settings):
+def test_while_changes_keep_coming_whole_groups_of_50_go_and_a_partial_one_waits(site_sandbox, settings):
     settings.FUSION_COALESCE_SECONDS = 5.0
     ids = site_sandbox.add_contacts([{"email": f"p{n}@example.com"} for n in range(120)])
     users = User.objects.bulk_create(
@@ -223,16 +223,29 @@ def test_while_changes_pour_in_whole_groups_of_50_go_and_a_partial_one_waits_to_
     assert send_all() == (100, 2)  # two full calls; 20 wait for more
     assert OutboxChange.objects.filter(status="pending").count() == 20
 
-    OutboxChange.objects.update(created_at=timezone.now() - datetime.timedelta(seconds=10))
-    assert send().sent == 20  # the oldest waited the whole window: sent as they are
+    # Changes stopped 3 s ago (past the quiet gap of half a window): the partial group goes as it is.
+    OutboxChange.objects.update(created_at=timezone.now() - datetime.timedelta(seconds=3))
+    assert send_all() == (20, 1)
     assert all(3 in contact_tags(site_sandbox, cid) for cid in ids)
 
 
-def test_a_lone_change_goes_at_once_even_with_coalescing_on(site_sandbox, settings):
+def test_a_lone_change_waits_only_for_the_quiet_gap(site_sandbox, settings):
     settings.FUSION_COALESCE_SECONDS = 5.0
     dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
     user_tags_apply(user=dana, tags=[4])
+    assert send().claimed == 0  # just made: more may follow
+    OutboxChange.objects.update(created_at=timezone.now() - datetime.timedelta(seconds=3))
     assert send().sent == 1
+
+
+def test_a_partial_group_waits_five_windows_at_most_however_busy(site_sandbox, settings):
+    settings.FUSION_COALESCE_SECONDS = 5.0
+    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    liam = User.objects.create(username="liam", email="liam.chen@example.com", contact_id=2)
+    user_tags_apply(user=dana, tags=[4])
+    OutboxChange.objects.update(created_at=timezone.now() - datetime.timedelta(seconds=30))
+    user_tags_apply(user=liam, tags=[4])  # changes still coming: the newest is fresh
+    assert send().sent == 2  # dana's waited 30 s > 25 s: her group goes, liam's with it
 
 
 def test_the_outbox_steps_aside_when_the_budget_is_down_to_the_webhooks_reserve(site_sandbox):
