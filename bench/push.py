@@ -140,7 +140,13 @@ def main() -> None:
             stats_before = control.stats()
             calls = [("update_tags", rng.choice(ids)) for _ in range(args.webhooks)]
             answers: dict[int, int] = {}
-            firing = threading.Thread(target=lambda: answers.update(fire(base, calls)), daemon=True)
+            fired: list[float] = []
+
+            def fire_all() -> None:
+                answers.update(fire(base, calls))
+                fired.append(time.time() - started)
+
+            firing = threading.Thread(target=fire_all, daemon=True)
             started = time.time()
             firing.start()
             for user in users:
@@ -206,6 +212,8 @@ def main() -> None:
         "workers": args.workers,
         "window": args.window,
         "webhooks": len(calls),
+        "webhooks_fired_s": round(fired[0], 1) if fired else None,
+        "webhook_p50_s": round(statistics.median(webhook_delays), 3) if webhook_delays else None,
         "answers": answers,
         "contacts_calls": by_endpoint.get("GET /Contacts", 0) - before.get("GET /Contacts", 0),
         "rate_limited": stats["rate_limited"] - stats_before["rate_limited"],
