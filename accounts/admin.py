@@ -175,6 +175,14 @@ class UserAdmin(DjangoUserAdmin):
     class Media:
         css = {"all": ["accounts/admin.css"]}
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "tags" and formfield is not None:
+            # No "+" beside the tags: a Tag added in that pop-up names an id on the site only, and a tag
+            # Ontraport does not have is skipped by its tag call (the Tags page says how to add one).
+            formfield.widget.can_add_related = False
+        return formfield
+
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         pushed = [name for name in PUSHED_FIELDS if name in form.changed_data]

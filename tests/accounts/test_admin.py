@@ -134,6 +134,7 @@ def test_user_change_page_has_the_ontraport_fieldset(admin):
     # Tags are edited here (an autocomplete of the site's tags), and the page says where they go.
     assert 'name="tags"' in html
     assert '<option value="5" selected>Gold Members</option>' in html
+    assert 'id="add_id_tags"' not in html  # no pop-up making a tag on the site only
     assert "sent to the contact in Ontraport" in html
     assert "field-password_return_due_at" in html
 
