@@ -26,12 +26,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.history import actor_of, history_record
 from accounts.identity import email_key
-from accounts.models import SEARCHED_COLUMNS, FieldMapping, Tag, TagSubscription, User
+from accounts.models import SEARCHED_COLUMNS, FieldMapping, OutboxChange, Tag, TagSubscription, User
 from accounts.ontraport import ontraport_client
 from accounts.paginator import CappedCountPaginator
 from accounts.permissions import can_change_users
 from accounts.services.contact_link import LinkRefused, user_link_contact
 from accounts.services.fields_sync import field_mappings_sync_from_ontraport
+from accounts.services.outbox import contact_push, user_tags_set
+from accounts.services.outbox_send import outbox_replay
 from accounts.services.tag_subscriptions import (
     tag_subscriptions_create,
     tag_subscriptions_delete,
@@ -107,14 +109,15 @@ class LinkedToOntraportFilter(admin.SimpleListFilter):
         return queryset
 
 
-# Why a user's tags cannot be edited on the site: the next webhook, resync or sweep sets them to the
-# contact's tags in Ontraport, so an edit here would be silently undone. Sending the site's changes to
-# Ontraport is the two-way work still to come; until then the page says where to change them.
-TAGS_READ_ONLY = (
-    "Tags and profile values come from Ontraport and are shown read-only: the next webhook, resync or sweep "
-    "sets them to the contact's, so a change made here would be undone. Change them in Ontraport (the "
-    "contact link opens it), then press Resync."
+# What the Ontraport section says: tags edited here are applied on the site at once and sent to the contact
+# by the worker (accounts.services.outbox), so the next webhook finds them there instead of undoing them.
+TAGS_EDITABLE = (
+    "Tags edited here are applied at once and sent to the contact in Ontraport within seconds (the worker "
+    "sends them; see Changes sent to Ontraport). Profile values come from Ontraport and are shown "
+    "read-only: change them in Ontraport (the contact link opens it), then press Resync."
 )
+# The user fields whose edit is sent to the contact (the fields the site owns; docs/sync.md).
+PUSHED_FIELDS = ("email", "first_name", "last_name")
 
 
 @admin.register(User)
@@ -142,10 +145,10 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = (*SEARCHED_COLUMNS, "contact_id__exact")
     # contact_id is set by webhooks, or by hand with "Link to Ontraport contact" (services.contact_link),
     # which checks the contact exists and is not linked to another user: never typed into the form.
-    # Tags are Ontraport's: shown, never edited here (see TAGS_READ_ONLY).
+    # Tags are edited here through accounts.services.outbox (save_related), never written directly.
+    autocomplete_fields = ("tags",)
     readonly_fields = (
         "contact_link",
-        "tag_chips",
         "profile_table",
         "password_return_due_at",
         "password_return_attempts",
@@ -156,10 +159,10 @@ class UserAdmin(DjangoUserAdmin):
         (
             "Ontraport",
             {
-                "description": TAGS_READ_ONLY,
+                "description": TAGS_EDITABLE,
                 "fields": (
                     "contact_link",
-                    "tag_chips",
+                    "tags",
                     "profile_table",
                     "password_return_due_at",
                     "password_return_attempts",
@@ -171,6 +174,28 @@ class UserAdmin(DjangoUserAdmin):
 
     class Media:
         css = {"all": ["accounts/admin.css"]}
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "tags" and formfield is not None:
+            # No "+" beside the tags: a Tag added in that pop-up names an id on the site only, and a tag
+            # Ontraport does not have is skipped by its tag call (the Tags page says how to add one).
+            formfield.widget.can_add_related = False
+        return formfield
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        pushed = [name for name in PUSHED_FIELDS if name in form.changed_data]
+        if change and pushed and obj.contact_id is not None:
+            contact_push(user=obj, by=actor_of(request))  # the site-owned fields, as they are now
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """The tags go through the service, not the form's many-to-many save: applied with the signals,
+        and recorded for Ontraport in the same transaction (the admin's save is atomic)."""
+        tags = form.cleaned_data.pop("tags", None)
+        super().save_related(request, form, formsets, change)
+        if tags is not None:
+            user_tags_set(user=form.instance, tag_ids=frozenset(tag.pk for tag in tags), by=actor_of(request))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[User], search_term: str
@@ -502,3 +527,45 @@ class TagSubscriptionAdmin(admin.ModelAdmin):
 
         view = path("refresh/", self.admin_site.admin_view(refresh), name="accounts_tagsubscription_refresh")
         return [view, *super().get_urls()]
+
+
+@admin.register(OutboxChange)
+class OutboxChangeAdmin(admin.ModelAdmin):
+    """The way out's log: every change the site sent (or could not send) to Ontraport, with the reason."""
+
+    list_display = ("id", "user", "what", "status", "contact_id", "attempts", "created_at", "sent_at")
+    list_filter = ("status",)
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email", "contact_id__exact")
+    readonly_fields = (
+        "user",
+        "what",
+        "status",
+        "message",
+        "contact_id",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "created_by",
+        "sent_at",
+    )
+    fields = readonly_fields
+    actions = ("replay",)
+
+    @admin.display(description="change")
+    def what(self, change: OutboxChange) -> str:
+        return change.describe()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # changes are made by the site (accounts.services.outbox), never typed in
+
+    def has_delete_permission(self, request: HttpRequest, obj: OutboxChange | None = None) -> bool:
+        return False  # nothing accepted is ever lost: a failed change stays, to be read or replayed
+
+    @admin.action(description="Send again (failed changes)", permissions=["change"])
+    def replay(self, request: HttpRequest, queryset: QuerySet[OutboxChange]) -> None:
+        count = outbox_replay(ids=list(queryset.values_list("pk", flat=True)))
+        history_record(
+            actor=actor_of(request), objects=list(queryset), message=f"Ontraport: {count} changes sent again"
+        )
+        self.message_user(request, f"{count} failed changes wait to be sent again.")

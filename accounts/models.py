@@ -320,3 +320,82 @@ class TagSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tag_id} {self.event}"
+
+
+class OutboxChangeQuerySet(models.QuerySet["OutboxChange"]):
+    def ready(self) -> "OutboxChangeQuerySet":
+        """Changes a worker may send now: waiting and due, or taken by a worker whose lease ran out (it died
+        or was killed mid-send; sending again is safe, see accounts.services.outbox_send)."""
+        from django.utils import timezone
+
+        now = timezone.now()
+        return self.filter(
+            models.Q(status=OutboxChange.Status.PENDING, next_attempt_at__lte=now)
+            | models.Q(status=OutboxChange.Status.SENDING, lease_expires_at__lt=now)
+        )
+
+
+class OutboxChange(models.Model):
+    """One change the site made that Ontraport must be told of (the way out: docs/sync.md).
+
+    Written in the same transaction as the change itself (a user's tags, a sign-up, a profile edit), so a
+    change is never lost and never sent before it is committed; the worker sends waiting rows in batches and
+    records what was sent or why it failed, here, where the admin shows it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "waiting"
+        SENDING = "sending", "sending"
+        SENT = "sent", "sent"
+        FAILED = "failed", "failed"
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="outbox_changes")
+    # Ontraport tag ids to add to / remove from the user's contact.
+    tags_added = models.JSONField(default=list, blank=True)
+    tags_removed = models.JSONField(default=list, blank=True)
+    # Ontraport field → value (the mapped fields the site owns), written with PUT /Contacts.
+    fields = models.JSONField(default=dict, blank=True)
+    # A site user without a contact: make (or find by e-mail) one first (FUSION_PUSH_NEW_USERS).
+    create_contact = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(auto_now_add=True)
+    claimed_by = models.CharField(max_length=96, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The contact it went to (set when sent), and what happened, in words.
+    contact_id = models.PositiveBigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Who made the change (None: code, a sign-up).
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OutboxChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "change sent to Ontraport"
+        verbose_name_plural = "changes sent to Ontraport"
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="accounts_outbox_waiting",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"change {self.pk} of user {self.user_id}"
+
+    def describe(self) -> str:
+        parts = []
+        if self.create_contact:
+            parts.append("make or find the contact by e-mail")
+        if self.tags_added:
+            parts.append("add tags " + ", ".join(str(tag) for tag in self.tags_added))
+        if self.tags_removed:
+            parts.append("remove tags " + ", ".join(str(tag) for tag in self.tags_removed))
+        if self.fields:
+            parts.append("set " + ", ".join(sorted(self.fields)))
+        return "; ".join(parts) or "nothing"

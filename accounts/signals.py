@@ -8,3 +8,7 @@ from django.dispatch import Signal
 
 tags_applied = Signal()
 tags_removed = Signal()
+
+# Sent (sender=OutboxChange) after a transaction that queued changes for Ontraport commits: the webhooks
+# app wakes its worker on it (accounts never imports webhooks).
+outbox_queued = Signal()

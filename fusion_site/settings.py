@@ -76,6 +76,9 @@ FUSION_TAG_REFRESH_SECONDS = env.int("FUSION_TAG_REFRESH_SECONDS", default=300)
 # Where a signed-in user without a guard's tags is sent (a URL or a URL name, e.g. an upgrade page); empty:
 # a 403 page that names no tag (accounts.tag_guards, docs/content-guards.md).
 FUSION_TAG_DENIED_URL = env.str("FUSION_TAG_DENIED_URL", default="")
+# The way out (docs/sync.md): a user who signs up on the site (no contact yet) gets an Ontraport contact,
+# found or made by e-mail with POST /Contacts/saveorupdate; off, only users linked to a contact are sent.
+FUSION_PUSH_NEW_USERS = env.bool("FUSION_PUSH_NEW_USERS", default=False)
 # Wrong keys from one address before it is answered 429 for a while (legitimate senders are never slowed).
 FUSION_BAD_KEY_LIMIT = env.int("FUSION_BAD_KEY_LIMIT", default=20)
 FUSION_BAD_KEY_WINDOW_SECONDS = env.int("FUSION_BAD_KEY_WINDOW_SECONDS", default=600)

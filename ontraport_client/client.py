@@ -185,6 +185,19 @@ class OntraportClient:
             raise ValueError("pass the contact id as contact_id, not in fields")
         self._transport.request("PUT", "Contacts", json={"id": contact_id, **fields})
 
+    def contact_save_or_update(self, fields: Mapping[str, str]) -> int:
+        """Make a contact, or update the one with this e-mail (``POST /Contacts/saveorupdate``, matched by
+        ``email``): returns its id. A new contact's answer is the whole record, an existing one's
+        ``{"attrs": {...}}``. Matching on the e-mail makes a retry after a timeout find the contact the
+        first try may have made, so it is sent again like an idempotent call (never a duplicate)."""
+        if not fields.get("email"):
+            raise ValueError("saveorupdate matches on the e-mail: fields must carry one")
+        data = self._transport.request("POST", "Contacts/saveorupdate", json={"update_by": "email", **fields})
+        row = data.get("attrs", data) if isinstance(data, Mapping) else None
+        if not isinstance(row, Mapping) or "id" not in row:
+            raise _unexpected("POST Contacts/saveorupdate", data)
+        return self._id(row["id"], "POST Contacts/saveorupdate", row)
+
     def contact_fields(self) -> list[ContactField]:
         """Every contact field with its label, type and (for dropdowns and lists) options."""
         data = self._transport.request("GET", "Contacts/meta", params={"format": "byId"})

@@ -142,6 +142,17 @@ class Pacer:
             self.sleep(wait)
             waited += wait
 
+    def would_wait(self) -> bool:
+        """Whether a request asked for now would have to wait (the budget down to ``reserve``), spending
+        nothing: for work that had rather step aside than wait (the site's outbox, behind webhooks)."""
+        with self._locked():
+            state = self.store.load()
+            now = self.clock()
+            if state.remaining is None or state.reset_at is None:
+                return False
+            freed, _ = self._freed_since_answer(state, now)
+            return state.remaining + freed <= self.reserve and state.reset_at > now
+
     def _spend_or_wait(self) -> float:
         """Spend one request of the budget and return 0, or return how long to wait before asking again."""
         with self._locked():

@@ -15,15 +15,18 @@ ACCESS_KEY = "test-access-key-0123456789abcdef"
 
 @pytest.fixture
 def site_sandbox(sandbox: Any, settings: Any) -> Iterator[Any]:
-    """The sandbox (reset to its demo data), with the site's Ontraport client pointed at it."""
-    from accounts.ontraport import ontraport_client
+    """The sandbox (reset to its demo data), with the site's Ontraport clients pointed at it (the bulk
+    client too: the outbox is sent on it)."""
+    from accounts.ontraport import ontraport_bulk_client, ontraport_client
 
     settings.ONTRAPORT_API_URL = sandbox.url
     settings.ONTRAPORT_APP_ID = sandbox.app_id
     settings.ONTRAPORT_API_KEY = sandbox.api_key
     ontraport_client.cache_clear()
+    ontraport_bulk_client.cache_clear()
     yield sandbox
     ontraport_client.cache_clear()
+    ontraport_bulk_client.cache_clear()
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
+from accounts.ontraport import ontraport_bulk_client
 from accounts.services.email_change import email_change_notices_send_due
+from accounts.services.outbox_send import outbox_next_due_at, outbox_send
 from accounts.services.password_return import password_return_next_due_at, password_return_retry_due
 from accounts.services.welcome import welcome_emails_send_due
 from fusion_site.telemetry.counters import counter_add, counters_flush
@@ -34,11 +36,20 @@ DRAIN_SECONDS = 60.0
 def process_deliveries() -> dict[str, int]:
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     deadline = time.monotonic() + DRAIN_SECONDS
-    totals = {"claimed": 0, "done": 0, "failed": 0, "retrying": 0}
+    totals = {"claimed": 0, "done": 0, "failed": 0, "retrying": 0, "outbox_sent": 0, "outbox_failed": 0}
     while time.monotonic() < deadline:
         claimed = deliveries_claim(worker_id=worker_id)
         if not claimed:
-            break
+            # Webhooks first: the site's own changes go out only when no delivery is ready, one batch at a
+            # time, then the deliveries are looked at again; and on the bulk runs' client, whose pacer
+            # leaves the last FUSION_BULK_RESERVE calls of the one budget to webhooks.
+            sent = outbox_send(client=ontraport_bulk_client(), worker_id=worker_id)
+            if not sent.claimed:
+                break
+            totals["claimed"] += sent.claimed
+            totals["outbox_sent"] += sent.sent
+            totals["outbox_failed"] += sent.failed
+            continue
         if Delivery.objects.ready().exists():
             # More is waiting than this drain took: wake another worker for it now. A wake-up is one row
             # that one worker takes, so without this a backlog (the end of a burst's hold) is drained by
@@ -52,7 +63,7 @@ def process_deliveries() -> dict[str, int]:
             _claim_hand_back(claimed, worker_id)
             raise
         _count(report)
-        for key in totals:
+        for key in ("claimed", "done", "failed", "retrying"):
             totals[key] += getattr(report, key)
     # Side effects owed by users created earlier whose first try failed (or whose worker died).
     totals["passwords_returned"] = password_return_retry_due() if settings.FUSION_RETURN_PASSWORD_FIELD else 0
@@ -63,6 +74,8 @@ def process_deliveries() -> dict[str, int]:
         wake_worker_at(timezone.now() + TAIL_DELAY)
     if (due := next_due_at()) is not None:
         wake_worker_at(due)
+    if (due := outbox_next_due_at()) is not None:
+        wake_worker_at(due)  # an outbox change backing off, or a dead worker's lease
     if settings.FUSION_RETURN_PASSWORD_FIELD and (due := password_return_next_due_at()) is not None:
         wake_worker_at(due)  # a Return Password retry backing off wakes the worker when it is due
     return totals
@@ -111,6 +124,8 @@ def wake_worker_if_due() -> None:
     a web process's throttle swallowing the last webhook of a burst) then delays a delivery by at most one
     heartbeat instead of leaving it until the next webhook arrives. Two small index queries."""
     if (due := next_due_at()) is not None:
+        wake_worker_at(due)
+    if (due := outbox_next_due_at()) is not None:
         wake_worker_at(due)
 
 

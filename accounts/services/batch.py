@@ -9,16 +9,42 @@ exactly the outcome they would get one by one.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db.models import Q
 
-from accounts.models import Tag, User
+from accounts.models import OutboxChange, Tag, User
 from accounts.services.tags import TagChange, user_tags_write
 from accounts.usernames import UsernamesKnown
+from ontraport_client import Contact
 
 # A key the batch read and found no user for: distinct from "not read" (absent from the dict).
 NOBODY = None
+
+
+@dataclass(frozen=True)
+class UnsentChanges:
+    """A user's changes the site made that Ontraport has not been sent yet (the outbox, merged in order).
+
+    The conflict rule (docs/sync.md): the later change wins, as Ontraport orders them — a site change takes
+    effect in Ontraport when it is sent, so until then it is later than any contact state read from
+    Ontraport, and a contact applied meanwhile is applied with these changes over it (no tag undone and
+    redone, no signal fired twice). Once sent, Ontraport's state is the truth again."""
+
+    added: frozenset[int] = frozenset()
+    removed: frozenset[int] = frozenset()
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def over(self, contact: Contact) -> Contact:
+        fields = {**contact.fields, **self.fields}
+        return replace(
+            contact,
+            tag_ids=(contact.tag_ids - self.removed) | self.added,
+            fields=fields,
+            email=(fields.get("email") or "").strip(),
+            first_name=(fields.get("firstname") or "").strip(),
+            last_name=(fields.get("lastname") or "").strip(),
+        )
 
 
 @dataclass
@@ -30,6 +56,7 @@ class UsersLoaded:
     # user pk → (contact id, e-mail key) as last remembered: what to clear when either changes
     identifiers: dict[int, tuple[int | None, str | None]] = field(default_factory=dict)
     tag_names: dict[int, str] = field(default_factory=dict)  # tag id → name, read when first needed
+    unsent: dict[int, UnsentChanges | None] = field(default_factory=dict)  # user pk → outbox changes
 
     @classmethod
     def read(cls, *, contact_ids: Iterable[int], email_keys: Iterable[str]) -> "UsersLoaded":
@@ -47,6 +74,7 @@ class UsersLoaded:
         for user in users:
             loaded.remember(user)
         loaded.tag_ids = _tag_ids_of(user.pk for user in users)
+        loaded.unsent = _unsent_of(user.pk for user in users)
         return loaded
 
     def user_with_contact_id(self, contact_id: int) -> User | None:
@@ -71,6 +99,13 @@ class UsersLoaded:
         if user.pk not in self.tag_ids:
             self.tag_ids.update(_tag_ids_of([user.pk]))
         return self.tag_ids[user.pk]
+
+    def unsent_of(self, user: User) -> UnsentChanges | None:
+        """The user's changes waiting to be sent to Ontraport; read under the user's lock, so a change
+        committed by the admin meanwhile is either seen here or made after this batch, on its result."""
+        if user.pk not in self.unsent:
+            self.unsent.update(_unsent_of([user.pk]))
+        return self.unsent[user.pk]
 
     def names_of_tags(self, tag_ids: Iterable[int]) -> list[str]:
         """The tags' names (their id when unnamed) in name order, for the log; one query for the ids this
@@ -105,6 +140,7 @@ class UsersLoaded:
             self.by_email_key.pop(email_key, None)
         if user is not None:
             self.tag_ids.pop(user.pk, None)
+            self.unsent.pop(user.pk, None)
             contact_id_before, key_before = self.identifiers.pop(user.pk, (None, None))
             for known in (contact_id_before, user.contact_id):
                 if known is not None:
@@ -121,6 +157,31 @@ def _tag_ids_of(user_ids: Iterable[int]) -> dict[int, frozenset[int]]:
         for user_id, tag_id in rows:
             found[user_id].add(tag_id)
     return {user_id: frozenset(ids) for user_id, ids in found.items()}
+
+
+def _unsent_of(user_ids: Iterable[int]) -> dict[int, UnsentChanges | None]:
+    """One query: the waiting (or being sent) outbox changes of these users, merged in the order made."""
+    merged: dict[int, tuple[set[int], set[int], dict[str, str]]] = {}
+    found: dict[int, UnsentChanges | None] = dict.fromkeys(user_ids)
+    if not found:
+        return found
+    rows = (
+        OutboxChange.objects.filter(
+            user_id__in=list(found), status__in=[OutboxChange.Status.PENDING, OutboxChange.Status.SENDING]
+        )
+        .order_by("id")
+        .values_list("user_id", "tags_added", "tags_removed", "fields")
+    )
+    for user_id, tags_added, tags_removed, fields in rows:
+        added, removed, values = merged.setdefault(user_id, (set(), set(), {}))
+        added.difference_update(tags_removed)
+        added.update(tags_added)
+        removed.difference_update(tags_added)
+        removed.update(tags_removed)
+        values.update(fields)
+    for user_id, (added, removed, values) in merged.items():
+        found[user_id] = UnsentChanges(added=frozenset(added), removed=frozenset(removed), fields=values)
+    return found
 
 
 @dataclass

@@ -49,6 +49,10 @@ def user_update_from_contact(
     """Bring an existing, unprotected user in step with `contact`: mapped fields and role when
     `with_fields` (`update`, `add`), tags always. Nothing is written when nothing differs."""
     applied = Applied(user=user)
+    if (unsent := loaded.unsent_of(user)) is not None:
+        # The site's own changes not yet sent are later than this contact (docs/sync.md, conflicts).
+        contact = unsent.over(contact)
+        applied.notes.append("the site's changes waiting to be sent to Ontraport were kept")
     changed: list[str] = []
     if user.contact_id != contact.id:
         user.contact_id = contact.id

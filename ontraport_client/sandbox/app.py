@@ -17,6 +17,7 @@ from . import control_api
 from .faults import Fault, FaultQueue
 from .ontraport_api import OntraportApi
 from .rate_limit import RollingWindowLimiter
+from .rules import TagRules
 from .seed import SeedData, SeedSource, load_seed
 from .state_file import state_save
 from .stats import RequestStats
@@ -64,6 +65,8 @@ class SandboxApp:
         self.stats = RequestStats()
         self.webhooks = WebhookSubscriptions()
         self.store.tag_listeners.append(self.webhooks.tags_changed)
+        self.rules = TagRules(self.store.field_meta)
+        self.store.tag_listeners.append(self.rules.tags_changed)
         self.api = OntraportApi(self.store, config.account_id, self.webhooks)
         self.state_file: Path | None = None  # where the account is kept across restarts (.state_file)
 
@@ -86,6 +89,7 @@ class SandboxApp:
         self.faults.clear()
         self.stats.clear()
         self.webhooks.clear()
+        self.rules.clear()
         self.api.ignore_condition = False
         self.config = config
 

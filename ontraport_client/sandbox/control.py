@@ -173,6 +173,20 @@ class SandboxControl:
         result: list[dict[str, str]] = self._call("POST", "webhooks", list(subscriptions))
         return result
 
+    def add_rule(
+        self, *, on: str, tag_id: int, url: str, method: str = "post-form", data: str = ""
+    ) -> dict[str, Any]:
+        """An Ontraport rule: when a contact gains (``on="sub_tag"``) or loses (``"unsub_tag"``) the tag,
+        ping ``url`` (merge fields substituted, as "Send to a Webhook" does). Reset clears rules."""
+        spec = {"on": on, "tag_id": tag_id, "url": url, "method": method, "data": data}
+        result: dict[str, Any] = self._call("POST", "rules", spec)
+        return result
+
+    def rules(self) -> list[dict[str, Any]]:
+        """The rules, each with ``sent`` (pings so far) and ``last_code`` (pings in flight waited for)."""
+        result: list[dict[str, Any]] = self._call("GET", "rules")
+        return result
+
     def behave(self, *, ignore_condition: bool) -> dict[str, Any]:
         """Make list calls ignore ``condition`` (as an account might), or honour it again; reset clears it."""
         result: dict[str, Any] = self._call("POST", "behaviour", {"ignore_condition": ignore_condition})

@@ -23,13 +23,17 @@ Answers are JSON; a bad request gets 400 ``{"error": "..."}``.
                                       or a list; listed and removable, never POSTed to
     GET    /_sandbox/behaviour        how this account behaves where accounts may differ
     POST   /_sandbox/behaviour        {"ignore_condition": true}: list calls ignore ``condition``
+    GET    /_sandbox/rules            rules that ping a URL when a tag changes, with pings sent (rules.py)
+    POST   /_sandbox/rules            {"on": "sub_tag"|"unsub_tag", "tag_id": N, "url", "method"?, "data"?}
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from .rules import RuleError
 from .store import DuplicateTagError
 from .wire import Request, Response, json_response
 
@@ -87,6 +91,13 @@ def _route(app: SandboxApp, method: str, parts: list[str], body: Any) -> Respons
             return json_response(200, app.webhooks.rows())
         case ("POST", ["webhooks"]):
             return _add_foreign_webhooks(app, body)
+        case ("GET", ["rules"]):
+            return json_response(200, app.rules.rows())
+        case ("POST", ["rules"]):
+            try:
+                return json_response(200, asdict(app.rules.add(body)))
+            except RuleError as error:
+                raise BadControlRequest(str(error)) from None
         case ("GET", ["behaviour"]):
             return json_response(200, _behaviour(app))
         case ("POST", ["behaviour"]):

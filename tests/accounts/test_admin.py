@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from accounts.models import FieldMapping, Tag
-from tests.admin_support import messages_of, staff_client
+from tests.admin_support import change_form_data, messages_of, staff_client
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
@@ -131,36 +131,55 @@ def test_user_change_page_has_the_ontraport_fieldset(admin):
     # is the one way to change it.
     assert 'class="readonly"><a href="https://app.ontraport.com/#!/contact/edit&amp;id=1"' in html
     assert 'form="link-contact-form"' in html
-    # Tags are shown read-only, with why: Ontraport sets them, an edit here would be undone.
-    assert '<span class="chip">Gold Members</span>' in html
-    assert 'name="tags"' not in html
-    assert "would be undone" in html
+    # Tags are edited here (an autocomplete of the site's tags), and the page says where they go.
+    assert 'name="tags"' in html
+    assert '<option value="5" selected>Gold Members</option>' in html
+    assert 'id="add_id_tags"' not in html  # no pop-up making a tag on the site only
+    assert "sent to the contact in Ontraport" in html
     assert "field-password_return_due_at" in html
 
 
-def test_saving_a_users_page_never_touches_its_tags(admin):
-    """The form has no tags field: a save keeps exactly the tags Ontraport gave (nothing silently undone,
-    nothing silently changed)."""
+def test_tags_edited_on_a_users_page_are_applied_and_sent_to_the_contact(admin, site_sandbox):
+    """Through the service API: applied on the site, recorded in the outbox with who edited them, sent by
+    the worker (inline here) to the sandbox; the history says what changed."""
+    from django.contrib.admin.models import LogEntry
+
+    from accounts.models import OutboxChange
+    from ontraport_client.contact import parse_tag_ids
+
+    Tag.objects.bulk_create([Tag(id=1, name="Members"), Tag(id=2, name="Customers"), Tag(id=4, name="VIP")])
+    user = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    user.tags.set([1, 2])
+
+    response = admin.post(f"{USERS_URL}{user.pk}/change/", change_form_data(admin, user, tags=["1", "4"]))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert set(user.tags.values_list("pk", flat=True)) == {1, 4}
+    change = OutboxChange.objects.get()
+    assert (change.tags_added, change.tags_removed, change.status) == ([4], [2], "sent")
+    assert change.created_by is not None and change.created_by.is_superuser
+    assert parse_tag_ids(site_sandbox.get_contact(1)["contact_cat"]) == {1, 4}
+    assert "Tags" in LogEntry.objects.get(object_id=str(user.pk)).get_change_message()
+
+
+def test_saving_a_users_page_with_its_tags_unchanged_sends_nothing(admin, site_sandbox):
+    from accounts.models import OutboxChange
+
     tag = Tag.objects.create(id=5, name="Gold Members")
     user = User.objects.create(username="dana", email="dana@example.com", contact_id=1)
     user.tags.add(tag)
-    page = admin.get(f"{USERS_URL}{user.pk}/change/")
-    form = page.context["adminform"].form
-    data = {name: form[name].value() or "" for name in form.fields if name not in ("password",)}
-    data.update(
-        {
-            "tags": [],  # what a tampered form would send: ignored, the form has no such field
-            "groups": [],
-            "user_permissions": [],
-            "date_joined_0": "2026-01-01",
-            "date_joined_1": "00:00:00",
-            "last_login_0": "",
-            "last_login_1": "",
-        }
-    )
-    response = admin.post(f"{USERS_URL}{user.pk}/change/", data)
+    response = admin.post(f"{USERS_URL}{user.pk}/change/", change_form_data(admin, user))
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert list(user.tags.values_list("pk", flat=True)) == [5]
+    assert not OutboxChange.objects.exists()
+
+
+def test_a_name_edited_on_a_users_page_is_pushed_to_the_contact(admin, site_sandbox):
+    user = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1, first_name="D")
+    data = change_form_data(admin, user, first_name="Danielle", tags=[])
+    response = admin.post(f"{USERS_URL}{user.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert site_sandbox.get_contact(1)["firstname"] == "Danielle"
 
 
 # --- tags ------------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The site owner's view, in a real Chromium at 1280 px with the admin's sidebar open, against the sandbox
 over HTTP: what the log says changed, the alarms (a false one gone, a real one on every page), imports that
-ask first and look like imports, a user's page (its deliveries, Resync, read-only tags), the lists' columns,
-the site's own name, and the small untruths put right. Pages are saved under var/screenshots/ (docs/admin.md).
+ask first and look like imports, a user's page (its deliveries, Resync, tags edited and sent to Ontraport),
+the lists' columns, the site's own name, and the small untruths put right. Pages are saved under
+var/screenshots/ (docs/admin.md).
 """
 
 import datetime
@@ -198,21 +199,27 @@ def test_an_invalid_email_shows_the_address_and_the_test_webhook_gives_advice(pa
     screenshot(page, "test-webhook-advice")
 
 
-def test_tags_on_a_users_page_are_read_only_with_the_reason(page, site, access_key, live_server):
+def test_tags_edited_on_a_users_page_reach_the_contact_in_ontraport(page, site, access_key, live_server):
+    from ontraport_client.contact import parse_tag_ids
+
     log_in(page)
     send(live_server, access_key, "add", 3)
     user = User.objects.get(contact_id=3)
     page.goto(f"/admin/accounts/user/{user.pk}/change/")
-    tags = page.locator(".field-tag_chips")
+    tags = page.locator(".field-tags")
     for name in ("Members", "Customers", "VIP", "Gold Members"):
         expect(tags).to_contain_text(name)
-    expect(page.locator("select[name=tags], input[name=tags]")).to_have_count(0)  # nothing to edit
-    ontraport = page.locator("fieldset").filter(has_text="Tags and profile values come from Ontraport")
-    expect(ontraport).to_contain_text("a change made here would be undone")
-    ontraport.screenshot(path=str(screenshot_path("user-tags-read-only")))
-    page.locator("input[name=_save]").click()  # saving the page leaves Ontraport's tags as they are
+    ontraport = page.locator("fieldset").filter(has_text="Tags edited here are applied at once")
+    expect(ontraport).to_contain_text("sent to the contact in Ontraport")
+    tags.locator(".select2-selection__choice", has_text="VIP").locator(
+        ".select2-selection__choice__remove"
+    ).click()
+    page.keyboard.press("Escape")  # the removal opens the list of tags; close it for the picture
+    ontraport.screenshot(path=str(screenshot_path("user-tags-editable")))
+    page.locator("input[name=_save]").click()
     expect(page.locator(".messagelist")).to_contain_text("changed successfully")
-    assert set(user.tags.values_list("id", flat=True)) == {1, 2, 4, 5}
+    assert set(user.tags.values_list("id", flat=True)) == {1, 2, 5}
+    assert parse_tag_ids(site.get_contact(3)["contact_cat"]) == {1, 2, 5}  # sent (the inline worker)
 
 
 @pytest.mark.parametrize(

@@ -216,6 +216,38 @@ SHAPES: list[Shape] = [
         answer="The tag is now being processed.",
     ),
     Shape(
+        name="save or update a contact by e-mail: a new one",
+        source="PHP SDK Contacts::saveOrUpdate (update_by=email); reference: new → the full record",
+        call=lambda client: client.contact_save_or_update({"email": "zoe@example.com", "firstname": "Zoe"}),
+        method="POST",
+        path="Contacts/saveorupdate",
+        json={"update_by": "email", "email": "zoe@example.com", "firstname": "Zoe"},
+        answer={"id": "13", "email": "zoe@example.com", "firstname": "Zoe"},
+        answer_keys=frozenset({"id", "email", "firstname"}),
+    ),
+    Shape(
+        name="save or update a contact by e-mail: an existing one",
+        source="as above; reference: existing → {attrs: {changed fields..., id}}",
+        call=lambda client: client.contact_save_or_update(
+            {"email": "liam.chen@example.com", "lastname": "Li"}
+        ),
+        method="POST",
+        path="Contacts/saveorupdate",
+        json={"update_by": "email", "email": "liam.chen@example.com", "lastname": "Li"},
+        answer={"attrs": {"lastname": "Li", "id": "2"}},
+        answer_keys=frozenset({"attrs"}),
+    ),
+    Shape(
+        name="update a contact's fields",
+        source="PHP SDK Contacts::update (id plus the fields); reference: → {attrs: {...}}",
+        call=lambda client: client.update_contact(2, {"firstname": "Liam"}),
+        method="PUT",
+        path="Contacts",
+        json={"id": 2, "firstname": "Liam"},
+        answer={"attrs": {"firstname": "Liam", "id": "2"}},
+        answer_keys=frozenset({"attrs"}),
+    ),
+    Shape(
         name="contact field meta",
         source="PHP SDK Contacts::retrieveMeta (format=byId)",
         call=lambda client: client.contact_fields(),

@@ -167,6 +167,19 @@ class TestPacing:
         assert fake_clock.sleeps == [60.0]
         assert limited_sandbox.control().stats()["rate_limited"] == 0
 
+    def test_would_wait_says_so_at_the_reserve_and_spends_nothing(self, limited_sandbox, fake_clock):
+        pacer = Pacer(fake_clock, fake_clock.sleep, reserve=1)
+        client = limited_client(limited_sandbox, fake_clock, pacer=pacer)
+        assert not pacer.would_wait()  # nothing known yet: a request goes
+        client.get_contact(1)
+        assert not pacer.would_wait()  # remaining 2
+        client.get_contact(2)  # remaining is now 1 == reserve
+        assert pacer.would_wait() and pacer.would_wait()  # asking twice spends nothing
+        assert pacer.state().remaining == 1
+        fake_clock.sleep(60)
+        assert not pacer.would_wait()  # the window moved on
+        assert fake_clock.sleeps == [60]
+
     def test_no_wait_once_the_reset_has_passed(self, limited_sandbox, fake_clock):
         client = limited_client(limited_sandbox, fake_clock)
         for contact_id in (1, 2, 3):

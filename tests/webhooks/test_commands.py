@@ -142,8 +142,8 @@ def test_process_drains_ready_deliveries_inline(site_sandbox):
     text = run("deliveries_process")
 
     expected = (
-        "claimed: 3, done: 2, failed: 1, retrying: 0, passwords_returned: 0, welcome_emails_sent: 0, "
-        "email_change_notices_sent: 0\n"
+        "claimed: 3, done: 2, failed: 1, retrying: 0, outbox_sent: 0, outbox_failed: 0, "
+        "passwords_returned: 0, welcome_emails_sent: 0, email_change_notices_sent: 0\n"
     )
     assert text == expected
     assert User.objects.filter(contact_id=1).count() == 1
