@@ -47,7 +47,6 @@ from bench.common import (
     MAPPED,
     PYTHON,
     ROOT,
-    bench_dir,
     bytes_figures,
     calls_timeline,
     custom_field_values,
@@ -61,6 +60,7 @@ from bench.common import (
     site_env,
     spawn,
     stop,
+    workers_start,
 )
 from ontraport_client.sandbox import SandboxControl
 
@@ -311,19 +311,8 @@ def main() -> None:
     stats_before = control.stats()
 
     load_before = load()
-    workers = []
     with gunicorn(env) as base:
-        for n in range(args.workers):
-            log = (bench_dir() / f"burst-worker-{n}.log").open("wb")
-            workers.append(
-                spawn(
-                    [PYTHON, "manage.py", "fusion_worker", "--interval", "0.2", "--no-startup-delay"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
+        workers = workers_start(env, args.workers, log_name="burst-worker")
         try:
             say(f"firing {len(calls)} webhooks over {args.contacts} contacts; {load_before}")
             started = time.time()

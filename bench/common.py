@@ -46,6 +46,23 @@ def spawn(args: list[str], **options: object) -> subprocess.Popen[bytes]:
     return process
 
 
+def workers_start(env: dict[str, str], count: int, *, log_name: str) -> list[subprocess.Popen[bytes]]:
+    """`count` `manage.py fusion_worker` processes on `env`, each logging to var/bench/<log_name>-N.log."""
+    workers = []
+    for n in range(count):
+        log = (bench_dir() / f"{log_name}-{n}.log").open("wb")
+        workers.append(
+            spawn(
+                [PYTHON, "manage.py", "fusion_worker", "--interval", "0.2", "--no-startup-delay"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    return workers
+
+
 def stop_all() -> None:
     while _started:
         stop(_started.pop())

@@ -24,7 +24,6 @@ import math
 import os
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -34,7 +33,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.burst import RATE, fire, sandbox_seeded, sandbox_site_env
-from bench.common import PYTHON, ROOT, bench_dir, fresh_database, gunicorn, load, machine, manage, spawn, stop
+from bench.common import (
+    fresh_database,
+    gunicorn,
+    load,
+    machine,
+    manage,
+    stop,
+    workers_start,
+)
 
 PUSHED_TAG = (9, "Pushed")  # the tag every user gains (none of the sandbox's contacts has it)
 EDIT_TAG = (10, "Edited in the admin")
@@ -109,19 +116,8 @@ def main() -> None:
     )
 
     load_before = load()
-    workers = []
     with gunicorn(env) as base:
-        for n in range(args.workers):
-            log = (bench_dir() / f"push-worker-{n}.log").open("wb")
-            workers.append(
-                spawn(
-                    [PYTHON, "manage.py", "fusion_worker", "--interval", "0.2", "--no-startup-delay"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
+        workers = workers_start(env, args.workers, log_name="push-worker")
         try:
             time.sleep(2)  # the workers up
             # 1. The admin's edit, with the budget free: commit → the tag on the contact.

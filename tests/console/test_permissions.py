@@ -3,13 +3,12 @@ user pages take; a delivery's outcome is shown only to those who may view delive
 grants nothing. And every test webhook, replay, import, resync, subscription and link records who did it
 (on its row, and in the admin's history)."""
 
-import time
-
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 
 from tests.admin_support import messages_of, staff_client
+from tests.reliability.helpers import wait_until
 from webhooks.models import Delivery, DeliveryAttempt
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -79,9 +78,9 @@ def test_with_the_log_the_sender_follows_it_and_sees_who_sent_it(site_sandbox, s
 
     delivery = Delivery.objects.get()
     assert response["Location"] == f"{PAGE}test-webhook/{delivery.pk}/"
-    deadline = time.monotonic() + 10
-    while sender.get(response["Location"]).context["waiting"] and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(
+        lambda: not sender.get(response["Location"]).context["waiting"], timeout=10, what="the outcome"
+    )
     story = sender.get(f"{LOG}{delivery.pk}/change/").content.decode()
     assert 'id="op-started-by">sender, with the Ontraport page' in story
 

@@ -4,7 +4,6 @@ in. Ontraport tells the site either way it can: a rule's "Ping a URL" (built fro
 sandbox's `ping`), or a tag subscription, whose event the sandbox itself POSTs when the tag is added. The
 guarded views are tests/accounts/tag_guards_urls.py's, beside the site's own URLs."""
 
-import time
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from accounts.ontraport import ontraport_client
 from accounts.services.tag_subscriptions import tag_subscriptions_create
 from ontraport_client.sandbox.ping import build_webhook
 from tests.e2e.conftest import PASSWORD
+from tests.reliability.helpers import wait_until
 from webhooks.models import Delivery
 
 pytestmark = [
@@ -68,11 +68,11 @@ def test_a_member_is_let_in_once_ontraport_tags_them(
         rule_pings_the_site(site_sandbox, live_server.url, access_key)
     else:
         site_sandbox.webhooks()  # waits until the sandbox's event has been answered
-    deadline = time.monotonic() + 10
-    while (
-        not Delivery.objects.exclude(status=Delivery.Status.PENDING).exists() and time.monotonic() < deadline
-    ):
-        time.sleep(0.05)
+    wait_until(
+        lambda: Delivery.objects.exclude(status=Delivery.Status.PENDING).exists(),
+        timeout=10,
+        what="the delivery",
+    )
     delivery = Delivery.objects.get()
     assert (delivery.action, delivery.status) == ("update_tags", Delivery.Status.DONE), delivery.message
     assert Tag.objects.get(id=MEMBERS).name == "Members"  # named from Ontraport's tag list when unknown
