@@ -6,7 +6,7 @@ from django.conf import settings
 
 from accounts.ontraport_budget import budget_clock, budget_store, cache_is_shared
 from accounts.services.fields import field_mapping_sources
-from fusion_site.telemetry.counters import counter_add
+from accounts.signals import ontraport_answered
 from ontraport_client import OntraportClient, Pacer, RetryPolicy
 
 
@@ -26,7 +26,7 @@ def ontraport_client() -> OntraportClient:
         timeout=settings.ONTRAPORT_TIMEOUT,
         retry=RetryPolicy(max_attempts=settings.ONTRAPORT_CLIENT_ATTEMPTS, base_delay=0.5, max_delay=2.0),
         pacer=ontraport_pacer(reserve=settings.ONTRAPORT_RATE_RESERVE),
-        on_answer=ontraport_call_counted,
+        on_answer=ontraport_answer_announced,
         contact_fields=field_mapping_sources,  # listFields: ids, e-mail, names, tags and mapped fields
     )
 
@@ -49,7 +49,7 @@ def ontraport_bulk_client() -> OntraportClient:
         ),
         # The same budget as the webhook worker's (shared through the cache when it is shared).
         pacer=ontraport_pacer(reserve=settings.FUSION_BULK_RESERVE),
-        on_answer=ontraport_call_counted,
+        on_answer=ontraport_answer_announced,
         contact_fields=field_mapping_sources,  # listFields: ids, e-mail, names, tags and mapped fields
     )
 
@@ -63,8 +63,7 @@ def ontraport_pacer(*, reserve: int, name: str = "ontraport") -> Pacer:
     return Pacer(reserve=reserve, window=window)
 
 
-def ontraport_call_counted(what: str, status: int | None) -> None:
-    """Count every Ontraport request for /metrics (by endpoint and HTTP status; "error": no answer)."""
-    counter_add("fusion_ontraport_calls", {"endpoint": what.replace(" ", "_"), "status": status or "error"})
-    if status == 429:
-        counter_add("fusion_ontraport_rate_limited")
+def ontraport_answer_announced(what: str, status: int | None) -> None:
+    """Announce every Ontraport answer (`what` was called; `status` None: no answer) to whoever counts
+    them (webhooks.reporting, for /metrics)."""
+    ontraport_answered.send(sender=OntraportClient, what=what, status=status)

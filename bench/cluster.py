@@ -417,8 +417,8 @@ def stuck_report(started: float) -> None:
     from django.db.models import Count, Max, Min
     from django_tasks_db.models import DBTaskResult
 
-    from fusion_site.telemetry.models import WorkerHeartbeat
     from webhooks.models import Delivery
+    from webhooks.telemetry.models import WorkerHeartbeat
 
     def say(*parts: object) -> None:
         print(*parts, file=sys.stderr, flush=True)

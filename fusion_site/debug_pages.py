@@ -1,5 +1,5 @@
 """Under DEBUG, Django's own error pages (the technical 404 page, the 500 page) print the request's URL and
-parameters: this middleware masks secrets in them (fusion_site.masking) before they leave the site.
+parameters: this middleware masks secrets in them (webhooks.masking) before they leave the site.
 
 Only installed in effect when DEBUG is on (MiddlewareNotUsed otherwise), so production pays nothing.
 The 500 page and error mails are also masked at the source (fusion_site.log_filters.SecretsExceptionReporter).
@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse
 
-from fusion_site.masking import mask_text
+from webhooks.masking import mask_text
 
 
 class DebugPagesMaskedMiddleware:

@@ -1,5 +1,5 @@
 """A logging filter and error reporters that mask secrets, whoever logs or reports (runserver, gunicorn,
-Django, our code). All the masking itself is fusion_site.masking's; these only apply it.
+Django, our code). All the masking itself is webhooks.masking's; these only apply it.
 
 The webhook URL carries the access key in its query string, and request lines are logged by servers we do
 not control; this filter is the safety net under the rule that no secret reaches a log.
@@ -12,7 +12,7 @@ from django.http import QueryDict
 from django.utils.safestring import SafeString
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
-from fusion_site.masking import MASK, mask_mapping, mask_text
+from webhooks.masking import MASK, mask_mapping, mask_text
 
 
 class RedactSecretsFilter(logging.Filter):

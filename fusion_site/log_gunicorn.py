@@ -1,4 +1,4 @@
-"""gunicorn's logger with the site's masking (fusion_site.masking) on its access lines and its error log.
+"""gunicorn's logger with the site's masking (webhooks.masking) on its access lines and its error log.
 
 gunicorn writes its access log itself, outside Python logging's filters, and its error log names request
 URIs ("Error handling request /?access_key=..."): both pass here through the same masking as every other
@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from gunicorn.glogging import Logger, SafeAtoms
 
-from fusion_site.masking import MASK, mask_query_string, mask_text
+from webhooks.masking import MASK, mask_query_string, mask_text
 
 
 def _masked(text: str) -> str:

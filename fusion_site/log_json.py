@@ -1,6 +1,6 @@
 """LOG_FORMAT=json: one JSON object a line, for log shippers (Loki, CloudWatch, Elasticsearch...).
 
-The settings' RedactSecretsFilter has already masked the message (fusion_site.masking); the exception
+The settings' RedactSecretsFilter has already masked the message (webhooks.masking); the exception
 text and any extra fields are masked here too, since they are formatted after the filter ran.
 """
 
@@ -8,7 +8,7 @@ import datetime
 import json
 import logging
 
-from fusion_site.masking import mask_text as redact
+from webhooks.masking import mask_text as redact
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is included.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}

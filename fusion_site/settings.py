@@ -147,11 +147,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",  # the user search's trigram index (accounts.User.Meta); harmless on SQLite
     "django_tasks_db",
-    "fusion_site.telemetry",  # worker heartbeats and shared counters
+    "webhooks.telemetry",  # worker heartbeats and shared counters
     "accounts",
     "webhooks",
-    "fusion_site.adoption",  # import, resync and the sweep
-    "fusion_site.console",  # the admin's Ontraport page
+    "webhooks.adoption",  # import, resync and the sweep
+    "webhooks.console",  # the admin's Ontraport page
 ]
 
 MIDDLEWARE = [

@@ -3,8 +3,8 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from webhooks.event_views import ontraport_events
-from webhooks.health import healthz, readyz
-from webhooks.metrics import metrics
+from webhooks.telemetry.health import healthz, readyz
+from webhooks.telemetry.metrics import metrics
 from webhooks.views import ontraport_webhook
 
 urlpatterns = [
@@ -17,7 +17,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     # The Ontraport page (console app) and the events of Ontraport's tag subscriptions.
     path("webhooks/ontraport/events/", ontraport_events, name="ontraport-events"),
-    path("admin/ontraport/", include("fusion_site.console.urls")),
+    path("admin/ontraport/", include("webhooks.console.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),

@@ -1,4 +1,4 @@
-"""The webhook log in the admin: read-only, searchable, and a "replay" button (webhooks.replay).
+"""The webhook log in the admin: read-only, searchable, and a "replay" button (webhooks.services.replay).
 
 The log is evidence of what Ontraport sent and what became of it, so no field can be edited and only
 superusers may delete rows. Stored paths have the access key masked when recorded; they are masked again
@@ -26,11 +26,11 @@ from accounts.history import actor_of
 from accounts.identity import email_key
 from accounts.permissions import can_replay_deliveries
 from accounts.reasons import FailureReason
-from fusion_site.masking import mask_text
+from webhooks.masking import mask_text
 from webhooks.models import EMAIL_KEY, Delivery, DeliveryAttempt
 from webhooks.params import CONTACT_ID_MAX
 from webhooks.reason_advice import reason_advice
-from webhooks.replay import deliveries_replay, deliveries_replayable
+from webhooks.services.replay import deliveries_replay, deliveries_replayable
 
 # A contact in Ontraport's own app, for the links beside contact ids.
 ONTRAPORT_CONTACT_URL = "https://app.ontraport.com/#!/contact/edit&id={}"

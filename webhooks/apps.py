@@ -7,8 +7,10 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.signals import outbox_queued
+        from webhooks.reporting import reporting_connect
 
         outbox_queued.connect(_outbox_queued, dispatch_uid="webhooks.wake_worker_for_outbox")
+        reporting_connect()
 
 
 def _outbox_queued(**kwargs: object) -> None:

@@ -13,9 +13,9 @@ valid), and counts every answer for /metrics. Admission, in this order:
                file parts → 400 files_not_accepted
   the key      ONE value: every access_key given (query string, form, JSON, X-Fusion-Access-Key,
                Authorization: Bearer) must be the same string, and a valid key; a wrong value anywhere
-               refuses → 403, and an address that keeps trying → 429 (webhooks.throttle, shared by
+               refuses → 403, and an address that keeps trying → 429 (webhooks.services.throttle, shared by
                every process)
-Secrets are masked wherever the request is stored or logged (fusion_site.masking, webhooks.recording).
+Secrets are masked wherever the request is stored or logged (webhooks.masking, webhooks.services.recording).
 """
 
 import functools
@@ -35,12 +35,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.reasons import FailureReason
-from fusion_site.telemetry.counters import counters_flush_if_due
-from webhooks import throttle
 from webhooks.access import access_key_valid
-from webhooks.metrics_web import request_counted
 from webhooks.params import BEARER, KEY_HEADER, Ambiguous, InvalidJson, WebhookParams, json_load
-from webhooks.recording import delivery_reject, request_source_ip
+from webhooks.reporting import request_counted
+from webhooks.services import throttle
+from webhooks.services.recording import delivery_reject, request_source_ip
+from webhooks.telemetry.counters import counters_flush_if_due
 
 logger = logging.getLogger(__name__)
 

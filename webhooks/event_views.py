@@ -17,7 +17,7 @@ from django.http import JsonResponse
 from webhooks.edge import RECORD, Inbound, Refused, answer, endpoint
 from webhooks.models import Delivery
 from webhooks.params import WebhookParams
-from webhooks.recording import delivery_record
+from webhooks.services.recording import delivery_record
 from webhooks.subscription_events import TAG_EVENTS, BadEvent, tag_event_read
 from webhooks.tasks import wake_worker_on_commit
 

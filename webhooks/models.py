@@ -190,7 +190,7 @@ class Delivery(models.Model):
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
         indexes = [
-            # The arrival meter's newest webhook (webhooks.claiming): MAX(id) of one source, from the index.
+            # The arrival meter's newest webhook (webhooks.selectors): MAX(id) of one source, from the index.
             models.Index(fields=["source", "id"], name="webhooks_delivery_source_idx"),
             # The worker's claim query: pending/processing rows by due time. Finished rows are the bulk of
             # the table and are left out where the database supports partial indexes.
@@ -222,9 +222,9 @@ class Delivery(models.Model):
 
 
 class DeliveryAttempt(models.Model):
-    """One attempt at a delivery and its outcome, as the worker recorded it (webhooks.outcomes), or a
-    manual replay that put it back in the queue (webhooks.replay): a delivery's page lists every one, so
-    "retried 3 times, replayed by alice, then done" can be read, not guessed."""
+    """One attempt at a delivery and its outcome, as the worker recorded it (webhooks.services.outcomes),
+    or a manual replay that put it back in the queue (webhooks.services.replay): a delivery's page lists
+    every one, so "retried 3 times, replayed by alice, then done" can be read, not guessed."""
 
     class Kind(models.TextChoices):
         ATTEMPT = "attempt", "attempt"
@@ -253,8 +253,9 @@ class DeliveryAttempt(models.Model):
 
 
 class WrongKeyWindow(models.Model):
-    """How many wrong access keys one address sent in its current window (webhooks.throttle), counted in
-    the database when the cache is per-process, so every web process on every machine counts together."""
+    """How many wrong access keys one address sent in its current window (webhooks.services.throttle),
+    counted in the database when the cache is per-process, so every web process on every machine counts
+    together."""
 
     source = models.CharField(max_length=64, unique=True, help_text="The address (or 'unknown').")
     started_at = models.FloatField(help_text="When the window began (Unix time).")

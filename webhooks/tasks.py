@@ -1,5 +1,6 @@
 """The background task that drains ready deliveries, and how it is enqueued. Thin: what to claim is
-webhooks.claiming's, applying is webhooks.processing's, when to wake is webhooks.wakeup's."""
+webhooks.services.claiming's, applying is webhooks.services.processing's, when to wake is
+webhooks.wakeup's."""
 
 import datetime
 import logging
@@ -18,12 +19,10 @@ from accounts.services.email_change import email_change_notices_send_due
 from accounts.services.outbox_send import outbox_next_due_at, outbox_send
 from accounts.services.password_return import password_return_next_due_at, password_return_retry_due
 from accounts.services.welcome import welcome_emails_send_due
-from fusion_site.telemetry.counters import counter_add, counters_flush
-from webhooks.claiming import can_wait, deliveries_claim, next_due_at
-from webhooks.metrics import delivery_applied_observe
 from webhooks.models import Delivery
-from webhooks.outcomes import BatchReport
-from webhooks.processing import deliveries_process
+from webhooks.reporting import deliveries_finished_counted
+from webhooks.services.claiming import can_wait, deliveries_claim, next_due_at
+from webhooks.services.processing import deliveries_process
 from webhooks.wakeup import TAIL_DELAY, wake_up_due_by, wake_up_throttled
 
 logger = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ def process_deliveries() -> dict[str, int]:
         except BaseException:
             _claim_hand_back(claimed, worker_id)
             raise
-        _count(report)
+        deliveries_finished_counted(report.outcomes)
         for key in ("claimed", "done", "failed", "retrying"):
             totals[key] += getattr(report, key)
     # Side effects owed by users created earlier whose first try failed (or whose worker died).
@@ -127,15 +126,3 @@ def wake_worker_if_due() -> None:
         wake_worker_at(due)
     if (due := outbox_next_due_at()) is not None:
         wake_worker_at(due)
-
-
-def _count(report: BatchReport) -> None:
-    """Add the batch's outcomes to the shared counters behind /metrics (one upsert per counter)."""
-    for delivery in report.outcomes:
-        if delivery.status == Delivery.Status.PENDING:
-            counter_add("fusion_deliveries_retried")
-            continue
-        counter_add("fusion_deliveries_finished", {"status": delivery.status})
-        if delivery.status == Delivery.Status.DONE and delivery.finished_at is not None:
-            delivery_applied_observe((delivery.finished_at - delivery.received_at).total_seconds())
-    counters_flush()

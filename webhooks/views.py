@@ -27,7 +27,7 @@ from accounts.services.contacts_apply import SyncAction
 from webhooks.edge import RECORD, WEBHOOK_METHODS, Inbound, Refused, answer, endpoint
 from webhooks.models import Delivery
 from webhooks.params import Ambiguous, parse_contact_id
-from webhooks.recording import delivery_record
+from webhooks.services.recording import delivery_record
 from webhooks.tasks import wake_worker_on_commit
 
 logger = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
-from webhooks.health import database_ping
-from webhooks.leases import deliveries_claims_release_held, process_holder_prefix
+from webhooks.services.leases import deliveries_claims_release_held, process_holder_prefix
 from webhooks.tasks import wake_worker_at
+from webhooks.telemetry.health import database_ping
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class ResilientWorker(Worker):
 
     After each task, and after an outage, the claims this process still holds are let go: this loop runs
     one drain at a time, so a claim held between drains is a dead drain's (see
-    webhooks.leases.deliveries_claims_release_held)."""
+    webhooks.services.leases.deliveries_claims_release_held)."""
 
     def run_task(self, db_task_result: DBTaskResult) -> None:
         try:

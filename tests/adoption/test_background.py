@@ -18,10 +18,10 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from accounts.models import Run, User
-from fusion_site.adoption.runs import sweep_create
-from fusion_site.adoption.schedule import TASK_PATH
-from fusion_site.adoption.tasks import runs_continue
 from tests.reliability.helpers import site_env, wait_until
+from webhooks.adoption.runs import sweep_create
+from webhooks.adoption.schedule import TASK_PATH
+from webhooks.adoption.tasks import runs_continue
 from webhooks.models import Delivery
 from webhooks.tasks import process_deliveries
 

@@ -128,9 +128,9 @@ def test_an_account_that_ignores_condition_and_offset_fails_saying_why(bulk_sand
 
 def test_a_run_whose_pages_end_before_the_count_is_not_done(bulk_sandbox, tagged_contacts):
     from accounts.ontraport import ontraport_bulk_client
-    from fusion_site.adoption.leases import lease_owner_new, run_claim
-    from fusion_site.adoption.pages import RunShort
-    from fusion_site.adoption.runs import run_count_total, run_start, run_work
+    from webhooks.adoption.leases import lease_owner_new, run_claim
+    from webhooks.adoption.pages import RunShort
+    from webhooks.adoption.runs import run_count_total, run_start, run_work
 
     count_of_99 = _count(99)
     client = ontraport_bulk_client()
@@ -224,8 +224,8 @@ def test_a_long_import_lists_tags_at_most_once(bulk_sandbox, tagged_contacts, se
 
 
 def test_a_finished_import_is_counted_in_metrics(bulk_sandbox, client, settings):
-    from fusion_site.telemetry.counters import counters_flush
     from tests.telemetry.test_metrics import samples
+    from webhooks.telemetry.counters import counters_flush
 
     settings.FUSION_METRICS_ALLOWED_IPS = ["127.0.0.1"]
     key = ("fusion_bulk_runs_total", frozenset({("kind", "import"), ("outcome", "done")}))
@@ -240,8 +240,8 @@ def test_a_finished_import_is_counted_in_metrics(bulk_sandbox, client, settings)
 def test_a_wait_for_the_rate_limit_is_shown_while_it_lasts():
     """The progress bar stood still, silent, while the pacer waited for Ontraport's budget: every wait of
     the client's pacer now reaches the bar first (and the pacer's own sleep is put back afterwards)."""
-    from fusion_site.adoption.foreground import waiting_text, waits_shown
     from ontraport_client.pacing import Pacer
+    from webhooks.adoption.foreground import waiting_text, waits_shown
 
     slept: list[float] = []
     shown: list[float] = []

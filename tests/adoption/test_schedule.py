@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts.models import Run
-from fusion_site.adoption.schedule import TASK_PATH, resync_every, sweep_schedule
+from webhooks.adoption.schedule import TASK_PATH, resync_every, sweep_schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_an_inline_task_backend_schedules_no_sweep(settings):
 
 
 def test_a_run_held_by_another_worker_is_taken_over_when_its_lease_runs_out(bulk_sandbox, database_tasks):
-    from fusion_site.adoption.tasks import runs_continue
+    from webhooks.adoption.tasks import runs_continue
 
     expiry = timezone.now() + datetime.timedelta(minutes=5)
     run = Run.objects.create(

@@ -10,7 +10,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import User
-from fusion_site.telemetry.heartbeat import worker_heartbeat_beat
+from webhooks.telemetry.heartbeat import worker_heartbeat_beat
 
 pytestmark = pytest.mark.django_db
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -258,7 +258,7 @@ def test_a_delivery_waiting_for_its_scheduled_retry_is_no_alarm(admin, site_sand
 
 
 def test_a_name_that_does_not_resolve_is_said_in_words():
-    from fusion_site.console.connection import unreachable_why
+    from webhooks.console.connection import unreachable_why
 
     assert (
         unreachable_why("https://no-such-host.invalid/1/")

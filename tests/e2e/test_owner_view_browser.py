@@ -20,9 +20,9 @@ from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import Page, expect
 
 from accounts.models import FieldMapping, Run, Tag
-from fusion_site.telemetry.heartbeat import worker_heartbeat_beat
 from tests.e2e.conftest import log_in, screenshot
 from webhooks.models import Delivery
+from webhooks.telemetry.heartbeat import worker_heartbeat_beat
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 User = get_user_model()

@@ -101,6 +101,6 @@ def _fresh_throttle(request: pytest.FixtureRequest) -> None:
 
     cache.clear()
     if request.node.get_closest_marker("django_db") is not None:
-        from webhooks.throttle import wrong_keys_forget
+        from webhooks.services.throttle import wrong_keys_forget
 
         wrong_keys_forget()

@@ -15,12 +15,12 @@ from django.db import transaction
 
 from accounts.models import OutboxChange, Tag, User
 from accounts.services.outbox import contact_push, user_tags_apply
-from fusion_site.telemetry.models import WorkerHeartbeat
 from ontraport_client.contact import parse_tag_ids
 from tests.admin_support import change_form_data
 from tests.django_fixtures import ACCESS_KEY
 from tests.reliability.helpers import free_port, site_env, wait_until
 from webhooks.models import Delivery
+from webhooks.telemetry.models import WorkerHeartbeat
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

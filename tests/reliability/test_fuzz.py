@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.django_fixtures import ACCESS_KEY
 from webhooks.models import Delivery
-from webhooks.throttle import wrong_keys_forget
+from webhooks.services.throttle import wrong_keys_forget
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()

@@ -18,9 +18,9 @@ import requests
 from django.contrib.auth import get_user_model
 
 from fusion_site.dev import LAUNCHER_ENV, procfile_lines
-from fusion_site.telemetry.models import WorkerHeartbeat
 from ontraport_client.sandbox import SandboxControl
 from tests.reliability.helpers import BASE_DIR, free_port, site_env, wait_until
+from webhooks.telemetry.models import WorkerHeartbeat
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 User = get_user_model()

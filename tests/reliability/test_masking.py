@@ -1,4 +1,4 @@
-"""fusion_site.masking, the one masking function every log line, stored path, admin page and error report
+"""webhooks.masking, the one masking function every log line, stored path, admin page and error report
 goes through: names recognised decoded, configured secrets in every printed form."""
 
 import html
@@ -9,7 +9,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from fusion_site.log_filters import RedactSecretsFilter
-from fusion_site.masking import MASK, is_secret_name, mask_mapping, mask_text
+from webhooks.masking import MASK, is_secret_name, mask_mapping, mask_text
 
 KEY = "Fu<&>\"'+%;=sion-0123456789abcdef"
 GUESS = "guessed-0123456789"

@@ -188,8 +188,8 @@ def test_a_throttled_address_never_slows_other_senders_or_the_right_key(site_san
         raise AssertionError("the right key must not touch the throttle's counter")
 
     # Wherever it counts (the database by default, a shared cache when one is set).
-    monkeypatch.setattr("webhooks.throttle._count_in_database", counter_unavailable)
-    monkeypatch.setattr("webhooks.throttle._count_in_cache", counter_unavailable)
+    monkeypatch.setattr("webhooks.services.throttle._count_in_database", counter_unavailable)
+    monkeypatch.setattr("webhooks.services.throttle._count_in_cache", counter_unavailable)
     good = f"/?wpf_action=add&contact_id=1&access_key={ACCESS_KEY}"
     assert ontraport.get(good).status_code == 202
     assert attacker.get(good).status_code == 202

@@ -22,10 +22,10 @@ import requests
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from fusion_site.telemetry.models import WorkerHeartbeat
 from tests.django_fixtures import ACCESS_KEY
 from tests.reliability.helpers import enqueue_drain_in_database, free_port, site_env, store, wait_until
 from webhooks.models import Delivery
+from webhooks.telemetry.models import WorkerHeartbeat
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 User = get_user_model()

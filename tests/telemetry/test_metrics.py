@@ -7,8 +7,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fusion_site.log_json import JsonFormatter
-from fusion_site.telemetry.counters import counters_flush
-from fusion_site.telemetry.heartbeat import worker_heartbeat_beat
+from webhooks.telemetry.counters import counters_flush
+from webhooks.telemetry.heartbeat import worker_heartbeat_beat
 
 pytestmark = pytest.mark.django_db
 

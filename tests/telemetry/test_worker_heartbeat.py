@@ -12,8 +12,8 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from fusion_site.telemetry.models import WorkerHeartbeat
-from fusion_site.telemetry.selectors import workers_alive
+from webhooks.telemetry.models import WorkerHeartbeat
+from webhooks.telemetry.selectors import workers_alive
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

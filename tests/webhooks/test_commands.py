@@ -80,7 +80,8 @@ def test_replay_failed_reprocesses_them(site_sandbox, webhook):
 
 
 def test_replay_selectors_combine(monkeypatch):
-    monkeypatch.setattr("webhooks.replay.wake_worker", lambda: None)  # only the selection matters here
+    # Only the selection matters here.
+    monkeypatch.setattr("webhooks.services.replay.wake_worker", lambda: None)
     a = store(status="failed", contact_id=5, received_at=days_ago(10))
     b = store(status="done", contact_id=5, received_at=days_ago(1))
     c = store(status="done", contact_id=6, received_at=days_ago(1))
@@ -104,7 +105,7 @@ def test_replay_selectors_combine(monkeypatch):
 
 
 def test_replay_since_accepts_a_datetime_with_offset(monkeypatch):
-    monkeypatch.setattr("webhooks.replay.wake_worker", lambda: None)
+    monkeypatch.setattr("webhooks.services.replay.wake_worker", lambda: None)
     store(status="done", received_at=datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC))
 
     assert run("deliveries_replay", "--since", "2024-05-01T13:30:00+02:00", "--dry-run").startswith(
@@ -177,7 +178,7 @@ def test_prune_deletes_finished_deliveries_older_than_the_cutoff():
 
 
 def test_prune_days_option_and_batches(monkeypatch):
-    monkeypatch.setattr("webhooks.retention.DELETE_BATCH", 2)
+    monkeypatch.setattr("webhooks.services.retention.DELETE_BATCH", 2)
     for _ in range(5):
         store(status="done", received_at=days_ago(8))
     recent = store(status="done", received_at=days_ago(6))

@@ -121,7 +121,7 @@ def test_every_attempt_and_its_outcome_is_on_the_page(admin, site_sandbox, djang
 
 def test_pruning_the_log_takes_the_attempts_with_it(site_sandbox):
     from webhooks.models import DeliveryAttempt
-    from webhooks.retention import deliveries_prune
+    from webhooks.services.retention import deliveries_prune
     from webhooks.tasks import process_deliveries
 
     delivery = Delivery.objects.create(action="add", contact_id=3, method="GET", path="/")

@@ -7,8 +7,12 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from webhooks.leases import deliveries_claims_release_held, deliveries_lease_renew, process_holder_prefix
 from webhooks.models import Delivery
+from webhooks.services.leases import (
+    deliveries_claims_release_held,
+    deliveries_lease_renew,
+    process_holder_prefix,
+)
 
 pytestmark = pytest.mark.django_db
 

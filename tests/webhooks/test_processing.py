@@ -8,10 +8,10 @@ from django.contrib.auth.models import Group
 from django.db.models import F
 from django.utils import timezone
 
-from webhooks.claiming import deliveries_claim, next_due_at
-from webhooks.merging import merge_deliveries
 from webhooks.models import Delivery
-from webhooks.processing import deliveries_process
+from webhooks.services.claiming import deliveries_claim, next_due_at
+from webhooks.services.merging import merge_deliveries
+from webhooks.services.processing import deliveries_process
 from webhooks.tasks import process_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -4,7 +4,7 @@ wrong key counted while the database is away."""
 import pytest
 from django.test import RequestFactory
 
-from webhooks.recording import request_source_ip
+from webhooks.services.recording import request_source_ip
 
 
 @pytest.mark.parametrize(
@@ -32,6 +32,6 @@ def test_a_wrong_key_while_the_database_is_unreachable_is_a_403_not_a_500(client
     def unreachable(source):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("webhooks.throttle._count_in_database", unreachable)
+    monkeypatch.setattr("webhooks.services.throttle._count_in_database", unreachable)
     response = client.get("/?wpf_action=test&access_key=wrong")
     assert (response.status_code, response.json()["reason"]) == (403, "invalid_access_key")

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from webhooks.retention import deliveries_prunable, deliveries_prune
+from webhooks.services.retention import deliveries_prunable, deliveries_prune
 
 
 class Command(BaseCommand):

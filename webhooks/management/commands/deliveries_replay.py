@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from webhooks.models import Delivery
-from webhooks.replay import deliveries_replay, deliveries_replayable
+from webhooks.services.replay import deliveries_replay, deliveries_replayable
 
 
 def parse_since(raw: str) -> datetime.datetime:

@@ -3,7 +3,7 @@
 It takes db_worker's options. A background thread records a heartbeat every FUSION_HEARTBEAT_SECONDS,
 whether the queue is busy or idle, so /readyz, /metrics, `manage.py check` and the admin can tell that a
 worker is alive; a clean stop (SIGTERM, Ctrl-C) is recorded at once, a killed worker stops beating. With
-each beat it renews the leases of the claims this process holds (webhooks.leases) and makes sure a
+each beat it renews the leases of the claims this process holds (webhooks.services.leases) and makes sure a
 wake-up waits for any delivery that is due (webhooks.tasks.wake_worker_if_due: a lost wake-up heals
 within one beat).
 SIGTERM lets the running drain finish its batch first (at most webhooks.tasks.DRAIN_SECONDS).
@@ -20,9 +20,9 @@ from django.core.management.base import CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from fusion_site.telemetry.heartbeat import HeartbeatThread, worker_id_new
-from webhooks.leases import deliveries_lease_renew, process_holder_prefix
+from webhooks.services.leases import deliveries_lease_renew, process_holder_prefix
 from webhooks.tasks import wake_worker_if_due
+from webhooks.telemetry.heartbeat import HeartbeatThread, worker_id_new
 from webhooks.worker import ResilientWorker
 
 # "No worker is running" (fusion.W001) is not news to the worker that is starting: the check is for the

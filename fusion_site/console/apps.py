@@ -1,9 +1,0 @@
-from django.apps import AppConfig
-
-
-class ConsoleConfig(AppConfig):
-    """The site owner's "Ontraport" page in the admin: health, URLs to paste, settings, a test webhook.
-    Depends on webhooks and accounts; nothing depends on it."""
-
-    name = "fusion_site.console"
-    verbose_name = "Ontraport"

@@ -1,0 +1,29 @@
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
+
+
+class AdoptionConfig(AppConfig):
+    """Adopting an Ontraport account and keeping in step: import, resync and the scheduled sweep.
+
+    Sits above webhooks (it logs to the deliveries log) and accounts (it applies contacts through the
+    accounts service); neither imports it."""
+
+    name = "webhooks.adoption"
+    label = "adoption"  # the app label of its tables and migrations, kept from before the move
+
+    def ready(self) -> None:
+        from webhooks.adoption.schedule import resync_every
+
+        resync_every()  # a malformed FUSION_RESYNC_EVERY fails at start-up, with the reason
+        # Sent per app that has models: this app has none (Run lives in accounts), so listen for accounts'.
+        post_migrate.connect(_sweep_schedule_after_migrate, sender=apps.get_app_config("accounts"))
+
+
+def _sweep_schedule_after_migrate(**kwargs: Any) -> None:
+    """Every deploy (and `make run`) migrates: that is where the first sweep gets scheduled, so no cron is
+    needed. Each sweep then schedules the next one when it finishes."""
+    from webhooks.adoption.schedule import sweep_schedule
+
+    sweep_schedule()
