@@ -5,7 +5,7 @@ from functools import cache
 from django.conf import settings
 
 from accounts.ontraport_budget import budget_clock, budget_store, cache_is_shared
-from accounts.services.fields import field_mapping_sources
+from accounts.selectors import field_mapping_sources
 from accounts.signals import ontraport_answered
 from ontraport_client import OntraportClient, Pacer, RetryPolicy
 

@@ -1,9 +1,10 @@
-"""Read-only queries about users, for the admin's neighbours (management commands, support scripts)."""
+"""Read-only queries: users (for the admin's neighbours: management commands, support scripts) and the
+Ontraport fields the enabled mappings read."""
 
 from typing import Any
 
 from accounts.identity import email_key
-from accounts.models import User
+from accounts.models import FieldMapping, User
 
 
 def user_find(*, email_or_contact_id: str) -> User | None:
@@ -30,3 +31,9 @@ def user_summary(*, user: User) -> dict[str, Any]:
         "profile": dict(user.profile),
         "is_active": user.is_active,
     }
+
+
+def field_mapping_sources() -> list[str]:
+    """The Ontraport fields enabled mappings read: what contact list calls ask for beyond the ids, e-mail,
+    names and tags (listFields), so answers carry no more than the site uses."""
+    return list(FieldMapping.objects.filter(enabled=True).values_list("ontraport_field", flat=True))

@@ -7,14 +7,18 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.signals import outbox_queued
+        from webhooks import checks  # noqa: F401 - registers the "no worker is running" check
         from webhooks.reporting import reporting_connect
+        from webhooks.signals import deliveries_queued
 
-        outbox_queued.connect(_outbox_queued, dispatch_uid="webhooks.wake_worker_for_outbox")
+        # Work queued elsewhere wakes the worker: the site's changes for Ontraport (accounts.services.outbox)
+        # and deliveries put back in the queue (webhooks.services.replay).
+        outbox_queued.connect(_work_queued, dispatch_uid="webhooks.wake_worker_for_outbox")
+        deliveries_queued.connect(_work_queued, dispatch_uid="webhooks.wake_worker_for_deliveries")
         reporting_connect()
 
 
-def _outbox_queued(**kwargs: object) -> None:
-    """The site queued changes for Ontraport (accounts.services.outbox): the same worker sends them."""
+def _work_queued(**kwargs: object) -> None:
     from webhooks.tasks import wake_worker
 
     wake_worker()

@@ -176,7 +176,7 @@ class Delivery(models.Model):
     # or failed on, already finished (a worker never claims those).
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEBHOOK)
     run = models.ForeignKey(
-        "accounts.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        "adoption.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     # The admin who sent it from the Ontraport page's "Send a test webhook" (None: Ontraport sent it, or a
     # run logged it: the run says who started it). Who replayed it is in its attempt log.

@@ -21,9 +21,9 @@ from accounts.services.password_return import password_return_next_due_at, passw
 from accounts.services.welcome import welcome_emails_send_due
 from webhooks.models import Delivery
 from webhooks.reporting import deliveries_finished_counted
-from webhooks.services.claiming import can_wait, deliveries_claim, next_due_at
+from webhooks.services.claiming import deliveries_claim, next_due_at
 from webhooks.services.processing import deliveries_process
-from webhooks.wakeup import TAIL_DELAY, wake_up_due_by, wake_up_throttled
+from webhooks.wakeup import TAIL_DELAY, can_wait, wake_up_throttled, wake_up_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def wake_worker_at(when: datetime.datetime) -> None:
     """Make sure a drain runs no later than `when` (one wake-up row, however often this is asked)."""
     if not can_wait():
         return  # inline backends cannot wait; `manage.py deliveries_process` drains by hand
-    if wake_up_due_by(when):
+    if wake_up_waiting(process_deliveries, by=when):
         return
     process_deliveries.using(run_after=max(when, timezone.now())).enqueue()
 

@@ -8,18 +8,18 @@ drain's *tail*: every drain that did work schedules one more run TAIL_DELAY late
 sees every delivery committed meanwhile. Retries and expired leases (a worker killed mid-batch) get a
 wake-up at their due time, scheduled before the work is done so a crash cannot lose it.
 
-This module decides; `webhooks.tasks` (which owns the task) enqueues.
+This module decides; `webhooks.tasks` (which owns the task) enqueues. The adoption app's task
+(`webhooks.adoption.tasks.runs_continue`) is woken the same way, with the same two questions below.
 """
 
 import datetime
 import time
 
 from django.db.models import Q
-from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
+from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, Task, task_backends
 
 WAKE_INTERVAL = 0.5
 TAIL_DELAY = datetime.timedelta(seconds=1.5)
-TASK_PATH = "webhooks.tasks.process_deliveries"
 
 _last_wake = 0.0
 
@@ -34,12 +34,19 @@ def wake_up_throttled() -> bool:
     return False
 
 
-def wake_up_due_by(when: datetime.datetime) -> bool:
-    """Is a wake-up already waiting to run at or before `when`? Only the database backend can tell."""
+def can_wait() -> bool:
+    """Can the task backend run a task later? An inline one (ImmediateBackend: tests, TASK_BACKEND=immediate)
+    runs it at once and cannot."""
+    return bool(task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer)
+
+
+def wake_up_waiting(task: Task, *, by: datetime.datetime) -> bool:
+    """Is a run of `task` already waiting to start at or before `by`? Only the database backend can tell
+    (another backend: False, so the caller enqueues)."""
     if type(task_backends[DEFAULT_TASK_BACKEND_ALIAS]).__module__.split(".")[0] != "django_tasks_db":
-        return False  # another backend: enqueue unconditionally
+        return False
     from django_tasks_db.models import DBTaskResult, get_date_max
 
     # django-tasks-db stores "run as soon as possible" as the largest date.
-    due = Q(run_after__lte=when) | Q(run_after=get_date_max())
-    return DBTaskResult.objects.filter(due, status="READY", task_path=TASK_PATH).exists()
+    due = Q(run_after__lte=by) | Q(run_after=get_date_max())
+    return DBTaskResult.objects.filter(due, status="READY", task_path=task.module_path).exists()

@@ -17,12 +17,6 @@ def field_mappings_enabled() -> list[FieldMapping]:
     return list(FieldMapping.objects.filter(enabled=True))
 
 
-def field_mapping_sources() -> list[str]:
-    """The Ontraport fields enabled mappings read: what contact list calls ask for beyond the ids, e-mail,
-    names and tags (listFields), so answers carry no more than the site uses."""
-    return list(FieldMapping.objects.filter(enabled=True).values_list("ontraport_field", flat=True))
-
-
 def mapped_value(*, contact: Contact, mappings: Sequence[FieldMapping], attribute: str) -> str:
     """The contact's value for a mapped user attribute (e.g. username), or "" when unmapped or empty."""
     for mapping in mappings:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from .app import DEFAULT_API_KEY, DEFAULT_APP_ID
+from .config import DEFAULT_API_KEY, DEFAULT_APP_ID
 from .ping import main as ping_main
 from .server import SandboxServer
 

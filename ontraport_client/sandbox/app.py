@@ -10,36 +10,24 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from . import control_api
+from .config import SandboxConfig
 from .faults import Fault, FaultQueue
 from .ontraport_api import OntraportApi
 from .rate_limit import RollingWindowLimiter
 from .rules import TagRules
-from .seed import SeedData, SeedSource, load_seed
+from .seed import SeedSource, load_seed
 from .state_file import state_save
 from .stats import RequestStats
 from .store import ContactStore
 from .webhook_subscriptions import WebhookSubscriptions
 from .wire import Request, Response, text_response
 
-DEFAULT_APP_ID = "sandbox-app"
-DEFAULT_API_KEY = "sandbox-key"
-DEFAULT_ACCOUNT_ID = 12345
 CONTROL_PREFIX = "/_sandbox"
 AUTHENTICATION_FAILED = "Your App ID and API Key do not authenticate."
-
-
-@dataclass(frozen=True)
-class SandboxConfig:
-    seed: SeedData
-    rate_limit: int = 0  # requests per window; 0 = unlimited
-    window: float = 60.0
-    app_id: str = DEFAULT_APP_ID
-    api_key: str = DEFAULT_API_KEY
-    account_id: int = DEFAULT_ACCOUNT_ID
 
 
 def api_path(path: str) -> str:

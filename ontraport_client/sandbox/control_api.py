@@ -31,14 +31,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .rules import RuleError
-from .store import DuplicateTagError
+from .config import SandboxConfig
+from .faults import FaultQueue
+from .ontraport_api import OntraportApi
+from .rules import RuleError, TagRules
+from .seed import SeedSource
+from .stats import RequestStats
+from .store import ContactStore, DuplicateTagError
+from .webhook_subscriptions import WebhookSubscriptions
 from .wire import Request, Response, json_response
 
-if TYPE_CHECKING:
-    from .app import SandboxApp
+
+class SandboxApp(Protocol):
+    """What the control API works on: the parts of the running sandbox (sandbox.app.SandboxApp)."""
+
+    config: SandboxConfig
+    store: ContactStore
+    api: OntraportApi
+    faults: FaultQueue
+    stats: RequestStats
+    webhooks: WebhookSubscriptions
+    rules: TagRules
+
+    def reset(
+        self, *, data: SeedSource | None = None, rate_limit: int | None = None, window: float | None = None
+    ) -> None: ...
 
 
 class BadControlRequest(Exception):

@@ -24,7 +24,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..version import __version__
-from .app import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY, DEFAULT_APP_ID, SandboxApp, SandboxConfig
+from .app import SandboxApp
+from .config import DEFAULT_ACCOUNT_ID, DEFAULT_API_KEY, DEFAULT_APP_ID, SandboxConfig
 from .control import SandboxControl
 from .seed import SeedSource, load_seed
 from .state_file import state_load, state_save

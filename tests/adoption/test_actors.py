@@ -4,9 +4,10 @@ admin's user pages take for the same change, and records who started it (its row
 import pytest
 from django.contrib.auth import get_user_model
 
-from accounts.models import Run, Tag, TagSubscription
+from accounts.models import Tag, TagSubscription
 from tests.admin_support import staff_client
 from tests.console.test_permissions import ADD_CHANGE, history_of
+from webhooks.adoption.models import Run
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()

@@ -4,15 +4,16 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from accounts.models import Run, Tag, User
+from accounts.models import Tag, User
 from tests.admin_support import messages_of, staff_client, superuser_client
+from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db
 
 TAGS_URL = "/admin/accounts/tag/"
 USERS_URL = "/admin/accounts/user/"
-RUNS_URL = "/admin/accounts/run/"
+RUNS_URL = "/admin/adoption/run/"
 
 
 @pytest.fixture

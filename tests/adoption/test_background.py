@@ -17,10 +17,10 @@ from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
 
-from accounts.models import Run, User
+from accounts.models import User
 from tests.reliability.helpers import site_env, wait_until
+from webhooks.adoption.models import Run
 from webhooks.adoption.runs import sweep_create
-from webhooks.adoption.schedule import TASK_PATH
 from webhooks.adoption.tasks import runs_continue
 from webhooks.models import Delivery
 from webhooks.tasks import process_deliveries
@@ -101,7 +101,7 @@ def test_two_workers_run_the_sweep_once_and_it_schedules_the_next(
     assert following.state == Run.State.QUEUED
     assert following.due_at > timezone.now() + datetime.timedelta(hours=23)
     # A wake-up waits no later than the due time (an earlier one, with nothing to do, schedules the next).
-    waiting = DBTaskResult.objects.filter(status="READY", task_path=TASK_PATH)
+    waiting = DBTaskResult.objects.filter(status="READY", task_path=runs_continue.module_path)
     as_soon_as_possible = get_date_max()  # how django-tasks-db stores a task enqueued with no run_after
     assert waiting.filter(Q(run_after__lte=following.due_at) | Q(run_after=as_soon_as_possible)).exists()
 
@@ -121,7 +121,7 @@ def test_bulk_work_stops_at_the_reserve_and_webhooks_still_get_through(
     run.refresh_from_db()
     assert (run.state, run.processed, run.lease_owner) == ("running", 50, "")
     # It comes back when the window frees up (besides the safety net at the end of its lease).
-    waiting = DBTaskResult.objects.filter(status="READY", task_path=TASK_PATH)
+    waiting = DBTaskResult.objects.filter(status="READY", task_path=runs_continue.module_path)
     now = timezone.now()
     assert waiting.filter(
         run_after__gt=now + datetime.timedelta(seconds=30), run_after__lt=now + datetime.timedelta(seconds=70)

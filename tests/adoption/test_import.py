@@ -7,7 +7,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from accounts.models import Run, Tag, User
+from accounts.models import Tag, User
+from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db

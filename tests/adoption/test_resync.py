@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Run, User
+from accounts.models import User
+from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db

@@ -7,15 +7,18 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from accounts.models import Run
-from webhooks.adoption.schedule import TASK_PATH, resync_every, sweep_schedule
+from webhooks.adoption.models import Run
+from webhooks.adoption.schedule import resync_every
+from webhooks.adoption.tasks import runs_continue, sweep_schedule
 
 pytestmark = pytest.mark.django_db
 
 
 def _wake_ups() -> list[datetime.datetime]:
     return sorted(
-        DBTaskResult.objects.filter(status="READY", task_path=TASK_PATH).values_list("run_after", flat=True)
+        DBTaskResult.objects.filter(status="READY", task_path=runs_continue.module_path).values_list(
+            "run_after", flat=True
+        )
     )
 
 

@@ -219,7 +219,7 @@ def test_a_test_webhook_needs_a_contact_id(admin, site_sandbox):
 
 
 def test_the_header_form_of_the_key_and_the_recent_runs(admin, site_sandbox, access_key):
-    from accounts.models import Run
+    from webhooks.adoption.models import Run
 
     owner = User.objects.get(username="root")
     Run.objects.create(kind="resync", arguments={"all": True}, started_from="admin", started_by=owner)

@@ -19,8 +19,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import Page, expect
 
-from accounts.models import FieldMapping, Run, Tag
+from accounts.models import FieldMapping, Tag
 from tests.e2e.conftest import log_in, screenshot
+from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 from webhooks.telemetry.heartbeat import worker_heartbeat_beat
 

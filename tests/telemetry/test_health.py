@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from webhooks.checks import workers_alive_check
 from webhooks.models import Delivery
-from webhooks.telemetry.checks import workers_alive_check
 from webhooks.telemetry.heartbeat import worker_heartbeat_beat, worker_heartbeat_stop
 from webhooks.telemetry.models import WorkerHeartbeat
 from webhooks.telemetry.selectors import workers_alive, workers_health

@@ -81,7 +81,7 @@ def test_replay_failed_reprocesses_them(site_sandbox, webhook):
 
 def test_replay_selectors_combine(monkeypatch):
     # Only the selection matters here.
-    monkeypatch.setattr("webhooks.services.replay.wake_worker", lambda: None)
+    monkeypatch.setattr("webhooks.tasks.wake_worker", lambda: None)
     a = store(status="failed", contact_id=5, received_at=days_ago(10))
     b = store(status="done", contact_id=5, received_at=days_ago(1))
     c = store(status="done", contact_id=6, received_at=days_ago(1))
@@ -105,7 +105,7 @@ def test_replay_selectors_combine(monkeypatch):
 
 
 def test_replay_since_accepts_a_datetime_with_offset(monkeypatch):
-    monkeypatch.setattr("webhooks.services.replay.wake_worker", lambda: None)
+    monkeypatch.setattr("webhooks.tasks.wake_worker", lambda: None)
     store(status="done", received_at=datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC))
 
     assert run("deliveries_replay", "--since", "2024-05-01T13:30:00+02:00", "--dry-run").startswith(

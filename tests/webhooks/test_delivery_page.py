@@ -133,7 +133,7 @@ def test_pruning_the_log_takes_the_attempts_with_it(site_sandbox):
 
 
 def test_imported_rows_say_so_in_the_list_and_on_their_page(admin):
-    from accounts.models import Run
+    from webhooks.adoption.models import Run
 
     run = Run.objects.create(
         kind="import", arguments={"tag_id": 1, "tag_name": "Members"}, started_from="admin"

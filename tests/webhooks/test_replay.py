@@ -41,7 +41,7 @@ def test_replay_fetches_the_contact_again_and_applies_it(site_sandbox, webhook):
 
 def test_replay_resets_the_delivery_and_wakes_the_worker_only_after_commit(site_sandbox, monkeypatch):
     woken: list[bool] = []
-    monkeypatch.setattr("webhooks.services.replay.wake_worker", lambda: woken.append(True))
+    monkeypatch.setattr("webhooks.tasks.wake_worker", lambda: woken.append(True))
     gave_up = store(
         status="failed",
         reason="gave_up",
@@ -66,7 +66,7 @@ def test_replay_resets_the_delivery_and_wakes_the_worker_only_after_commit(site_
 
 def test_only_finished_deliveries_of_real_actions_with_a_contact_are_replayable(monkeypatch):
     woken: list[bool] = []
-    monkeypatch.setattr("webhooks.services.replay.wake_worker", lambda: woken.append(True))
+    monkeypatch.setattr("webhooks.tasks.wake_worker", lambda: woken.append(True))
     later = timezone.now() + datetime.timedelta(hours=1)
     eligible = {
         store(action="add", status="done").pk,
@@ -89,7 +89,7 @@ def test_only_finished_deliveries_of_real_actions_with_a_contact_are_replayable(
 
 def test_nothing_to_replay_wakes_nobody(monkeypatch):
     woken: list[bool] = []
-    monkeypatch.setattr("webhooks.services.replay.wake_worker", lambda: woken.append(True))
+    monkeypatch.setattr("webhooks.tasks.wake_worker", lambda: woken.append(True))
     store(action="test", contact_id=None, status="done")
 
     assert deliveries_replay(queryset=Delivery.objects.all(), by="carol") == 0
@@ -100,7 +100,7 @@ def test_a_failing_wake_up_does_not_undo_the_replay(monkeypatch, caplog):
     def broken_wake_up() -> None:
         raise RuntimeError("task queue unavailable")
 
-    monkeypatch.setattr("webhooks.services.replay.wake_worker", broken_wake_up)
+    monkeypatch.setattr("webhooks.tasks.wake_worker", broken_wake_up)
     delivery = store(status="failed", reason="not_found")
 
     assert deliveries_replay(queryset=Delivery.objects.all(), by="dave") == 1

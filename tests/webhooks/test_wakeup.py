@@ -22,7 +22,7 @@ def database_tasks(settings, monkeypatch):
 
 
 def wake_ups() -> list[DBTaskResult]:
-    return list(DBTaskResult.objects.filter(task_path=wakeup.TASK_PATH, status="READY"))
+    return list(DBTaskResult.objects.filter(task_path=process_deliveries.module_path, status="READY"))
 
 
 def test_a_burst_of_webhooks_enqueues_one_wake_up_not_one_per_webhook(site_sandbox, webhook, database_tasks):

@@ -25,14 +25,15 @@ from django.views.decorators.http import require_POST
 
 from accounts import admin as accounts_admin
 from accounts.history import actor_of
-from accounts.models import Run, Tag, User
+from accounts.models import Tag, User
 from accounts.ontraport import ontraport_bulk_client
 from accounts.permissions import can_add_and_change_users, can_change_users
 from accounts.services.roles import role_resolve
 from ontraport_client import OntraportError
+from webhooks.adoption.models import Run
 from webhooks.adoption.pages import LeaseLost
 from webhooks.adoption.runs import run_now, run_preview, run_start
-from webhooks.adoption.schedule import runs_wake_at
+from webhooks.adoption.tasks import runs_wake_at
 from webhooks.models import Delivery
 
 
@@ -99,7 +100,7 @@ def _links(runs: list[Run]) -> SafeString:
     return format_html_join(
         ", ",
         '<a href="{}">{}</a>',
-        ((reverse("admin:accounts_run_change", args=[r.pk]), str(r)) for r in runs),
+        ((reverse("admin:adoption_run_change", args=[r.pk]), str(r)) for r in runs),
     )
 
 

@@ -1,7 +1,13 @@
+import importlib
+import sys
 from typing import Any
 
-from django.apps import AppConfig, apps
+from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+
+# Task rows name their task by module path, and the worker imports it by that path: rows queued before this
+# app moved into webhooks (fusion_site.adoption) must still find their task.
+MOVED_TASK_MODULES = {"fusion_site.adoption.tasks": "webhooks.adoption.tasks"}
 
 
 class AdoptionConfig(AppConfig):
@@ -17,13 +23,14 @@ class AdoptionConfig(AppConfig):
         from webhooks.adoption.schedule import resync_every
 
         resync_every()  # a malformed FUSION_RESYNC_EVERY fails at start-up, with the reason
-        # Sent per app that has models: this app has none (Run lives in accounts), so listen for accounts'.
-        post_migrate.connect(_sweep_schedule_after_migrate, sender=apps.get_app_config("accounts"))
+        post_migrate.connect(_sweep_schedule_after_migrate, sender=self)
+        for old, new in MOVED_TASK_MODULES.items():
+            sys.modules.setdefault(old, importlib.import_module(new))
 
 
 def _sweep_schedule_after_migrate(**kwargs: Any) -> None:
     """Every deploy (and `make run`) migrates: that is where the first sweep gets scheduled, so no cron is
     needed. Each sweep then schedules the next one when it finishes."""
-    from webhooks.adoption.schedule import sweep_schedule
+    from webhooks.adoption.tasks import sweep_schedule
 
     sweep_schedule()

@@ -9,12 +9,13 @@ from django.core.management.base import CommandError, OutputWrapper
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from accounts.models import Run, Tag
+from accounts.models import Tag
 from accounts.ontraport import ontraport_bulk_client
 from accounts.services.tags import tags_sync_from_ontraport
 from ontraport_client import OntraportClient, OntraportError
 from ontraport_client.pacing import Pacer
 from webhooks.adoption.leases import lease_owner_new, run_claim, run_release
+from webhooks.adoption.models import Run
 from webhooks.adoption.pages import LeaseLost, Page, RunShort
 from webhooks.adoption.runs import run_count_total, run_find_open, run_start, run_work
 

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import Run
+from webhooks.adoption.models import Run
 from webhooks.reporting import bulk_run_ended
 
 HOST = socket.gethostname()

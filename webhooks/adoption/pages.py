@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from accounts.models import Run, User
+from accounts.models import User
 from accounts.services.contacts_apply import (
     ContactRequest,
     Effect,
@@ -25,6 +25,7 @@ from accounts.services.contacts_apply import (
 from ontraport_client import ConditionIgnoredError, Contact, OntraportClient, Tag
 from webhooks.adoption.budget import bulk_wait_seconds
 from webhooks.adoption.leases import lease_duration
+from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 
 logger = logging.getLogger(__name__)

@@ -6,9 +6,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accounts.history import history_record
-from accounts.models import Run, User
+from accounts.models import User
 from ontraport_client import OntraportClient, OntraportError
 from webhooks.adoption.leases import lease_owner_new, run_claim, run_release
+from webhooks.adoption.models import Run
 from webhooks.adoption.pages import (
     BulkDirectory,
     LeaseLost,

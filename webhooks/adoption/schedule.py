@@ -1,7 +1,6 @@
-"""When runs continue and when the next sweep is due, through the task backend (no cron).
+"""When the next sweep is due (no cron): FUSION_RESYNC_EVERY after the last one, kept as a queued Run.
 
-The Run table is the source of truth and the task (`adoption.tasks.runs_continue`) only a signal to work on
-it, as for deliveries: one waiting task row serves every run, however often a wake-up is asked for.
+This module decides; `webhooks.adoption.tasks` (which owns the task that works on runs) wakes the worker.
 """
 
 import datetime
@@ -9,14 +8,13 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Max, Q
-from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
+from django.db.models import Max
 from django.utils import timezone
 
-from accounts.models import Run
+from webhooks.adoption.models import Run
 from webhooks.adoption.runs import sweep_create
+from webhooks.wakeup import can_wait
 
-TASK_PATH = "webhooks.adoption.tasks.runs_continue"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -33,35 +31,9 @@ def resync_every() -> datetime.timedelta | None:
     return datetime.timedelta(seconds=seconds) if seconds > 0 else None
 
 
-def can_wait() -> bool:
-    return bool(task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer)
-
-
-def runs_wake_at(when: datetime.datetime | None = None) -> None:
-    """Make sure `runs_continue` runs no later than `when` (default: now)."""
-    from webhooks.adoption.tasks import runs_continue
-
-    when = when or timezone.now()
-    if not can_wait():
-        if when <= timezone.now():
-            runs_continue.enqueue()  # an inline backend runs it right here; it cannot wait for later
-        return
-    if _wake_up_due_by(when):
-        return
-    runs_continue.using(run_after=max(when, timezone.now())).enqueue()
-
-
-def _wake_up_due_by(when: datetime.datetime) -> bool:
-    if type(task_backends[DEFAULT_TASK_BACKEND_ALIAS]).__module__.split(".")[0] != "django_tasks_db":
-        return False
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
-    due = Q(run_after__lte=when) | Q(run_after=get_date_max())
-    return DBTaskResult.objects.filter(due, status="READY", task_path=TASK_PATH).exists()
-
-
-def sweep_schedule() -> Run | None:
-    """Make sure the next sweep is queued (FUSION_RESYNC_EVERY after the last one) and will be woken for.
+def sweep_ensure() -> Run | None:
+    """Make sure the next sweep is queued, due FUSION_RESYNC_EVERY after the last one (the caller wakes the
+    worker for it: webhooks.adoption.tasks.sweep_schedule).
 
     Safe to call from any number of processes: one open sweep at a time is a database constraint. With
     sweeps off, a sweep that has not started yet is withdrawn. Inline task backends cannot wait, so they
@@ -83,6 +55,4 @@ def sweep_schedule() -> Run | None:
     elif sweep.state == Run.State.QUEUED and sweep.started_at is None and (sweep.due_at or due) > due:
         Run.objects.filter(pk=sweep.pk, started_at__isnull=True).update(due_at=due)  # the interval shrank
         sweep.due_at = due
-    if sweep is not None:
-        runs_wake_at(sweep.due_at or timezone.now())
     return sweep

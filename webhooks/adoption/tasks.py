@@ -1,4 +1,8 @@
-"""The background task: continue open runs (admin-started imports and resyncs, the sweep) in slices.
+"""The background task: continue open runs (admin-started imports and resyncs, the sweep) in slices, and
+how it is woken.
+
+The Run table is the source of truth and the task only a signal to work on it, as for deliveries: one
+waiting task row serves every run, however often a wake-up is asked for (webhooks.wakeup).
 
 Thin: the work is in adoption.runs and adoption.pages. It runs at a low priority and hands the worker back
 every RUN_SLICE_SECONDS, so webhook drains queued meanwhile go first; it never sleeps on Ontraport's
@@ -11,14 +15,15 @@ from django.db.models import Min, Q
 from django.tasks import task
 from django.utils import timezone
 
-from accounts.models import Run
 from accounts.ontraport import ontraport_bulk_client
 from ontraport_client import OntraportError
 from webhooks.adoption.budget import bulk_wait_seconds
 from webhooks.adoption.leases import lease_duration, lease_free, lease_owner_new, run_claim, run_release
+from webhooks.adoption.models import Run
 from webhooks.adoption.pages import LeaseLost, RunShort
 from webhooks.adoption.runs import run_count_total, run_work
-from webhooks.adoption.schedule import can_wait, runs_wake_at, sweep_schedule
+from webhooks.adoption.schedule import sweep_ensure
+from webhooks.wakeup import can_wait, wake_up_waiting
 
 RUN_SLICE_SECONDS = 2.0
 # After an Ontraport error a background run waits this long before its next try.
@@ -104,3 +109,23 @@ def runs_continue() -> str:
     if _next_run() is not None:
         runs_wake_at()
     return f"run #{run.pk}: done"
+
+
+def runs_wake_at(when: datetime.datetime | None = None) -> None:
+    """Make sure `runs_continue` runs no later than `when` (default: now)."""
+    when = when or timezone.now()
+    if not can_wait():
+        if when <= timezone.now():
+            runs_continue.enqueue()  # an inline backend runs it right here; it cannot wait for later
+        return
+    if wake_up_waiting(runs_continue, by=when):
+        return
+    runs_continue.using(run_after=max(when, timezone.now())).enqueue()
+
+
+def sweep_schedule() -> Run | None:
+    """Make sure the next sweep is queued (webhooks.adoption.schedule) and the worker woken for it."""
+    sweep = sweep_ensure()
+    if sweep is not None:
+        runs_wake_at(sweep.due_at or timezone.now())
+    return sweep

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from accounts.models import Run
+from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 from webhooks.selectors import queue_stats
 

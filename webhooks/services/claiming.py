@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Min, Q
-from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
 
 from webhooks.models import Delivery
+from webhooks.wakeup import can_wait
 
 CONTACTS_PER_CALL = 50
 
@@ -109,11 +109,6 @@ def _fills_a_group(rate: float | None) -> bool:
     """Waiting for a partial group only pays when webhooks arrive fast enough to fill it in the coalesce
     window; a lone webhook is fetched at once."""
     return rate is not None and rate * settings.FUSION_COALESCE_SECONDS >= CONTACTS_PER_CALL
-
-
-def can_wait() -> bool:
-    """Can the task backend run a drain later? An inline one (ImmediateBackend) cannot."""
-    return bool(task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer)
 
 
 def burst_in_progress(rates: ArrivalRates) -> bool:

@@ -12,7 +12,7 @@ from accounts.history import history_record
 from accounts.models import User
 from accounts.services.contacts_apply import SyncAction
 from webhooks.models import Delivery, DeliveryAttempt
-from webhooks.tasks import wake_worker
+from webhooks.signals import deliveries_queued
 
 REPLAYABLE_STATUSES = (Delivery.Status.DONE, Delivery.Status.FAILED)
 # Test pings and rejected (malformed) requests have nothing to apply.
@@ -84,5 +84,5 @@ def deliveries_replay(*, queryset: QuerySet[Delivery], by: str, actor: User | No
     if replayed:
         # Robust, as for an incoming webhook: the replay is committed whether or not the wake-up can be
         # enqueued (a failure is logged, and the next wake-up drains these rows with the rest).
-        transaction.on_commit(wake_worker, robust=True)
+        transaction.on_commit(lambda: deliveries_queued.send(sender=Delivery), robust=True)
     return replayed

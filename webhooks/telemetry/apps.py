@@ -5,6 +5,3 @@ class TelemetryConfig(AppConfig):
     name = "webhooks.telemetry"
     label = "telemetry"  # the app label of its tables and migrations, kept from before the move
     verbose_name = "Telemetry (worker heartbeats, counters)"
-
-    def ready(self) -> None:
-        from webhooks.telemetry import checks  # noqa: F401 - registers the system check

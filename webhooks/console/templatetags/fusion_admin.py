@@ -7,8 +7,8 @@ from django import template
 from django.conf import settings
 from django.http import HttpRequest
 
-from webhooks.services.claiming import can_wait
 from webhooks.telemetry.selectors import workers_health
+from webhooks.wakeup import can_wait
 
 register = template.Library()
 

@@ -4,10 +4,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.models import Run
 from accounts.ontraport import ontraport_bulk_client
 from accounts.services.roles import role_resolve
 from webhooks.adoption.foreground import run_in_foreground, tag_resolve
+from webhooks.adoption.models import Run
 
 
 class Command(BaseCommand):

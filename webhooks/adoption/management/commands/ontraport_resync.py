@@ -5,9 +5,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
-from accounts.models import Run, User
+from accounts.models import User
 from accounts.ontraport import ontraport_bulk_client
 from webhooks.adoption.foreground import run_in_foreground, tag_resolve
+from webhooks.adoption.models import Run
 
 
 class Command(BaseCommand):

@@ -8,16 +8,16 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Warning, register
 from django.db import DatabaseError
-from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 
 from webhooks.telemetry.selectors import workers_health
+from webhooks.wakeup import can_wait
 
 
 @register("fusion_workers")
 def workers_alive_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if not settings.FUSION_WORKER_CHECK:
         return []  # make run: its supervisor starts the worker and reports its death (fusion_site.dev)
-    if not task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
+    if not can_wait():
         return []  # an inline task backend applies webhooks in the request: there is no worker to miss
     try:
         health = workers_health()
