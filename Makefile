@@ -36,7 +36,7 @@ system-deps:
 	@if ! command -v chromium >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "The browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi; fi
-	@# The cluster test (tests/telemetry/test_cluster.py) starts a Redis of its own.
+	@# The cluster test (tests/webhooks/telemetry/test_cluster.py) starts a Redis of its own.
 	@if ! command -v redis-server >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "The cluster test needs Redis: sudo apt-get install redis-server"; exit 1; fi; fi
@@ -48,9 +48,11 @@ run: $(VENV)/.runtime
 # --- test --------------------------------------------------------------------------------------------------
 test: $(VENV)/.dev system-deps lint typecheck pytest
 
+# The house's import contracts (pyproject.toml, [tool.importlinter]; docs/architecture.md) are part of lint.
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-logo
 
 typecheck: $(VENV)/.dev
 	FUSION_ACCESS_KEY=typecheck-only-key-0123456789 DEBUG=1 $(VENV)/bin/mypy .
@@ -65,7 +67,7 @@ pytest-sqlite: $(VENV)/.dev
 # of `make test`'s PostgreSQL run too.
 test-cluster: $(VENV)/.dev system-deps
 	@[[ "$${DATABASE_URL:-}" == postgres* ]] || { echo "make test-cluster needs DATABASE_URL=postgres://..."; exit 1; }
-	$(PY) -m pytest -m cluster tests/telemetry/test_cluster.py $(PYTEST_ARGS)
+	$(PY) -m pytest -m cluster tests/webhooks/telemetry/test_cluster.py $(PYTEST_ARGS)
 
 pytest-postgres: $(VENV)/.dev
 	@if [[ "$${DATABASE_URL:-}" == postgres* ]]; then \
@@ -86,4 +88,4 @@ bench-deps: $(VENV)/.dev
 	  else echo "The benchmarks need:$$missing (sudo apt-get install$$missing)"; exit 1; fi; fi
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -40,10 +40,7 @@ from accounts.services.tag_subscriptions import (
     tag_subscriptions_refresh,
 )
 from accounts.services.tags import tags_sync_from_ontraport
-from ontraport_client import OntraportError
-
-# A contact in Ontraport's own app.
-ONTRAPORT_CONTACT_URL = "https://app.ontraport.com/#!/contact/edit&id={}"
+from ontraport_client import OntraportError, contact_app_url
 
 
 def breakable(text: str) -> SafeString:
@@ -272,7 +269,7 @@ class UserAdmin(DjangoUserAdmin):
             return "—"
         return format_html(
             '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
-            ONTRAPORT_CONTACT_URL.format(user.contact_id),
+            contact_app_url(user.contact_id),
             user.contact_id,
         )
 

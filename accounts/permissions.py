@@ -1,17 +1,14 @@
-"""Who may do what, decided as the admin decides it: by Django permissions, never by the staff flag alone.
+"""Who may change users, decided as the admin decides it: by Django permissions, never by the staff flag
+alone.
 
 Everything that creates or changes users — the Ontraport page's test webhook, an import, a resync, linking a
 contact by hand, replaying a delivery — takes the permissions the admin's own user pages take for the same
-change (`accounts.add_user` to create, `accounts.change_user` to change). A delivery's outcome (its page,
-the test webhook's result, the Ontraport page's latest failures, which show e-mails) is shown only to those
-who may view deliveries. One function per kind of change, so every view and action asks the same question.
+change (`accounts.add_user` to create, `accounts.change_user` to change). One function per kind of change,
+so every view and action asks the same question; what deliveries need besides is webhooks.permissions'.
 """
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
-
-VIEW_DELIVERIES = "webhooks.view_delivery"
-CHANGE_DELIVERIES = "webhooks.change_delivery"
 
 
 def _user_permission(action: str) -> str:
@@ -33,21 +30,3 @@ def can_add_and_change_users(request: HttpRequest) -> bool:
     """May run what can both create users and rewrite existing ones: an `add` (it may link an existing,
     unlinked user by e-mail and overwrite its names, tags and role), an import, a replay."""
     return can_add_users(request) and can_change_users(request)
-
-
-def can_view_deliveries(request: HttpRequest) -> bool:
-    """May read the deliveries log and any delivery's outcome (messages name users and e-mails)."""
-    return bool(request.user.is_active and request.user.has_perm(VIEW_DELIVERIES))
-
-
-def can_replay_deliveries(request: HttpRequest) -> bool:
-    """A replay re-applies contacts (an `add` may create a user): the log's change permission and the
-    users' add and change permissions."""
-    return bool(request.user.has_perm(CHANGE_DELIVERIES)) and can_add_and_change_users(request)
-
-
-def can_send_test_webhook(request: HttpRequest, *, action: str) -> bool:
-    """A test webhook is a real one: `add` may create or link a user, `update`/`update_tags` change one."""
-    if action == "add":
-        return can_add_and_change_users(request)
-    return can_change_users(request)

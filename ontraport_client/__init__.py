@@ -3,8 +3,8 @@
 No Django in here: the site's apps depend on this package, never the other way round.
 """
 
-from .client import OntraportClient
-from .contact import Contact
+from .client import PAGE_SIZE, OntraportClient
+from .contact import Contact, contact_app_url
 from .contact_field import ContactField
 from .errors import (
     ApiError,
@@ -23,6 +23,7 @@ from .version import __version__
 from .webhook import WebhookSubscription
 
 __all__ = [
+    "PAGE_SIZE",
     "ApiError",
     "AuthenticationError",
     "ConditionIgnoredError",
@@ -39,4 +40,5 @@ __all__ = [
     "TransportError",
     "WebhookSubscription",
     "__version__",
+    "contact_app_url",
 ]

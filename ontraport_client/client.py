@@ -21,7 +21,9 @@ from .webhook import WebhookSubscription, event_with_target
 logger = logging.getLogger(__name__)
 
 CONTACT_OBJECT_TYPE = 0
-PAGE_SIZE = 50  # Ontraport's default and maximum "range"
+# Ontraport's default and largest "range": rows per list call and ids per contact fetch, so one call serves
+# at most 50 contacts (the site fetches, imports and sends tags 50 contacts a call).
+PAGE_SIZE = 50
 # What every contact answer carries whatever the site maps: identity, names and tags. List calls ask for
 # these (plus the caller's mapped fields) with listFields instead of whole records, which on accounts with
 # hundreds of custom fields are many times larger (PHP SDK: listFields narrows every list answer).

@@ -14,6 +14,13 @@ from typing import Any
 TAG_SEPARATOR = "*/*"
 # Ids are stored in 64-bit signed columns: anything larger cannot be a real Ontraport id.
 ID_MAX = 2**63 - 1
+# The contact's page in Ontraport's own app (where the site's admin pages link a contact id to).
+APP_URL = "https://app.ontraport.com/#!/contact/edit&id={}"
+
+
+def contact_app_url(contact_id: int) -> str:
+    """The contact's page in Ontraport's app, for a person to open."""
+    return APP_URL.format(contact_id)
 
 
 def parse_tag_ids(contact_cat: object) -> frozenset[int]:

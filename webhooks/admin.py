@@ -24,16 +24,14 @@ from django.views.decorators.http import require_POST
 from accounts.admin import breakable
 from accounts.history import actor_of
 from accounts.identity import email_key
-from accounts.permissions import can_replay_deliveries
 from accounts.reasons import FailureReason
+from ontraport_client import contact_app_url
 from webhooks.masking import mask_text
 from webhooks.models import EMAIL_KEY, Delivery, DeliveryAttempt
 from webhooks.params import CONTACT_ID_MAX
+from webhooks.permissions import can_replay_deliveries
 from webhooks.reason_advice import reason_advice
-from webhooks.services.replay import deliveries_replay, deliveries_replayable
-
-# A contact in Ontraport's own app, for the links beside contact ids.
-ONTRAPORT_CONTACT_URL = "https://app.ontraport.com/#!/contact/edit&id={}"
+from webhooks.services.replay import NOT_REPLAYABLE, deliveries_replay, deliveries_replayable
 
 MESSAGE_PREVIEW_CHARS = 140  # the column wraps: room for what changed (fields, tags added and removed)
 SEARCH_MAX_IDS = 1000  # users (or carried e-mails) a search looks at: a search term is not a report
@@ -187,12 +185,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         if replayed:
             self.message_user(request, f"Delivery #{delivery_id} replayed: it is processed again now.")
         else:
-            self.message_user(
-                request,
-                "Only done or failed add, update and update_tags deliveries with a contact id "
-                "can be replayed.",
-                messages.WARNING,
-            )
+            self.message_user(request, f"{NOT_REPLAYABLE.capitalize()}.", messages.WARNING)
         return HttpResponseRedirect(reverse("admin:webhooks_delivery_change", args=[delivery_id]))
 
     def change_view(
@@ -210,7 +203,7 @@ class DeliveryAdmin(admin.ModelAdmin):
                 "masked_path": mask_text(delivery.path),
                 "advice": reason_advice(delivery.reason),
                 "ontraport_contact_url": (
-                    ONTRAPORT_CONTACT_URL.format(delivery.contact_id) if delivery.contact_id else ""
+                    contact_app_url(delivery.contact_id) if delivery.contact_id else ""
                 ),
                 **attempts_summary(delivery, list(delivery.attempt_log.select_related("by"))),
                 "may_replay": self.has_replay_permission(request)
@@ -249,10 +242,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         skipped = selected - replayed
         text = f"Replayed {replayed} of {selected} selected deliveries."
         if skipped:
-            text += (
-                f" Skipped {skipped}: only done or failed add, update and update_tags deliveries "
-                "with a contact id can be replayed."
-            )
+            text += f" Skipped {skipped}: {NOT_REPLAYABLE}."
         self.message_user(request, text, messages.SUCCESS if replayed else messages.WARNING)
 
 

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from django.urls import reverse
+
 # Ontraport replaces this merge field with the contact's id when it sends the webhook.
 CONTACT_ID_MERGE_FIELD = "[Contact ID]"
 EXAMPLE_ROLE = "customer"
@@ -12,6 +14,12 @@ EXAMPLE_ROLE = "customer"
 class SenderUrl:
     purpose: str
     url: str
+
+
+def events_url_for_ontraport(*, base_url: str, access_key: str) -> str:
+    """Where Ontraport POSTs the events of the site's tag subscriptions, key filled in: its subscriptions
+    cannot send headers, so the key travels in the URL."""
+    return f"{base_url.rstrip('/')}{reverse('ontraport-events')}?access_key={quote(access_key, safe='')}"
 
 
 def webhook_urls_for_ontraport(*, base_url: str, access_key: str) -> list[SenderUrl]:

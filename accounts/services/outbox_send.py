@@ -24,14 +24,13 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from accounts.models import OutboxChange, User
-from ontraport_client import OntraportClient, OntraportError
+from ontraport_client import PAGE_SIZE, OntraportClient, OntraportError
 
 logger = logging.getLogger(__name__)
 
-CONTACTS_PER_CALL = 50
 # Users a send takes: one tag call's worth when they share a tag list, so the budget is looked at before
 # every call (see outbox_send) and webhooks never wait behind a long batch.
-OUTBOX_BATCH = CONTACTS_PER_CALL
+OUTBOX_BATCH = PAGE_SIZE
 NO_CONTACT = "the user has no Ontraport contact: link one, or set FUSION_PUSH_NEW_USERS"
 
 
@@ -98,10 +97,10 @@ def outbox_claim(*, worker_id: str, limit: int = OUTBOX_BATCH) -> list[OutboxCha
         )
         users = list(dict.fromkeys(user_id for user_id, _ in seeds))
         now = timezone.now()
-        if seeds and len(users) % CONTACTS_PER_CALL:
+        if seeds and len(users) % PAGE_SIZE:
             oldest = min(created_at for _, created_at in seeds)
             if _partial_group_waits(oldest=oldest, now=now):
-                users = users[: len(users) - len(users) % CONTACTS_PER_CALL]
+                users = users[: len(users) - len(users) % PAGE_SIZE]
         if not users:
             return []
         ids = list(
@@ -212,8 +211,8 @@ def _tags_send(*, client: OntraportClient, nets: list[_Net], adding: bool) -> No
         if tags and net.contact_id is not None:
             groups[tags].append(net)
     for tags, members in groups.items():
-        for start in range(0, len(members), CONTACTS_PER_CALL):
-            chunk = members[start : start + CONTACTS_PER_CALL]
+        for start in range(0, len(members), PAGE_SIZE):
+            chunk = members[start : start + PAGE_SIZE]
             contact_ids = [net.contact_id for net in chunk if net.contact_id is not None]
             try:
                 if adding:

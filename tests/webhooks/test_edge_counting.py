@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.telemetry.test_metrics import samples
+from tests.webhooks.telemetry.test_metrics import samples
 
 pytestmark = pytest.mark.django_db
 EVENTS = "/webhooks/ontraport/events/"

@@ -22,15 +22,13 @@ from accounts.services.contacts_apply import (
     SyncOutcome,
     users_sync_from_contacts,
 )
-from ontraport_client import ConditionIgnoredError, Contact, OntraportClient, Tag
+from ontraport_client import PAGE_SIZE, ConditionIgnoredError, Contact, OntraportClient, Tag
 from webhooks.adoption.budget import bulk_wait_seconds
 from webhooks.adoption.leases import lease_duration
 from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 
 logger = logging.getLogger(__name__)
-
-PAGE_SIZE = 50
 
 # Which count an applied contact adds to.
 _EFFECT_COUNT = {

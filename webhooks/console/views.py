@@ -18,15 +18,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.history import actor_of, history_record
-from accounts.permissions import can_send_test_webhook, can_view_deliveries
 from webhooks.console.connection import connection_check
 from webhooks.console.effective_settings import effective_settings
 from webhooks.console.selectors import delivery_health, runs_recent
 from webhooks.console.webhook_probe import ACTIONS, webhook_probe_send
 from webhooks.models import Delivery
 from webhooks.params import parse_contact_id
+from webhooks.permissions import can_send_test_webhook, can_view_deliveries
 from webhooks.reason_advice import reason_advice
-from webhooks.sender_urls import webhook_urls_for_ontraport
+from webhooks.sender_urls import events_url_for_ontraport, webhook_urls_for_ontraport
 from webhooks.telemetry.selectors import workers_health
 
 # Stands for the key in the page's URLs; the page's script puts the key in only when asked (a click).
@@ -37,7 +37,7 @@ def ontraport_page(request: HttpRequest) -> HttpResponse:
     health = delivery_health(hours=24)
     since = timezone.now() - datetime.timedelta(hours=24)
     urls = webhook_urls_for_ontraport(base_url=settings.SITE_URL, access_key=KEY_PLACEHOLDER)
-    events_url = f"{settings.SITE_URL}{reverse('ontraport-events')}?access_key={KEY_PLACEHOLDER}"
+    events_url = events_url_for_ontraport(base_url=settings.SITE_URL, access_key=KEY_PLACEHOLDER)
     # Where the sender can add headers ("Send A Webhook" in newer accounts): the URL without the key, and
     # the key in a header (webhooks.params.KEY_HEADER), so it appears in no URL and no access log.
     header_urls = [

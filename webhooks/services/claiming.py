@@ -18,10 +18,9 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from ontraport_client import PAGE_SIZE
 from webhooks.models import Delivery
 from webhooks.wakeup import can_wait
-
-CONTACTS_PER_CALL = 50
 
 # The arrival rate: webhooks stored over the last BURST_SAMPLE_SECONDS.
 BURST_SAMPLE_SECONDS = 2.0
@@ -91,7 +90,7 @@ def deliveries_claim(*, worker_id: str, limit: int | None = None) -> list[Delive
         worker_id=worker_id,
         limit=limit or settings.FUSION_BATCH_SIZE,
         lease=datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS),
-        chunk=CONTACTS_PER_CALL,
+        chunk=PAGE_SIZE,
         coalesce=coalesce_window() if _fills_a_group(rates.recent) else datetime.timedelta(0),
         due_before=held_since,
     )
@@ -108,7 +107,7 @@ def coalesce_window() -> datetime.timedelta:
 def _fills_a_group(rate: float | None) -> bool:
     """Waiting for a partial group only pays when webhooks arrive fast enough to fill it in the coalesce
     window; a lone webhook is fetched at once."""
-    return rate is not None and rate * settings.FUSION_COALESCE_SECONDS >= CONTACTS_PER_CALL
+    return rate is not None and rate * settings.FUSION_COALESCE_SECONDS >= PAGE_SIZE
 
 
 def burst_in_progress(rates: ArrivalRates) -> bool:

@@ -14,9 +14,8 @@ from django.db import DatabaseError
 
 from accounts.ontraport import ontraport_client
 from accounts.services.contacts_apply import ContactRequest, SyncOutcome, users_sync_from_contacts
-from ontraport_client import Contact, OntraportError
+from ontraport_client import PAGE_SIZE, Contact, OntraportError
 from webhooks.models import Delivery
-from webhooks.services.claiming import CONTACTS_PER_CALL
 from webhooks.services.merging import merge_deliveries
 from webhooks.services.outcomes import BatchReport, deliveries_record_outcomes
 
@@ -30,11 +29,8 @@ def deliveries_process(*, deliveries: Sequence[Delivery], worker_id: str) -> Bat
     for delivery in deliveries:
         by_contact[delivery.contact_id or 0].append(delivery)
     contact_ids = list(by_contact)
-    for start in range(0, len(contact_ids), CONTACTS_PER_CALL):
-        chunk = {
-            contact_id: by_contact[contact_id]
-            for contact_id in contact_ids[start : start + CONTACTS_PER_CALL]
-        }
+    for start in range(0, len(contact_ids), PAGE_SIZE):
+        chunk = {contact_id: by_contact[contact_id] for contact_id in contact_ids[start : start + PAGE_SIZE]}
         try:
             _process_chunk(chunk, report)
         except Exception as error:

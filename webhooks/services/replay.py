@@ -18,6 +18,10 @@ REPLAYABLE_STATUSES = (Delivery.Status.DONE, Delivery.Status.FAILED)
 # Test pings and rejected (malformed) requests have nothing to apply.
 REPLAYABLE_ACTIONS = tuple(SyncAction)
 REPLAY_SLICE = 500
+# Why a delivery was left out of a replay, for every caller (the admin's button and action, the command).
+NOT_REPLAYABLE = (
+    "only done or failed add, update and update_tags deliveries with a contact id can be replayed"
+)
 
 
 def deliveries_replayable(*, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from webhooks.models import Delivery
-from webhooks.services.replay import deliveries_replay, deliveries_replayable
+from webhooks.services.replay import NOT_REPLAYABLE, deliveries_replay, deliveries_replayable
 
 
 def parse_since(raw: str) -> datetime.datetime:
@@ -49,10 +49,7 @@ class Command(BaseCommand):
         replayed = deliveries_replay(queryset=selected, by="manage.py deliveries_replay")
         self.stdout.write(f"replayed {replayed} of {total} selected deliveries")
         if replayed < total:
-            self.stdout.write(
-                f"skipped {total - replayed}: only done or failed add, update and update_tags deliveries "
-                "with a contact id are replayed"
-            )
+            self.stdout.write(f"skipped {total - replayed}: {NOT_REPLAYABLE}")
 
     def _select(self, options: dict[str, Any]) -> QuerySet[Delivery]:
         if not (options["failed"] or options["ids"] or options["contact"] is not None or options["since"]):

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.models import Tag, TagSubscription
 from tests.admin_support import staff_client
-from tests.console.test_permissions import ADD_CHANGE, history_of
+from tests.webhooks.console.test_permissions import ADD_CHANGE, history_of
 from webhooks.adoption.models import Run
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

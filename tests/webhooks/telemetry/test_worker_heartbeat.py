@@ -15,7 +15,7 @@ from django.db import connection
 from webhooks.telemetry.models import WorkerHeartbeat
 from webhooks.telemetry.selectors import workers_alive
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[3]
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

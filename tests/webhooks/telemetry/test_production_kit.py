@@ -3,7 +3,7 @@
 import runpy
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[3]
 
 
 def test_the_admins_static_files_are_served_by_the_site(client):

@@ -225,7 +225,7 @@ def test_a_long_import_lists_tags_at_most_once(bulk_sandbox, tagged_contacts, se
 
 
 def test_a_finished_import_is_counted_in_metrics(bulk_sandbox, client, settings):
-    from tests.telemetry.test_metrics import samples
+    from tests.webhooks.telemetry.test_metrics import samples
     from webhooks.telemetry.counters import counters_flush
 
     settings.FUSION_METRICS_ALLOWED_IPS = ["127.0.0.1"]

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[3]
 
 pytestmark = [
     pytest.mark.slow,
