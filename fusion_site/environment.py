@@ -56,7 +56,7 @@ def duration(name: str, default: str) -> datetime.timedelta:
 _SMTP = "django.core.mail.backends.smtp.EmailBackend"
 _FILE = "django.core.mail.backends.filebased.EmailBackend"
 # How long an SMTP connection may hang before the send fails (and the welcome e-mail is retried later):
-# Django's own default is to wait forever, which would stall a worker.
+# Django's own default is no timeout, so a mail server that stops answering would hold a worker.
 _SMTP_TIMEOUT_SECONDS = 30
 
 
