@@ -306,7 +306,7 @@ FUSION_BURST_MAX_HOLD_SECONDS: float = env.float("FUSION_BURST_MAX_HOLD_SECONDS"
 # Bulk work spends Ontraport's budget only while more than this many calls are left in the window, so
 # webhooks (and other programs on the account) keep the rest.
 FUSION_BULK_RESERVE: int = env.int("FUSION_BULK_RESERVE", default=60)
-# How often the worker resyncs every linked user ("24h", "90m", "3600s", "3600"; 0 = never), to heal
+# How often the worker resyncs every linked user ("24h", "90m", "3600s", "3600", "1d"; 0 = never), to heal
 # webhooks Ontraport never sent. On by default only where the Ontraport client's credentials (below) are
 # set: without them there is nothing to sweep.
 _ontraport_credentials = bool(
