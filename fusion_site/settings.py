@@ -3,141 +3,46 @@
 A `.env` file beside manage.py is read when present (`make run` writes one on first run), unless
 FUSION_READ_DOTENV=false (the test-suite sets it: a developer's `.env` must not change what tests see).
 Defaults are safe for production except where DEBUG is on, which unlocks development conveniences only.
+
+Read by section: Django core; then each app's own (accounts, webhooks, adoption, console, telemetry); then
+the Ontraport client, production hardening and logging. Each section names the doc that explains it, and
+each comment sits above the settings it describes. Choices, durations and EMAIL_URL are read and checked by
+`fusion_site.environment`: a wrong value stops the site here, with the variable, the value given and what
+is accepted in the message.
 """
 
+import logging
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from fusion_site.environment import choice, duration, env, mailers_from_email_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
 if env.bool("FUSION_READ_DOTENV", default=True):
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=False)
 
+# === Django core: hosts, apps, database, users, static files, tasks, e-mail, cache (docs/deployment.md) =====
+
+DEBUG: bool = env.bool("DEBUG", default=False)
+
+# Development may run without them; production must say what its secret and its hosts are.
 if DEBUG:
-    SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-development-only-key-do-not-deploy")
-    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+    SECRET_KEY: str = env.str("SECRET_KEY", default="django-insecure-development-only-key-do-not-deploy")
+    ALLOWED_HOSTS: list[str] = env.list(
+        "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"]
+    )
 else:
     SECRET_KEY = env.str("SECRET_KEY")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# The site's public address: links in e-mails (welcome, set a password) and the webhook URLs the admin's
+# Ontraport page and `manage.py webhook_urls` print for Ontraport to call.
+SITE_URL: str = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-# --- fusion-site's own settings -------------------------------------------------------------------------
-# The access key Ontraport puts in every webhook URL. No default: a site that accepted webhooks with a
-# guessable key would let anyone create accounts, so the site refuses to start without one.
-FUSION_ACCESS_KEY = env.str("FUSION_ACCESS_KEY", default="")
-if len(FUSION_ACCESS_KEY) < 16:
-    raise ImproperlyConfigured(
-        "FUSION_ACCESS_KEY must be set to a random key of at least 16 characters "
-        "(`make run` writes one into .env; `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)."
-    )
-# Keys being rotated out: still accepted until removed from this list.
-FUSION_PREVIOUS_ACCESS_KEYS = env.list("FUSION_PREVIOUS_ACCESS_KEYS", default=[])
-FUSION_DEFAULT_ROLE = env.str("FUSION_DEFAULT_ROLE", default="subscriber")
-FUSION_SEND_WELCOME_EMAIL = env.bool("FUSION_SEND_WELCOME_EMAIL", default=False)
-FUSION_RETURN_PASSWORD_FIELD = env.str("FUSION_RETURN_PASSWORD_FIELD", default="")
-FUSION_USERNAME_FORMAT = env.str("FUSION_USERNAME_FORMAT", default="email")
-if FUSION_USERNAME_FORMAT not in {"email", "firstname_lastname", "firstname_random"}:
-    raise ImproperlyConfigured(
-        "FUSION_USERNAME_FORMAT must be email, firstname_lastname or firstname_random."
-    )
-# How many deliveries one worker pass claims, how long its claim (lease) lasts, and how often a transient
-# failure (Ontraport down, rate limited, timeout) is retried before the delivery is marked failed.
-# Identity (docs/identity.md). Roles a webhook may grant (empty: any group without permissions, never an
-# administrative one); what becomes of a user whose contact was deleted in Ontraport (keep or deactivate);
-# how often, and how far apart, an `add` for a contact with no e-mail yet is tried again (Ontraport's
-# "Contact is created" trigger fires before the e-mail is typed).
-FUSION_ALLOWED_ROLES = env.list("FUSION_ALLOWED_ROLES", default=[])
-FUSION_DELETED_CONTACT = env.str("FUSION_DELETED_CONTACT", default="keep")
-if FUSION_DELETED_CONTACT not in {"keep", "deactivate"}:
-    raise ImproperlyConfigured("FUSION_DELETED_CONTACT must be keep or deactivate.")
-FUSION_NO_EMAIL_ATTEMPTS = env.int("FUSION_NO_EMAIL_ATTEMPTS", default=5)
-FUSION_NO_EMAIL_RETRY_SECONDS = env.float("FUSION_NO_EMAIL_RETRY_SECONDS", default=150.0)
-# Longest profile value kept (longer ones are cut, with a note in the delivery's message).
-FUSION_PROFILE_VALUE_MAX = env.int("FUSION_PROFILE_VALUE_MAX", default=2000)
-
-FUSION_BATCH_SIZE = env.int("FUSION_BATCH_SIZE", default=200)
-FUSION_LEASE_SECONDS = env.int("FUSION_LEASE_SECONDS", default=300)
-FUSION_MAX_ATTEMPTS = env.int("FUSION_MAX_ATTEMPTS", default=8)
-# A group of fewer than 50 contacts (one Ontraport call) waits up to this long for more webhooks to fill it.
-FUSION_COALESCE_SECONDS = env.float("FUSION_COALESCE_SECONDS", default=1.0)
-# A burst: webhooks arriving faster than this many a second (Ontraport's 180 calls a minute serve 150 contacts
-# a second at 50 per call). While one lasts, workers hold new deliveries, up to FUSION_BURST_MAX_HOLD_SECONDS,
-# so a contact's repeated webhooks merge into one fetch instead of spending the budget twice. 0: never hold.
-FUSION_BURST_RATE = env.float("FUSION_BURST_RATE", default=150.0)
-FUSION_BURST_MAX_HOLD_SECONDS = env.float("FUSION_BURST_MAX_HOLD_SECONDS", default=60.0)
-FUSION_RETRY_BASE_SECONDS = env.float("FUSION_RETRY_BASE_SECONDS", default=10.0)
-FUSION_RETRY_MAX_SECONDS = env.float("FUSION_RETRY_MAX_SECONDS", default=3600.0)
-# A tag id Ontraport sends that the site does not know triggers a refresh of the tag list, at most this often.
-FUSION_TAG_REFRESH_SECONDS = env.int("FUSION_TAG_REFRESH_SECONDS", default=300)
-# Where a signed-in user without a guard's tags is sent (a URL or a URL name, e.g. an upgrade page); empty:
-# a 403 page that names no tag (accounts.tag_guards, docs/content-guards.md).
-FUSION_TAG_DENIED_URL = env.str("FUSION_TAG_DENIED_URL", default="")
-# The way out (docs/sync.md): a user who signs up on the site (no contact yet) gets an Ontraport contact,
-# found or made by e-mail with POST /Contacts/saveorupdate; off, only users linked to a contact are sent.
-FUSION_PUSH_NEW_USERS = env.bool("FUSION_PUSH_NEW_USERS", default=False)
-# Wrong keys from one address before it is answered 429 for a while (legitimate senders are never slowed).
-FUSION_BAD_KEY_LIMIT = env.int("FUSION_BAD_KEY_LIMIT", default=20)
-FUSION_BAD_KEY_WINDOW_SECONDS = env.int("FUSION_BAD_KEY_WINDOW_SECONDS", default=600)
-# Proxies (addresses or networks) in front of the web nodes whose X-Forwarded-For is believed: a request
-# from one of them counts (throttle, stored source_ip) as the nearest address in X-Forwarded-For that is not
-# itself a trusted proxy. Empty (the default): the peer's address, REMOTE_ADDR (docs/security.md).
-FUSION_TRUSTED_PROXIES = env.list("FUSION_TRUSTED_PROXIES", default=[])
-# Hosts webhooks may be addressed to besides ALLOWED_HOSTS (e.g. an internal name Ontraport's requests reach
-# the site by); every other Host is answered 400 disallowed_host (docs/security.md).
-FUSION_WEBHOOK_EXTRA_HOSTS = env.list("FUSION_WEBHOOK_EXTRA_HOSTS", default=[])
-
-ONTRAPORT_API_URL = env.str("ONTRAPORT_API_URL", default="https://api.ontraport.com/1/")
-ONTRAPORT_APP_ID = env.str("ONTRAPORT_APP_ID", default="")
-ONTRAPORT_API_KEY = env.str("ONTRAPORT_API_KEY", default="")
-ONTRAPORT_TIMEOUT = env.float("ONTRAPORT_TIMEOUT", default=30.0)
-# Tries per call inside the client (a second try for a 5xx or timeout); longer outages are retried durably.
-ONTRAPORT_CLIENT_ATTEMPTS = env.int("ONTRAPORT_CLIENT_ATTEMPTS", default=2)
-# Calls left unused in each rate-limit window, so several workers sharing the account never overshoot.
-ONTRAPORT_RATE_RESERVE = env.int("ONTRAPORT_RATE_RESERVE", default=2)
-# Ontraport's rate limit counts calls over a rolling minute. The pacer logs when the site's calls went and
-# sends the next one as soon as one of them leaves the window. Set it to the sandbox's --window when that
-# runs with another; never shorter than the server's window (calls would be counted as gone too soon).
-ONTRAPORT_RATE_WINDOW = env.float("ONTRAPORT_RATE_WINDOW", default=60.0)
-
-# --- Adoption: import, resync and the sweep (docs/adoption.md) ---------------------------------------------
-# Bulk work spends Ontraport's budget only while more than this many calls are left in the window.
-FUSION_BULK_RESERVE = env.int("FUSION_BULK_RESERVE", default=60)
-# How often the worker resyncs every linked user ("24h", "90m", "3600s", "0" = never); default 24h when
-# Ontraport credentials are set.
-FUSION_RESYNC_EVERY = env.str(
-    "FUSION_RESYNC_EVERY", default="24h" if ONTRAPORT_APP_ID and ONTRAPORT_API_KEY else "0"
-)
-
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
-# The site's name, in the admin's header and on the pages members reach (home, log in, set a password).
-FUSION_SITE_NAME = env.str("FUSION_SITE_NAME", default="fusion-site")
-
-# --- Operations: health, metrics, several machines (docs/operations.md) -------------------------------
-# Each worker beats every FUSION_HEARTBEAT_SECONDS; none seen for FUSION_WORKER_STALE_SECONDS = no worker.
-FUSION_HEARTBEAT_SECONDS = env.float("FUSION_HEARTBEAT_SECONDS", default=10.0)
-FUSION_WORKER_STALE_SECONDS = env.int("FUSION_WORKER_STALE_SECONDS", default=45)
-# `manage.py check`'s "no worker is running" (fusion.W001). Off where something starts the worker beside the
-# site and reports its death itself: under make run the warning was a false alarm printed while the worker
-# started, and make run's supervisor says which process died and why.
-FUSION_WORKER_CHECK = env.bool("FUSION_WORKER_CHECK", default=True)
-# /readyz answers 503 when a ready delivery has waited longer than this (a stuck or overwhelmed worker).
-FUSION_READY_MAX_WAIT_SECONDS = env.int("FUSION_READY_MAX_WAIT_SECONDS", default=600)
-# fusion_worker renews the leases of the claims it holds with each heartbeat, for at most this long.
-FUSION_LEASE_MAX_HOLD_SECONDS = env.int("FUSION_LEASE_MAX_HOLD_SECONDS", default=1800)
-# /metrics: open to the addresses listed (default: this machine only), or to a scraper sending
-# "Authorization: Bearer <FUSION_METRICS_TOKEN>".
-FUSION_METRICS_TOKEN = env.str("FUSION_METRICS_TOKEN", default="")
-FUSION_METRICS_ALLOWED_IPS = env.list("FUSION_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
-# Structured logs: LOG_FORMAT=json writes one JSON object a line (secrets masked as in plain logs).
-LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
-if LOG_FORMAT not in {"plain", "json"}:
-    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
-
-# --- Django ----------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -188,7 +93,10 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# --- The database: SQLite embedded, PostgreSQL at scale (docs/deployment.md, "SQLite") ---------------------
+DATABASES: dict[str, dict[str, Any]] = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so two writers queue
@@ -217,8 +125,9 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
 _db["ATOMIC_REQUESTS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_USER_MODEL = "accounts.User"
 
+# --- Users, passwords, logging in: accounts' user model and backends (docs/deployment.md, "Passwords") ---
+AUTH_USER_MODEL = "accounts.User"
 # Machine-generated passwords (≥ 128 bits of entropy) gain nothing from key stretching, so they are hashed
 # with a cheap PBKDF2 (accounts.hashers.GeneratedPasswordHasher); the default stays first, so a password
 # a person chooses, or a generated one at first login, is re-hashed at full strength (docs/deployment.md).
@@ -230,25 +139,33 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
-
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# ModelBackend first and unchanged; the second answers only has_perm("tags.<tag name>") from the user's
+# tags and authenticates nobody (accounts.backends, docs/content-guards.md).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.TagPermissionBackend",
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Static files: the admin's, served by the web process with WhiteNoise (docs/deployment.md) --------------
 STATIC_URL = "static/"
 STATIC_ROOT: Path | None = BASE_DIR / "var" / "static"
 # STATIC_MANIFEST (default: on unless DEBUG): `collectstatic` writes hashed, compressed copies that
 # WhiteNoise serves with far-future cache headers. Off (DEBUG, tests, benchmarks), WhiteNoise serves the
 # apps' own files and nothing needs collecting.
-STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
+STATIC_MANIFEST: bool = env.bool("STATIC_MANIFEST", default=not DEBUG)
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 if not STATIC_MANIFEST:
     STATIC_ROOT = None  # nothing collected: WhiteNoise would only warn that the folder is missing
@@ -260,71 +177,211 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-LOGIN_URL = "/accounts/login/"
-# ModelBackend first and unchanged; the second answers only has_perm("tags.<tag name>") from the user's
-# tags and authenticates nobody (accounts.backends).
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "accounts.backends.TagPermissionBackend",
-]
-LOGIN_REDIRECT_URL = "/"
 
-TASK_BACKEND = env.str("TASK_BACKEND", default="database")
-TASKS = {
-    "default": {
-        "BACKEND": {
-            "database": "django_tasks_db.DatabaseBackend",
-            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
-        }[TASK_BACKEND]
-    }
+# --- Tasks: the worker's wake-ups (docs/architecture.md) ----------------------------------------------------
+# database: django-tasks-db's queue, drained by `manage.py fusion_worker`; immediate: a task runs inside
+# the request that queues it (the test-suite's default).
+_task_backends = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
 }
+TASK_BACKEND = choice("TASK_BACKEND", _task_backends, default="database")
+TASKS = {"default": {"BACKEND": _task_backends[TASK_BACKEND]}}
 
-# EMAIL_URL (django-environ) turned into Django 6.1's MAILERS: each backend gets only the options it takes.
+# --- E-mail: EMAIL_URL as Django 6.1's MAILERS (fusion_site.environment; docs/deployment.md) ----------------
 # Unset: the console in development, a local SMTP server in production (Django's own default; the console
 # backend would silently print every welcome e-mail to the worker's log instead of sending it).
-_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
-_email_query = {str(key).upper(): str(value) for key, value in _email.get("OPTIONS", {}).items()}
-_email_options = {
-    "django.core.mail.backends.smtp.EmailBackend": {
-        "host": _email.get("EMAIL_HOST"),
-        "port": _email.get("EMAIL_PORT"),
-        "username": _email.get("EMAIL_HOST_USER"),
-        "password": _email.get("EMAIL_HOST_PASSWORD"),
-        # smtp+tls:// and smtp+ssl:// set these; a ?tls=true / ?ssl=true query lands in OPTIONS instead.
-        "use_tls": bool(_email.get("EMAIL_USE_TLS")) or _email_query.get("TLS", "").lower() in ("true", "1"),
-        "use_ssl": bool(_email.get("EMAIL_USE_SSL")) or _email_query.get("SSL", "").lower() in ("true", "1"),
-        "timeout": 30,
-    },
-    "django.core.mail.backends.filebased.EmailBackend": {"file_path": _email.get("EMAIL_FILE_PATH")},
-}.get(_email["EMAIL_BACKEND"], {})
-MAILERS = {
-    "default": {
-        "BACKEND": _email["EMAIL_BACKEND"],
-        "OPTIONS": {key: value for key, value in _email_options.items() if value not in (None, "")},
-    }
-}
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+MAILERS = mailers_from_email_url(
+    env.str("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+)
+DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# --- The cache: one Ontraport budget for every process when shared (docs/deployment.md) ---------------------
+# The default is each process's own memory: right for one worker. With several workers or web nodes, a
+# shared cache (redis://) makes them pace one budget ("Several machines"; accounts.ontraport_budget).
+CACHES: dict[str, dict[str, Any]] = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
-# --- Production hardening (python manage.py check --deploy is clean when DEBUG is off) -------------------
+
+# === accounts: what a contact means for a user, and the way out (docs/identity.md, docs/sync.md) ============
+
+# --- Identity: which user a contact is (docs/identity.md, sections 4 and 5) ---------------------------------
+# A user whose contact was deleted in Ontraport: kept as is, or deactivated (staff never are).
+FUSION_DELETED_CONTACT = choice("FUSION_DELETED_CONTACT", ("keep", "deactivate"), default="keep")
+# Ontraport's "Contact is created" trigger fires before the e-mail is typed: an `add` for a contact with no
+# e-mail yet is tried this many times, this many seconds apart (about ten minutes) before it fails.
+FUSION_NO_EMAIL_ATTEMPTS: int = env.int("FUSION_NO_EMAIL_ATTEMPTS", default=5)
+FUSION_NO_EMAIL_RETRY_SECONDS: float = env.float("FUSION_NO_EMAIL_RETRY_SECONDS", default=150.0)
+
+# --- Roles: the Django group a contact's role names (docs/identity.md, section 6) ---------------------------
+# The group of a new user whose webhook names no role, or one that is refused. It passes the same check as
+# any role (never administrative, no permissions unless listed below); one that fails is given to nobody.
+FUSION_DEFAULT_ROLE: str = env.str("FUSION_DEFAULT_ROLE", default="subscriber")
+# Roles a webhook may grant. Empty: any group without permissions, never an administrative one. The role
+# comes from a URL, so it only finds a group, and the group is what is checked.
+FUSION_ALLOWED_ROLES: list[str] = env.list("FUSION_ALLOWED_ROLES", default=[])
+
+# --- Usernames (docs/identity.md, section 8) ----------------------------------------------------------------
+# How a new user's username is made when no mapped username field gives a usable one.
+FUSION_USERNAME_FORMAT = choice(
+    "FUSION_USERNAME_FORMAT", ("email", "firstname_lastname", "firstname_random"), default="email"
+)
+
+# --- E-mails and passwords owed to a new user (docs/security.md, "Return Password never hurts the user") ----
+# Welcome every new user by e-mail; off, only webhooks sent with send_notification=true do.
+FUSION_SEND_WELCOME_EMAIL: bool = env.bool("FUSION_SEND_WELCOME_EMAIL", default=False)
+# The Ontraport field (e.g. f1536) a new user's generated password is written to; empty: never written.
+FUSION_RETURN_PASSWORD_FIELD: str = env.str("FUSION_RETURN_PASSWORD_FIELD", default="")
+
+# --- Fields and tags (docs/admin.md, "Field mappings"; docs/content-guards.md) ------------------------------
+# Longest profile value kept (longer ones are cut, with a note in the delivery's message).
+FUSION_PROFILE_VALUE_MAX: int = env.int("FUSION_PROFILE_VALUE_MAX", default=2000)
+# A tag id Ontraport sends that the site does not know triggers a refresh of the tag list, at most this
+# often (seconds): a burst of webhooks carrying a new tag costs one tag-list fetch, not one per webhook.
+FUSION_TAG_REFRESH_SECONDS: int = env.int("FUSION_TAG_REFRESH_SECONDS", default=300)
+# Where a signed-in user without a guard's tags is sent (a URL or a URL name, e.g. an upgrade page); empty:
+# a 403 page that names no tag (accounts.tag_guards, docs/content-guards.md).
+FUSION_TAG_DENIED_URL: str = env.str("FUSION_TAG_DENIED_URL", default="")
+
+# --- The way out: the site tells Ontraport (docs/sync.md) ---------------------------------------------------
+# A user who signs up on the site (no contact yet) gets an Ontraport contact, found or made by e-mail with
+# POST /Contacts/saveorupdate; off, only users linked to a contact are sent.
+FUSION_PUSH_NEW_USERS: bool = env.bool("FUSION_PUSH_NEW_USERS", default=False)
+
+
+# === webhooks, the way in: the edge, the throttle, the worker (docs/security.md, docs/architecture.md) ======
+
+# --- The edge: what every inbound request passes (docs/security.md) -----------------------------------------
+# The access key Ontraport puts in every webhook URL. No default: a site that accepted webhooks with a
+# guessable key would let anyone create accounts, so the site refuses to start without one.
+FUSION_ACCESS_KEY: str = env.str("FUSION_ACCESS_KEY", default="")
+if len(FUSION_ACCESS_KEY) < 16:
+    raise ImproperlyConfigured(
+        "FUSION_ACCESS_KEY must be set to a random key of at least 16 characters "
+        "(`make run` writes one into .env; `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)."
+    )
+# Keys being rotated out: still accepted (and masked) until removed from this list, so Ontraport's rules
+# can be moved to the new key one by one.
+FUSION_PREVIOUS_ACCESS_KEYS: list[str] = env.list("FUSION_PREVIOUS_ACCESS_KEYS", default=[])
+# Hosts webhooks may be addressed to besides ALLOWED_HOSTS (e.g. an internal name Ontraport's requests reach
+# the site by); every other Host is answered 400 disallowed_host (docs/security.md, "Hosts").
+FUSION_WEBHOOK_EXTRA_HOSTS: list[str] = env.list("FUSION_WEBHOOK_EXTRA_HOSTS", default=[])
+# Proxies (addresses or networks) in front of the web nodes whose X-Forwarded-For is believed: a request
+# from one of them counts (throttle, stored source_ip) as the nearest address in X-Forwarded-For that is not
+# itself a trusted proxy. Empty (the default): the peer's address, REMOTE_ADDR.
+FUSION_TRUSTED_PROXIES: list[str] = env.list("FUSION_TRUSTED_PROXIES", default=[])
+
+# --- The throttle: wrong keys (docs/security.md, "The wrong-key throttle") ----------------------------------
+# Wrong keys from one address within the window before it is answered 429 for a while; legitimate senders,
+# whose key is right, are never slowed.
+FUSION_BAD_KEY_LIMIT: int = env.int("FUSION_BAD_KEY_LIMIT", default=20)
+FUSION_BAD_KEY_WINDOW_SECONDS: int = env.int("FUSION_BAD_KEY_WINDOW_SECONDS", default=600)
+
+# --- The worker and its queue: claiming, retries, coalescing (docs/architecture.md) -------------------------
+# How many deliveries one worker pass claims, and how long its claim (lease) lasts before another worker
+# may take the deliveries over (a worker that died mid-batch). The outbox, Return Password and the runs'
+# leases last as long.
+FUSION_BATCH_SIZE: int = env.int("FUSION_BATCH_SIZE", default=200)
+FUSION_LEASE_SECONDS: int = env.int("FUSION_LEASE_SECONDS", default=300)
+# fusion_worker renews the leases of the claims it holds with each heartbeat, for at most this long: a
+# worker waiting on Ontraport's rate limit keeps its claims, so FUSION_LEASE_SECONDS can be short
+# (docs/operations.md).
+FUSION_LEASE_MAX_HOLD_SECONDS: int = env.int("FUSION_LEASE_MAX_HOLD_SECONDS", default=1800)
+# How often a transient failure (Ontraport down, a timeout, bad credentials) is retried before the delivery
+# is marked failed, and how far apart: exponential from the base, jittered, capped at the max. A 429 never
+# counts as an attempt. The outbox and Return Password retry the same way.
+FUSION_MAX_ATTEMPTS: int = env.int("FUSION_MAX_ATTEMPTS", default=8)
+FUSION_RETRY_BASE_SECONDS: float = env.float("FUSION_RETRY_BASE_SECONDS", default=10.0)
+FUSION_RETRY_MAX_SECONDS: float = env.float("FUSION_RETRY_MAX_SECONDS", default=3600.0)
+# A group of fewer than 50 contacts (one Ontraport call) waits up to this long for more webhooks to fill it.
+FUSION_COALESCE_SECONDS: float = env.float("FUSION_COALESCE_SECONDS", default=1.0)
+# A burst: webhooks arriving faster than this many a second (Ontraport's 180 calls a minute serve 150 contacts
+# a second at 50 per call). While one lasts, workers hold new deliveries, up to FUSION_BURST_MAX_HOLD_SECONDS,
+# so a contact's repeated webhooks merge into one fetch instead of spending the budget twice. 0: never hold.
+FUSION_BURST_RATE: float = env.float("FUSION_BURST_RATE", default=150.0)
+FUSION_BURST_MAX_HOLD_SECONDS: float = env.float("FUSION_BURST_MAX_HOLD_SECONDS", default=60.0)
+
+
+# === webhooks.adoption: import, resync and the sweep (docs/adoption.md) =====================================
+
+# Bulk work spends Ontraport's budget only while more than this many calls are left in the window, so
+# webhooks (and other programs on the account) keep the rest.
+FUSION_BULK_RESERVE: int = env.int("FUSION_BULK_RESERVE", default=60)
+# How often the worker resyncs every linked user ("24h", "90m", "3600s", "3600", "1d"; 0 = never), to heal
+# webhooks Ontraport never sent. On by default only where the Ontraport client's credentials (below) are
+# set: without them there is nothing to sweep.
+_ontraport_credentials = bool(
+    env.str("ONTRAPORT_APP_ID", default="") and env.str("ONTRAPORT_API_KEY", default="")
+)
+FUSION_RESYNC_EVERY = duration("FUSION_RESYNC_EVERY", default="24h" if _ontraport_credentials else "0")
+
+
+# === webhooks.console: the admin's Ontraport page and the site's frame (docs/admin.md) ======================
+
+# The site's name, in the admin's header and on the pages members reach (home, log in, set a password).
+FUSION_SITE_NAME: str = env.str("FUSION_SITE_NAME", default="fusion-site")
+
+
+# === webhooks.telemetry: heartbeats, /healthz, /readyz, /metrics (docs/operations.md) =======================
+
+# Each worker beats every FUSION_HEARTBEAT_SECONDS; none seen for FUSION_WORKER_STALE_SECONDS = no worker.
+FUSION_HEARTBEAT_SECONDS: float = env.float("FUSION_HEARTBEAT_SECONDS", default=10.0)
+FUSION_WORKER_STALE_SECONDS: int = env.int("FUSION_WORKER_STALE_SECONDS", default=45)
+# `manage.py check`'s "no worker is running" (fusion.W001). Off where something starts the worker beside the
+# site and reports its death itself: under make run the warning was a false alarm printed while the worker
+# started, and make run's supervisor says which process died and why.
+FUSION_WORKER_CHECK: bool = env.bool("FUSION_WORKER_CHECK", default=True)
+# /readyz answers 503 when a ready delivery has waited longer than this (a stuck or overwhelmed worker).
+FUSION_READY_MAX_WAIT_SECONDS: int = env.int("FUSION_READY_MAX_WAIT_SECONDS", default=600)
+# /metrics: open to the addresses listed (default: this machine only), or to a scraper sending
+# "Authorization: Bearer <FUSION_METRICS_TOKEN>" (the way in through a proxy, whose address gunicorn sees).
+FUSION_METRICS_TOKEN: str = env.str("FUSION_METRICS_TOKEN", default="")
+FUSION_METRICS_ALLOWED_IPS: list[str] = env.list("FUSION_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+
+
+# === The Ontraport client: where and how the site calls Ontraport (docs/ontraport-setup.md) =================
+
+# Without credentials `make run` starts the local sandbox and points the site at it.
+ONTRAPORT_API_URL: str = env.str("ONTRAPORT_API_URL", default="https://api.ontraport.com/1/")
+ONTRAPORT_APP_ID: str = env.str("ONTRAPORT_APP_ID", default="")
+ONTRAPORT_API_KEY: str = env.str("ONTRAPORT_API_KEY", default="")
+ONTRAPORT_TIMEOUT: float = env.float("ONTRAPORT_TIMEOUT", default=30.0)
+# Tries per call inside the client (a second try for a 5xx or timeout); longer outages are retried durably.
+ONTRAPORT_CLIENT_ATTEMPTS: int = env.int("ONTRAPORT_CLIENT_ATTEMPTS", default=2)
+# Calls left unused in each rate-limit window, so several workers sharing the account never overshoot.
+ONTRAPORT_RATE_RESERVE: int = env.int("ONTRAPORT_RATE_RESERVE", default=2)
+# Ontraport's rate limit counts calls over a rolling minute. The pacer logs when the site's calls went and
+# sends the next one as soon as one of them leaves the window. Set it to the sandbox's --window when that
+# runs with another; never shorter than the server's window (calls would be counted as gone too soon).
+ONTRAPORT_RATE_WINDOW: float = env.float("ONTRAPORT_RATE_WINDOW", default=60.0)
+
+
+# === Production hardening: `manage.py check --deploy` is clean when DEBUG is off (docs/deployment.md) =======
+
+# Behind a TLS-terminating proxy, X-Forwarded-Proto says the request came over HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_SSL_REDIRECT: bool = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # Load balancers and Prometheus probe over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Preloading is a commitment every subdomain must keep (HTTPS only, for good), so it is the site owner's
 # explicit choice; until it is made, check --deploy's reminder about it (security.W021) is silenced.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-# Webhook bodies are small; anything larger is refused with 413 before it is parsed.
+# Webhook bodies are small; anything larger is refused with 413 before it is parsed (docs/security.md).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
+
+# === Logging: every record masked, plain or JSON (docs/operations.md, "Logs"; docs/security.md) =============
+
+# Structured logs: LOG_FORMAT=json writes one JSON object a line (secrets masked as in plain logs).
+LOG_FORMAT = choice("LOG_FORMAT", ("plain", "json"), default="plain")
+# The root logger's level, by its name in capitals as the logging module spells it.
+_log_level = choice("LOG_LEVEL", logging.getLevelNamesMapping(), default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -336,7 +393,7 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact_secrets"]}
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": _log_level},
     "loggers": {
         # Django's own defaults give these handlers without our filter; route them through it.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
@@ -344,6 +401,6 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
-# Error reports (DEBUG pages, mails to ADMINS) mask the access key in the request, as logs do.
+# Error reports (DEBUG pages, mails to ADMINS) have every configured secret removed, as logs do.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "fusion_site.log_filters.SecretsExceptionReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "fusion_site.log_filters.SecretsExceptionReporter"

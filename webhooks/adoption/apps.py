@@ -20,9 +20,6 @@ class AdoptionConfig(AppConfig):
     label = "adoption"  # the app label of its tables and migrations, kept from before the move
 
     def ready(self) -> None:
-        from webhooks.adoption.schedule import resync_every
-
-        resync_every()  # a malformed FUSION_RESYNC_EVERY fails at start-up, with the reason
         post_migrate.connect(_sweep_schedule_after_migrate, sender=self)
         for old, new in MOVED_TASK_MODULES.items():
             sys.modules.setdefault(old, importlib.import_module(new))

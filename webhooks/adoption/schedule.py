@@ -4,10 +4,8 @@ This module decides; `webhooks.adoption.tasks` (which owns the task that works o
 """
 
 import datetime
-import re
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Max
 from django.utils import timezone
 
@@ -15,20 +13,12 @@ from webhooks.adoption.models import Run
 from webhooks.adoption.runs import sweep_create
 from webhooks.wakeup import can_wait
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
 
 def resync_every() -> datetime.timedelta | None:
-    """FUSION_RESYNC_EVERY ("24h", "90m", "3600s", "3600", "0") as a timedelta; None when sweeps are off."""
-    text = str(settings.FUSION_RESYNC_EVERY).strip().lower()
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd]?)", text)
-    if match is None:
-        raise ImproperlyConfigured(
-            f"FUSION_RESYNC_EVERY={settings.FUSION_RESYNC_EVERY!r}: "
-            "give a duration such as 24h, 90m or 0 (off)."
-        )
-    seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    return datetime.timedelta(seconds=seconds) if seconds > 0 else None
+    """FUSION_RESYNC_EVERY, or None when sweeps are off (0). The settings read and check it ("24h", "90m",
+    "3600s", "3600", "0"): a malformed value stops the site when they load."""
+    every: datetime.timedelta = settings.FUSION_RESYNC_EVERY
+    return every if every > datetime.timedelta(0) else None
 
 
 def sweep_ensure() -> Run | None:

@@ -1,5 +1,6 @@
 """The settings that decide what a webhook does, as the page shows them: secrets never in full."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +19,17 @@ def _secret(value: str) -> str:
 
 def _flag(value: object) -> str:
     return "yes" if value else "no"
+
+
+def _duration(value: datetime.timedelta) -> str:
+    """A duration the way the environment writes it (24h, 90m, 45s; 0 for none), in its largest whole unit."""
+    seconds = value.total_seconds()
+    if not seconds:
+        return "0"
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        if seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds}s"
 
 
 def effective_settings() -> list[Setting]:
@@ -58,7 +70,7 @@ def effective_settings() -> list[Setting]:
     rows += [
         Setting(
             "FUSION_RESYNC_EVERY",
-            settings.FUSION_RESYNC_EVERY,
+            _duration(settings.FUSION_RESYNC_EVERY),
             "the sweep: how often the worker resyncs every linked user (0: never)",
         ),
         Setting(
