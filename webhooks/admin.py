@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
-from accounts.admin import breakable
+from accounts.admin.shared import breakable
 from accounts.history import actor_of
 from accounts.identity import email_key
 from accounts.reasons import FailureReason

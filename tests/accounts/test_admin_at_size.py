@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
 
-from accounts.admin import UserAdmin
+from accounts.admin.users import UserAdmin
 from accounts.models import Tag
 from accounts.paginator import CappedCountPaginator
 

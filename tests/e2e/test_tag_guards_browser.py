@@ -11,7 +11,6 @@ import requests
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
-from accounts.admin import subscription_events_url
 from accounts.models import Tag
 from accounts.ontraport import ontraport_client
 from accounts.services.tag_subscriptions import tag_subscriptions_create
@@ -19,6 +18,7 @@ from ontraport_client.sandbox.ping import build_webhook
 from tests.e2e.conftest import PASSWORD
 from tests.reliability.helpers import wait_until
 from webhooks.models import Delivery
+from webhooks.sender_urls import events_url_for_ontraport
 
 pytestmark = [
     pytest.mark.browser,
@@ -51,7 +51,8 @@ def test_a_member_is_let_in_once_ontraport_tags_them(
     get_user_model().objects.create_user("noah", "noah@example.net", PASSWORD, contact_id=NOAH)
     if told_by == "subscription":
         members = Tag.objects.create(id=MEMBERS, name="Members")  # the site's tag list, as the admin shows it
-        tag_subscriptions_create(tags=[members], url=subscription_events_url(), client=ontraport_client())
+        url = events_url_for_ontraport(base_url=settings.SITE_URL, access_key=access_key)
+        tag_subscriptions_create(tags=[members], url=url, client=ontraport_client())
 
     page.goto("/guarded/members/")
     expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/guarded/members/")

@@ -1,11 +1,21 @@
 """The admin: runs listed and shown; "Import users with this tag" (Tags), "Resync from Ontraport" (Users)."""
 
+import ast
+from pathlib import Path
+
 import pytest
+from django.conf import settings
+from django.contrib import admin as django_admin
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
+from accounts.admin.tags import TagAdmin as AccountsTagAdmin
+from accounts.admin.users import UserAdmin as AccountsUserAdmin
 from accounts.models import Tag, User
 from tests.admin_support import messages_of, staff_client, superuser_client
+from webhooks.accounts_admin import DeliveriesOfUserLink, SubscribeTagsInOntraport
+from webhooks.adoption.admin.imports import ImportUsersWithTag
+from webhooks.adoption.admin.resyncs import ResyncFromOntraport
 from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 
@@ -178,3 +188,52 @@ def test_resync_and_the_deliveries_link_need_their_permissions(bulk_sandbox):
     assert 'id="user-resync"' not in page and "user__id__exact" not in page
     assert viewer.post(f"{USERS_URL}{user.pk}/resync/").status_code == 403
     assert not Run.objects.exists()
+
+
+# --- the Users and Tags pages: accounts' admins, extended by webhooks and adoption, registered once -----
+
+
+def test_users_and_tags_are_registered_once_with_every_layers_actions(rf):
+    root = User.objects.create(username="root", is_staff=True, is_superuser=True)
+    request = rf.get(USERS_URL)
+    request.user = root
+
+    users = django_admin.site.get_model_admin(User)
+    assert all(
+        isinstance(users, layer) for layer in (AccountsUserAdmin, DeliveriesOfUserLink, ResyncFromOntraport)
+    )
+    assert list(users.get_actions(request)) == ["delete_selected", "resync_from_ontraport"]
+
+    tags = django_admin.site.get_model_admin(Tag)
+    assert all(
+        isinstance(tags, layer) for layer in (AccountsTagAdmin, SubscribeTagsInOntraport, ImportUsersWithTag)
+    )
+    assert list(tags.get_actions(request)) == [
+        "delete_selected",
+        "refresh_from_ontraport",  # accounts
+        "subscribe_in_ontraport",  # webhooks
+        "import_users_with_tag",  # adoption
+    ]
+
+
+def test_no_admin_is_registered_twice_or_unregistered():
+    """Each layer extends the one below it; none replaces another's registration."""
+    registered: list[str] = []
+    for package in ("accounts", "webhooks", "fusion_site"):
+        for source in (Path(settings.BASE_DIR) / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(source.read_text())):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                    assert node.func.attr != "unregister", f"{source} unregisters an admin"
+                    if node.func.attr == "register" and node.args and isinstance(node.args[0], ast.Name):
+                        registered.append(node.args[0].id)
+    assert registered.count("User") == 1 and registered.count("Tag") == 1
+
+
+def test_a_users_page_offers_each_layers_tools_in_order(admin):
+    liam = User.objects.create(username="liam", email="liam@example.com", contact_id=2)
+
+    page = admin.get(f"{USERS_URL}{liam.pk}/change/").content.decode()
+
+    tools = [page.index(tool) for tool in ('id="user-deliveries"', 'id="user-resync"', 'class="historylink"')]
+    assert tools == sorted(tools)  # webhooks', then adoption's, then Django's History
+    assert 'id="link-contact"' in page  # accounts' own form, below the fields
