@@ -18,9 +18,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.history import actor_of, history_record
+from webhooks.adoption.selectors import runs_recent
 from webhooks.console.connection import connection_check
 from webhooks.console.effective_settings import effective_settings
-from webhooks.console.selectors import delivery_health, runs_recent
+from webhooks.console.selectors import delivery_health
 from webhooks.console.webhook_probe import ACTIONS, webhook_probe_send
 from webhooks.models import Delivery
 from webhooks.params import parse_contact_id
@@ -31,6 +32,7 @@ from webhooks.telemetry.selectors import workers_health
 
 # Stands for the key in the page's URLs; the page's script puts the key in only when asked (a click).
 KEY_PLACEHOLDER = "KEY-HIDDEN"
+RECENT_RUNS = 5
 
 
 def ontraport_page(request: HttpRequest) -> HttpResponse:
@@ -68,7 +70,7 @@ def ontraport_page(request: HttpRequest) -> HttpResponse:
         if can_view_deliveries(request)
         else [],
         "test_actions": [action for action in ACTIONS if can_send_test_webhook(request, action=action)],
-        "runs": runs_recent(),
+        "runs": runs_recent(limit=RECENT_RUNS),
         "workers": workers_health(),
     }
     return render(request, "console/ontraport.html", context)
@@ -140,7 +142,7 @@ def test_webhook_result(request: HttpRequest, delivery_id: int) -> HttpResponse:
     if not can_view_deliveries(request):
         raise PermissionDenied
     delivery = get_object_or_404(Delivery.objects.select_related("user"), pk=delivery_id)
-    waiting = delivery.status in (Delivery.Status.PENDING, Delivery.Status.PROCESSING)
+    waiting = delivery.status in Delivery.WAITING_STATUSES
     context = {
         **admin.site.each_context(request),
         "title": f"Test webhook: delivery #{delivery.pk}",
