@@ -1,7 +1,8 @@
 """What the way in does, one module a job (HackSoft-style services: functions that write; the reads they
 need are webhooks.selectors'):
 
-    recording    the deliveries log: an accepted webhook, a refused one, what a run did with its contacts
+    recording    the deliveries log: an accepted webhook, a refused one, a test webhook's sender, what a
+                 run did with its contacts
     claiming     which ready deliveries a worker takes now, and when to look again
     merging      a contact's claimed deliveries as one request
     processing   apply claimed deliveries: 50 contacts per Ontraport call, one accounts service

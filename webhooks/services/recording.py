@@ -1,6 +1,6 @@
 """Writing the deliveries log, the durable record everything else works from: an accepted webhook (one
-INSERT on the request path), a refused one whose key was valid, and what a run (import, resync, sweep) did
-with its contacts."""
+INSERT on the request path), a refused one whose key was valid, who sent a test webhook from the Ontraport
+page, and what a run (import, resync, sweep) did with its contacts."""
 
 import datetime
 import functools
@@ -13,6 +13,8 @@ from django.db.models.sql import InsertQuery
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.history import history_record
+from accounts.models import User
 from webhooks.masking import mask_text, request_path_masked
 from webhooks.models import Delivery
 from webhooks.params import WebhookParams, clean_text, parse_flag
@@ -102,6 +104,22 @@ def delivery_reject(request: HttpRequest, *, reason: str, message: str, action: 
         reason=reason,
         message=message,
     )
+
+
+@transaction.atomic
+def delivery_sender_record(*, delivery_id: int, action: str, actor: User | None) -> bool:
+    """Who sent a test webhook from the Ontraport page: on the delivery row and in its admin history. The
+    id is the one the site's own answer named; the row is marked only if it is still unmarked and carries
+    this action (a check, not trust). True when it was marked."""
+    sent = Delivery.objects.filter(pk=delivery_id, action=action, started_by__isnull=True)
+    if not sent.update(started_by=actor):
+        return False
+    history_record(
+        actor=actor,
+        objects=Delivery.objects.filter(pk=delivery_id),
+        message=f'Sent with "Send a test webhook" ({action})',
+    )
+    return True
 
 
 def _about_the_request(request: HttpRequest, now: datetime.datetime) -> dict[str, object]:
