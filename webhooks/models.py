@@ -129,8 +129,8 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"  # permanent failure, or transient ones past FUSION_MAX_ATTEMPTS
         REJECTED = "rejected", "Rejected"  # answered 400: recorded so the site owner sees it, never processed
 
-    # Work still to do: stored and waiting for a worker (or for its next attempt), or claimed by one. Never
-    # pruned nor replayed, counted as the queue's depth, and the only rows of the partial index below.
+    # Work still to do: stored and waiting for a worker (or for its next attempt), or claimed by one. Neither
+    # pruned nor replayed; counted as the queue's depth; the only rows of the partial index below.
     WAITING_STATUSES = (Status.PENDING, Status.PROCESSING)
 
     class Action(models.TextChoices):
