@@ -321,9 +321,7 @@ def main() -> None:
             say(f"fired in {fired_s:.1f} s: {answers}")
             accepted = answers.get(202, 0)
             deadline = time.monotonic() + args.timeout
-            unfinished = Delivery.objects.filter(
-                status__in=[Delivery.Status.PENDING, Delivery.Status.PROCESSING]
-            )
+            unfinished = Delivery.objects.filter(status__in=Delivery.WAITING_STATUSES)
             while unfinished.exists() and time.monotonic() < deadline:
                 time.sleep(0.5)
             say(f"drained; {load()}")

@@ -320,7 +320,7 @@ def main() -> None:
     say(f"fired in {fired_s:.1f} s: {answers}; per node {per_node}")
     restarter.join()
     deadline = time.monotonic() + args.timeout
-    unfinished = Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.PROCESSING])
+    unfinished = Delivery.objects.filter(status__in=Delivery.WAITING_STATUSES)
     while unfinished.exists() and time.monotonic() < deadline:
         time.sleep(0.25)
     drained = not unfinished.exists()
@@ -424,7 +424,7 @@ def stuck_report(started: float) -> None:
         print(*parts, file=sys.stderr, flush=True)
 
     say(f"## drain timed out {time.time() - started:.0f} s after the first webhook; now {time.time():.1f}")
-    unfinished = Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.PROCESSING])
+    unfinished = Delivery.objects.filter(status__in=Delivery.WAITING_STATUSES)
     for row in unfinished.values("status", "reason", "claimed_by").annotate(
         n=Count("id"), attempts=Max("attempts"), due=Min("next_attempt_at"), lease=Min("lease_expires_at")
     ):

@@ -153,9 +153,7 @@ def main() -> None:
             say(f"{len(users)} users tagged in {applied_s:.1f} s; webhooks answered {answers}")
             deadline = time.monotonic() + args.timeout
             waiting_changes = OutboxChange.objects.filter(status__in=["pending", "sending"])
-            waiting_deliveries = Delivery.objects.filter(
-                status__in=[Delivery.Status.PENDING, Delivery.Status.PROCESSING]
-            )
+            waiting_deliveries = Delivery.objects.filter(status__in=Delivery.WAITING_STATUSES)
             while (waiting_changes.exists() or waiting_deliveries.exists()) and time.monotonic() < deadline:
                 time.sleep(0.5)
             drain_s = round(time.time() - started, 1)

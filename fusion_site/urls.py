@@ -2,10 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
-from webhooks.event_views import ontraport_events
 from webhooks.telemetry.health import healthz, readyz
 from webhooks.telemetry.metrics import metrics
-from webhooks.views import ontraport_webhook
+from webhooks.views import ontraport_events, ontraport_webhook
 
 urlpatterns = [
     # `/?wpf_action=...` (the seed's URLs) and any other path carrying wpf_action are answered by

@@ -31,7 +31,8 @@ from webhooks.models import EMAIL_KEY, Delivery, DeliveryAttempt
 from webhooks.params import CONTACT_ID_MAX
 from webhooks.permissions import can_replay_deliveries
 from webhooks.reason_advice import reason_advice
-from webhooks.services.replay import NOT_REPLAYABLE, deliveries_replay, deliveries_replayable
+from webhooks.selectors import deliveries_replayable
+from webhooks.services.replay import NOT_REPLAYABLE, deliveries_replay
 
 MESSAGE_PREVIEW_CHARS = 140  # the column wraps: room for what changed (fields, tags added and removed)
 SEARCH_MAX_IDS = 1000  # users (or carried e-mails) a search looks at: a search term is not a report

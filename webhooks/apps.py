@@ -1,3 +1,6 @@
+"""The way in as an app: on start-up it registers what it reports to telemetry and wakes its worker for
+work queued elsewhere."""
+
 from django.apps import AppConfig
 
 

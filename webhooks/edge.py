@@ -15,7 +15,8 @@ valid), and counts every answer for /metrics. Admission, in this order:
                Authorization: Bearer) must be the same string, and a valid key; a wrong value anywhere
                refuses → 403, and an address that keeps trying → 429 (webhooks.services.throttle, shared by
                every process)
-Secrets are masked wherever the request is stored or logged (webhooks.masking, webhooks.services.recording).
+Secrets are masked wherever the request is stored or logged (webhooks.masking); the address a request
+counts as, for the throttle, the logs and the log's source_ip, is webhooks.source_address's.
 """
 
 import functools
@@ -39,7 +40,8 @@ from webhooks.access import access_key_valid
 from webhooks.params import BEARER, KEY_HEADER, Ambiguous, InvalidJson, WebhookParams, json_load
 from webhooks.reporting import request_counted
 from webhooks.services import throttle
-from webhooks.services.recording import delivery_reject, request_source_ip
+from webhooks.services.recording import delivery_reject
+from webhooks.source_address import request_source_ip
 from webhooks.telemetry.counters import counters_flush_if_due
 
 logger = logging.getLogger(__name__)

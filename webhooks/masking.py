@@ -12,6 +12,7 @@ API (all pure functions of their input and the settings):
     mask_text(text) -> str              a log line, a path, a report: both rules applied
     mask_query_string(query) -> str     a query string, pair by pair on decoded names
     mask_mapping(items) -> list         (name, value) pairs (GET, POST, META) with secret values masked
+    request_path_masked(request) -> str a request's path and query string as a delivery stores it
     is_secret_name(name) -> bool        the decoded name is the access key's, a password's or an API key's
     secret_values() -> list[str]        the configured secrets, longest first
     MASK                                what a masked value becomes
@@ -26,8 +27,13 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus
 
 from django.conf import settings
+from django.http import HttpRequest
+
+from webhooks.params import clean_text
 
 MASK = "***"
+# The longest path a delivery stores (Delivery.path).
+PATH_MAX = 2000
 # Shorter values are not secrets worth scanning for (and would mask ordinary words).
 SECRET_MIN_LENGTH = 8
 
@@ -149,3 +155,9 @@ def mask_mapping(items: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
         else:
             masked.append((name, value))
     return masked
+
+
+def request_path_masked(request: HttpRequest) -> str:
+    """The request's path and query string with secrets masked, printable and cut to PATH_MAX: what its
+    delivery stores and the admin shows."""
+    return clean_text(mask_text(request.get_full_path()), PATH_MAX)

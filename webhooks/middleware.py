@@ -18,9 +18,8 @@ from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 
 from webhooks.edge import BODY_METHODS, KEY, body_over_limit, form_body
-from webhooks.event_views import ontraport_events
 from webhooks.params import InvalidJson, json_load
-from webhooks.views import ontraport_webhook
+from webhooks.views import ontraport_events, ontraport_webhook
 
 
 class WebhookOnAnyPathMiddleware:

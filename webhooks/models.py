@@ -129,6 +129,10 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"  # permanent failure, or transient ones past FUSION_MAX_ATTEMPTS
         REJECTED = "rejected", "Rejected"  # answered 400: recorded so the site owner sees it, never processed
 
+    # Work still to do: stored and waiting for a worker (or for its next attempt), or claimed by one. Neither
+    # pruned nor replayed; counted as the queue's depth; the only rows of the partial index below.
+    WAITING_STATUSES = (Status.PENDING, Status.PROCESSING)
+
     class Action(models.TextChoices):
         # What a stored request asked for. The actions that apply a contact are the accounts service's
         # (accounts.services.contacts_apply.SyncAction, which the endpoint and replay use); a choices
@@ -190,10 +194,14 @@ class Delivery(models.Model):
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
         indexes = [
-            # The arrival meter's newest webhook (webhooks.selectors): MAX(id) of one source, from the index.
+            # Made for an arrival meter that read MAX(id) of one source; the arrival rate is now counted on
+            # (source, received_at) below, and no query of the site needs this one (dropping it takes a
+            # migration).
             models.Index(fields=["source", "id"], name="webhooks_delivery_source_idx"),
-            # The worker's claim query: pending/processing rows by due time. Finished rows are the bulk of
-            # the table and are left out where the database supports partial indexes.
+            # The worker's claim query and the queue's figures: waiting rows by due time. Finished rows are
+            # the bulk of the table and are left out where the database supports partial indexes. The
+            # statuses are WAITING_STATUSES' (a Meta cannot name its model's attributes; a test holds the two
+            # together).
             models.Index(
                 fields=["status", "next_attempt_at"],
                 name="webhooks_delivery_ready_idx",

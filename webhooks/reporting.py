@@ -1,9 +1,11 @@
-"""What the way in reports to telemetry: the site's counters (named here, with their help text), the apply
-histogram, the queue and the Ontraport budget as /metrics gauges, the queue's /readyz check, and every
-Ontraport call (accounts announces each answer with a signal; it never imports telemetry).
+"""What the way in reports to telemetry, which imports none of the site's apps: the site's counters (named
+here, with their help text) and the calls that add to them (the edge's answers, a drain's outcomes and their
+apply histogram, a bulk run that ended, every Ontraport call: accounts announces each answer with a signal),
+the queue and the Ontraport budget as /metrics gauges, and the queue's /readyz check.
 
-`reporting_connect()` registers all of it, once per process (WebhooksConfig.ready). The counts themselves
-are an in-memory add on the hot path, written out with one upsert per counter (webhooks.telemetry.counters).
+`reporting_connect()` registers the collector, the check and the signal's receiver, once per process
+(WebhooksConfig.ready). The counts themselves are an in-memory add on the hot path, written out with one
+upsert per counter (webhooks.telemetry.counters).
 """
 
 from __future__ import annotations

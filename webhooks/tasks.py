@@ -4,10 +4,7 @@ webhooks.wakeup's."""
 
 import datetime
 import logging
-import os
-import socket
 import time
-import uuid
 
 from django.conf import settings
 from django.db import transaction
@@ -23,6 +20,7 @@ from webhooks.models import Delivery
 from webhooks.reporting import deliveries_finished_counted
 from webhooks.services.claiming import deliveries_claim, next_due_at
 from webhooks.services.processing import deliveries_process
+from webhooks.telemetry.process_id import process_id_new
 from webhooks.wakeup import TAIL_DELAY, can_wait, wake_up_throttled, wake_up_waiting
 
 logger = logging.getLogger(__name__)
@@ -33,7 +31,7 @@ DRAIN_SECONDS = 60.0
 
 @task()
 def process_deliveries() -> dict[str, int]:
-    worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    worker_id = process_id_new()  # what its claims are held by (Delivery.claimed_by)
     deadline = time.monotonic() + DRAIN_SECONDS
     totals = {"claimed": 0, "done": 0, "failed": 0, "retrying": 0, "outbox_sent": 0, "outbox_failed": 0}
     while time.monotonic() < deadline:

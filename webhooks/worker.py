@@ -20,9 +20,10 @@ from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
-from webhooks.services.leases import deliveries_claims_release_held, process_holder_prefix
+from webhooks.services.leases import deliveries_claims_release_held
 from webhooks.tasks import wake_worker_at
 from webhooks.telemetry.health import database_ping
+from webhooks.telemetry.process_id import process_id_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class ResilientWorker(Worker):
             self._claims_let_go()
 
     def _claims_let_go(self) -> None:
-        if deliveries_claims_release_held(holder_prefix=process_holder_prefix()):
+        if deliveries_claims_release_held(holder_prefix=process_id_prefix()):
             logger.warning("a drain ended with deliveries still claimed: let go of them for the next one")
             wake_worker_at(timezone.now())
 

@@ -8,11 +8,8 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from webhooks.models import Delivery
-from webhooks.services.leases import (
-    deliveries_claims_release_held,
-    deliveries_lease_renew,
-    process_holder_prefix,
-)
+from webhooks.services.leases import deliveries_claims_release_held, deliveries_lease_renew
+from webhooks.telemetry.process_id import process_id_prefix
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +46,7 @@ def test_renews_this_holders_live_claims_only(settings):
 def test_the_prefix_names_this_process():
     import os
 
-    assert process_holder_prefix().endswith(f":{os.getpid()}:")
+    assert process_id_prefix().endswith(f":{os.getpid()}:")
 
 
 # serialized_rollback as every transactional test here: a plain flush re-creates content types, which the

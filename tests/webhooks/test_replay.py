@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from webhooks.models import Delivery
-from webhooks.services.replay import deliveries_replay, deliveries_replayable
+from webhooks.selectors import deliveries_replayable
+from webhooks.services.replay import deliveries_replay
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()

@@ -4,7 +4,7 @@ wrong key counted while the database is away."""
 import pytest
 from django.test import RequestFactory
 
-from webhooks.services.recording import request_source_ip
+from webhooks.source_address import request_source_ip
 
 
 @pytest.mark.parametrize(

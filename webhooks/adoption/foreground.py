@@ -14,10 +14,11 @@ from accounts.ontraport import ontraport_bulk_client
 from accounts.services.tags import tags_sync_from_ontraport
 from ontraport_client import OntraportClient, OntraportError
 from ontraport_client.pacing import Pacer
-from webhooks.adoption.leases import lease_owner_new, run_claim, run_release
+from webhooks.adoption.leases import run_claim, run_release
 from webhooks.adoption.models import Run
 from webhooks.adoption.pages import LeaseLost, Page, RunShort
 from webhooks.adoption.runs import run_count_total, run_find_open, run_start, run_work
+from webhooks.telemetry.process_id import process_id_new
 
 
 def tag_resolve(*, name_or_id: str, client: OntraportClient, dry_run: bool = False) -> tuple[int, str]:
@@ -55,7 +56,7 @@ def run_in_foreground(
 ) -> Run:
     """Start (or continue) the run and work through it here, with a progress bar on stderr."""
     client = ontraport_bulk_client()
-    owner = lease_owner_new()
+    owner = process_id_new()
     if dry_run:
         run = Run(kind=kind, arguments={**arguments, "dry_run": True}, started_from="command")
         resumed = False

@@ -1,13 +1,11 @@
 """Who works on a run: a lease on the run row, taken by compare-and-set, renewed with every page.
 
-A lease whose holder is gone is free at once when the holder ran on this machine (its process id no
-longer exists: a Ctrl-C'd or SIGKILLed command), else when it runs out (FUSION_LEASE_SECONDS).
+The holder is a process id (webhooks.telemetry.process_id: `host:pid:random`). A lease whose holder is gone
+is free at once when the holder ran on this machine (its pid no longer exists: a Ctrl-C'd or SIGKILLed
+command), else when it runs out (FUSION_LEASE_SECONDS).
 """
 
 import datetime
-import os
-import socket
-import uuid
 
 from django.conf import settings
 from django.db import transaction
@@ -17,40 +15,18 @@ from django.utils import timezone
 
 from webhooks.adoption.models import Run
 from webhooks.reporting import bulk_run_ended
-
-HOST = socket.gethostname()
-
-
-def lease_owner_new() -> str:
-    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+from webhooks.telemetry.process_id import process_gone
 
 
 def lease_duration() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS)
 
 
-def _holder_gone(owner: str) -> bool:
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != HOST or not pid_text.isdigit():
-        return False  # another machine: only the lease's expiry tells
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def lease_free(run: Run, now: datetime.datetime) -> bool:
     if not run.lease_owner:
         return True
     expired = run.lease_expires_at is None or run.lease_expires_at <= now
-    return expired or _holder_gone(run.lease_owner)
+    return expired or process_gone(run.lease_owner)
 
 
 def run_claim(*, run_id: int, owner: str) -> Run | None:

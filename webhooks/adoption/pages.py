@@ -26,7 +26,7 @@ from ontraport_client import PAGE_SIZE, ConditionIgnoredError, Contact, Ontrapor
 from webhooks.adoption.budget import bulk_wait_seconds
 from webhooks.adoption.leases import lease_duration
 from webhooks.adoption.models import Run
-from webhooks.models import Delivery
+from webhooks.services.recording import RunContactLogged, deliveries_log_run
 
 logger = logging.getLogger(__name__)
 
@@ -222,31 +222,21 @@ def _counts(outcomes: Mapping[int, SyncOutcome]) -> dict[str, int]:
 
 def _log(run: Run, page: Page, outcomes: Mapping[int, SyncOutcome]) -> None:
     """What the page changed or failed on, in the deliveries log; unchanged users are left out."""
-    now = timezone.now()
-    action = Delivery.Action.ADD if run.kind == Run.Kind.IMPORT else Delivery.Action.UPDATE
-    rows = []
-    for contact_id, outcome in outcomes.items():
-        if outcome.kind == "done" and outcome.effect == Effect.UNCHANGED:
-            continue
-        failed = outcome.kind != "done" or outcome.effect == Effect.NONE
-        rows.append(
-            Delivery(
-                source=run.kind,
-                run=run,
-                received_at=now,
-                action=action,
+    role = str(run.arguments.get("role") or "")
+    deliveries_log_run(
+        run_id=run.pk,
+        source=run.kind,
+        action=SyncAction.ADD if run.kind == Run.Kind.IMPORT else SyncAction.UPDATE,
+        contacts=[
+            RunContactLogged(
                 contact_id=contact_id,
-                options={"role": run.arguments.get("role", "")} if run.arguments.get("role") else {},
-                method="",
-                path=f"{run.get_kind_display().lower()} run #{run.pk}",
-                status=Delivery.Status.FAILED if failed else Delivery.Status.DONE,
-                reason=str(outcome.reason) if failed else "",
-                message=(outcome.message or str(outcome.effect))[:2000],
-                attempts=1,
-                next_attempt_at=now,
                 user_id=outcome.user_id,
-                updated_at=now,
-                finished_at=now,
+                failed=outcome.kind != "done" or outcome.effect == Effect.NONE,
+                reason=str(outcome.reason),
+                message=outcome.message or str(outcome.effect),
+                role=role,
             )
-        )
-    Delivery.objects.bulk_create(rows)
+            for contact_id, outcome in outcomes.items()
+            if not (outcome.kind == "done" and outcome.effect == Effect.UNCHANGED)
+        ],
+    )

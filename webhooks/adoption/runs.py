@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from accounts.history import history_record
 from accounts.models import User
 from ontraport_client import OntraportClient, OntraportError
-from webhooks.adoption.leases import lease_owner_new, run_claim, run_release
+from webhooks.adoption.leases import run_claim, run_release
 from webhooks.adoption.models import Run
 from webhooks.adoption.pages import (
     BulkDirectory,
@@ -19,6 +19,7 @@ from webhooks.adoption.pages import (
     page_fetch,
     resync_users,
 )
+from webhooks.telemetry.process_id import process_id_new
 
 
 def run_start(
@@ -137,7 +138,7 @@ def run_now(*, run: Run, client: OntraportClient) -> Run:
     """Work a small run through in this process at once (a user page's Resync button), recorded like any
     run: its counts, its lines in the deliveries log. Raises OntraportError (the run is left interrupted
     with the reason) and LeaseLost."""
-    owner = lease_owner_new()
+    owner = process_id_new()
     claimed = run_claim(run_id=run.pk, owner=owner)
     if claimed is None:
         raise LeaseLost(f"run #{run.pk} is being worked on by another process")

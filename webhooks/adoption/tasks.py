@@ -18,11 +18,12 @@ from django.utils import timezone
 from accounts.ontraport import ontraport_bulk_client
 from ontraport_client import OntraportError
 from webhooks.adoption.budget import bulk_wait_seconds
-from webhooks.adoption.leases import lease_duration, lease_free, lease_owner_new, run_claim, run_release
+from webhooks.adoption.leases import lease_duration, lease_free, run_claim, run_release
 from webhooks.adoption.models import Run
 from webhooks.adoption.pages import LeaseLost, RunShort
 from webhooks.adoption.runs import run_count_total, run_work
 from webhooks.adoption.schedule import sweep_ensure
+from webhooks.telemetry.process_id import process_id_new
 from webhooks.wakeup import can_wait, wake_up_waiting
 
 RUN_SLICE_SECONDS = 2.0
@@ -66,7 +67,7 @@ def runs_continue() -> str:
     if candidate is None:
         _wake_for_next_due()
         return "nothing to do"
-    owner = lease_owner_new()
+    owner = process_id_new()
     run = run_claim(run_id=candidate.pk, owner=owner)
     if run is None:
         return f"run #{candidate.pk} taken by another worker"

@@ -1,18 +1,21 @@
-"""The last 24 hours of webhooks, for the Ontraport page: a fixed, small number of queries whatever the
-size of the log (each one served by an index on Delivery)."""
+"""What the Ontraport page shows of the deliveries log: the last hours' figures, gathered from
+webhooks.selectors (a fixed, small number of queries whatever the size of the log, each served by an index
+on Delivery), and when they are an alarm."""
 
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from webhooks.adoption.models import Run
 from webhooks.models import Delivery
-from webhooks.selectors import queue_stats
+from webhooks.selectors import (
+    deliveries_failed_latest,
+    deliveries_status_counts,
+    queue_stats,
+    retries_scheduled,
+)
 
 LATEST_FAILURES = 10
-RECENT_RUNS = 5
 # A delivery due this long ago and still not taken means nothing is applying webhooks.
 OVERDUE_ALARM = datetime.timedelta(minutes=5)
 
@@ -34,34 +37,15 @@ class DeliveryHealth:
         return self.overdue > OVERDUE_ALARM
 
 
-def runs_recent() -> list[Run]:
-    """The latest imports, resyncs and sweeps (adoption), newest first: one query."""
-    return list(Run.objects.select_related("started_by").order_by("-id")[:RECENT_RUNS])
-
-
 def delivery_health(*, hours: int = 24) -> DeliveryHealth:
     since = timezone.now() - datetime.timedelta(hours=hours)
-    counts = dict(
-        Delivery.objects.filter(received_at__gte=since)
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
     stats = queue_stats()
-    later = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__gt=timezone.now())
-    scheduled = later.aggregate(n=Count("id"), first=Min("next_attempt_at"))
-    failures = list(
-        Delivery.objects.filter(Q(status=Delivery.Status.FAILED) | Q(status=Delivery.Status.REJECTED))
-        .filter(received_at__gte=since)
-        .select_related("user")
-        .order_by("-received_at")[:LATEST_FAILURES]
-    )
+    retries = retries_scheduled()
     return DeliveryHealth(
-        by_status={status: counts.get(status, 0) for status in Delivery.Status.values},
+        by_status=deliveries_status_counts(since=since),
         queue_depth=stats.depth,
         overdue=datetime.timedelta(seconds=stats.oldest_waiting_seconds),
-        retries_scheduled=scheduled["n"],
-        next_retry_at=scheduled["first"],
-        latest_failures=failures,
+        retries_scheduled=retries.count,
+        next_retry_at=retries.next_at,
+        latest_failures=deliveries_failed_latest(since=since, limit=LATEST_FAILURES),
     )

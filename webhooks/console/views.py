@@ -17,20 +17,23 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.history import actor_of, history_record
+from accounts.history import actor_of
+from webhooks.adoption.selectors import runs_recent
 from webhooks.console.connection import connection_check
 from webhooks.console.effective_settings import effective_settings
-from webhooks.console.selectors import delivery_health, runs_recent
+from webhooks.console.selectors import delivery_health
 from webhooks.console.webhook_probe import ACTIONS, webhook_probe_send
 from webhooks.models import Delivery
 from webhooks.params import parse_contact_id
 from webhooks.permissions import can_send_test_webhook, can_view_deliveries
 from webhooks.reason_advice import reason_advice
 from webhooks.sender_urls import events_url_for_ontraport, webhook_urls_for_ontraport
+from webhooks.services.recording import delivery_sender_record
 from webhooks.telemetry.selectors import workers_health
 
 # Stands for the key in the page's URLs; the page's script puts the key in only when asked (a click).
 KEY_PLACEHOLDER = "KEY-HIDDEN"
+RECENT_RUNS = 5
 
 
 def ontraport_page(request: HttpRequest) -> HttpResponse:
@@ -68,7 +71,7 @@ def ontraport_page(request: HttpRequest) -> HttpResponse:
         if can_view_deliveries(request)
         else [],
         "test_actions": [action for action in ACTIONS if can_send_test_webhook(request, action=action)],
-        "runs": runs_recent(),
+        "runs": runs_recent(limit=RECENT_RUNS),
         "workers": workers_health(),
     }
     return render(request, "console/ontraport.html", context)
@@ -115,23 +118,11 @@ def test_webhook(request: HttpRequest) -> HttpResponse:
             "Check SITE_URL (it must be the address this site answers on) and the access key.",
         )
         return HttpResponseRedirect(page + "#test-webhook")
-    _record_sender(request, answer.delivery_id, action)
+    delivery_sender_record(delivery_id=answer.delivery_id, action=action, actor=actor_of(request))
     if not can_view_deliveries(request):
         messages.success(request, f"Test webhook sent: stored as delivery #{answer.delivery_id}.")
         return HttpResponseRedirect(page + "#test-webhook")
     return HttpResponseRedirect(reverse("console:test-result", args=[answer.delivery_id]))
-
-
-def _record_sender(request: HttpRequest, delivery_id: int, action: str) -> None:
-    """Who sent it: on the delivery row and in its admin history. The id is the one the site's own answer
-    named; the row is marked only if it is still unmarked and carries this action (a check, not trust)."""
-    sent = Delivery.objects.filter(pk=delivery_id, action=action, started_by__isnull=True)
-    if sent.update(started_by=actor_of(request)):
-        history_record(
-            actor=actor_of(request),
-            objects=Delivery.objects.filter(pk=delivery_id),
-            message=f'Sent with "Send a test webhook" ({action})',
-        )
 
 
 def test_webhook_result(request: HttpRequest, delivery_id: int) -> HttpResponse:
@@ -140,7 +131,7 @@ def test_webhook_result(request: HttpRequest, delivery_id: int) -> HttpResponse:
     if not can_view_deliveries(request):
         raise PermissionDenied
     delivery = get_object_or_404(Delivery.objects.select_related("user"), pk=delivery_id)
-    waiting = delivery.status in (Delivery.Status.PENDING, Delivery.Status.PROCESSING)
+    waiting = delivery.status in Delivery.WAITING_STATUSES
     context = {
         **admin.site.each_context(request),
         "title": f"Test webhook: delivery #{delivery.pk}",

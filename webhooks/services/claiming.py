@@ -6,82 +6,40 @@ Two holds make a burst converge with the fewest Ontraport calls (docs/architectu
 - the burst hold: while webhooks arrive faster than FUSION_BURST_RATE, new deliveries are held (at most
   FUSION_BURST_MAX_HOLD_SECONDS) so a contact's repeats merge into one fetch.
 
-Both read the arrival rate (`arrival_rates`) from the durable log itself: how many webhooks were stored
-lately, counted on the (source, received_at) index. Every worker on every machine reads the same table, so
-all of them see a burst from its first rows, with nothing to share besides the database.
+Both read the arrival rate from the durable log itself (webhooks.selectors.arrival_rates): how many
+webhooks were stored lately, counted on the (source, received_at) index. Every worker on every machine reads
+the same table, so all of them see a burst from its first rows, with nothing to share besides the database.
 """
 
 import datetime
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from ontraport_client import PAGE_SIZE
 from webhooks.models import Delivery
+from webhooks.selectors import ARRIVAL_RECENT_SECONDS, ArrivalRates, arrival_rates, waiting_due
 from webhooks.wakeup import can_wait
 
-# The arrival rate: webhooks stored over the last BURST_SAMPLE_SECONDS.
-BURST_SAMPLE_SECONDS = 2.0
 # A burst that slows for a few seconds (a web node restarting, a sender pausing) is still a burst: while
-# the rate over the last BURST_SUSTAIN_SECONDS is a burst's, the hold lasts until the recent rate falls
-# under BURST_DIP_FACTOR of it. Letting go in a dip spends calls on contacts whose next webhook is coming.
-BURST_SUSTAIN_SECONDS = 6.0
+# the sustained rate is a burst's, the hold lasts until the recent rate falls under BURST_DIP_FACTOR of it.
+# Letting go in a dip spends calls on contacts whose next webhook is coming.
 BURST_DIP_FACTOR = 0.5
-# The shortest span a rate is taken over, so that a burst's first rows show as a burst (every call spent
-# then is spent again on the same contacts' later webhooks) without two webhooks a moment apart looking
-# like thousands a second.
-BURST_MIN_SPAN_SECONDS = 0.25
 
 
-@dataclass(frozen=True)
-class ArrivalRates:
-    """Webhooks stored per second over the last BURST_SAMPLE_SECONDS (`recent`) and the last
-    BURST_SUSTAIN_SECONDS (`sustained`); None when nothing needs them."""
-
-    recent: float | None
-    sustained: float | None
-
-
-def arrival_rates(now: datetime.datetime | None = None) -> ArrivalRates:
-    """How fast webhooks are being stored (one index range count over the last few seconds).
-
-    Each rate is taken over its whole interval, or from its first webhook when the stream started within
-    it (at least BURST_MIN_SPAN_SECONDS), so a burst shows at its full rate from its first moments. Webhooks
-    only: the rows an import or sweep logs (50 a page) are no burst to hold webhooks for."""
+def _arrival_rates_if_needed() -> ArrivalRates | None:
+    """The arrival rates, when a hold may use them: not with an inline task backend (it cannot come back
+    for what it holds), nor with both holds off."""
     if not can_wait() or (settings.FUSION_BURST_RATE <= 0 and settings.FUSION_COALESCE_SECONDS <= 0):
-        return ArrivalRates(None, None)
-    now = now or timezone.now()
-    recent_since = now - datetime.timedelta(seconds=BURST_SAMPLE_SECONDS)
-    stored = Delivery.objects.filter(
-        source=Delivery.Source.WEBHOOK,
-        received_at__gt=now - datetime.timedelta(seconds=BURST_SUSTAIN_SECONDS),
-        received_at__lte=now,
-    ).aggregate(
-        sustained=Count("id"),
-        sustained_first=Min("received_at"),
-        recent=Count("id", filter=Q(received_at__gt=recent_since)),
-        recent_first=Min("received_at", filter=Q(received_at__gt=recent_since)),
-    )
-    return ArrivalRates(
-        recent=_per_second(stored["recent"], stored["recent_first"], now),
-        sustained=_per_second(stored["sustained"], stored["sustained_first"], now),
-    )
-
-
-def _per_second(count: int, first: datetime.datetime | None, now: datetime.datetime) -> float:
-    if first is None:
-        return 0.0
-    span = max((now - first).total_seconds(), BURST_MIN_SPAN_SECONDS)
-    return count / span
+        return None
+    return arrival_rates()
 
 
 def deliveries_claim(*, worker_id: str, limit: int | None = None) -> list[Delivery]:
     """Claim the deliveries this worker should apply now. While a burst is being held, only those that
     have waited FUSION_BURST_MAX_HOLD_SECONDS (with every other delivery of their contacts): a long burst
     keeps merging the rest, and no delivery waits longer than the hold."""
-    rates = arrival_rates()
+    rates = _arrival_rates_if_needed()
     held_since = None
     if burst_in_progress(rates):
         held_since = timezone.now() - datetime.timedelta(seconds=settings.FUSION_BURST_MAX_HOLD_SECONDS)
@@ -91,7 +49,7 @@ def deliveries_claim(*, worker_id: str, limit: int | None = None) -> list[Delive
         limit=limit or settings.FUSION_BATCH_SIZE,
         lease=datetime.timedelta(seconds=settings.FUSION_LEASE_SECONDS),
         chunk=PAGE_SIZE,
-        coalesce=coalesce_window() if _fills_a_group(rates.recent) else datetime.timedelta(0),
+        coalesce=coalesce_window() if _fills_a_group(rates) else datetime.timedelta(0),
         due_before=held_since,
     )
 
@@ -104,37 +62,32 @@ def coalesce_window() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.FUSION_COALESCE_SECONDS)
 
 
-def _fills_a_group(rate: float | None) -> bool:
+def _fills_a_group(rates: ArrivalRates | None) -> bool:
     """Waiting for a partial group only pays when webhooks arrive fast enough to fill it in the coalesce
     window; a lone webhook is fetched at once."""
-    return rate is not None and rate * settings.FUSION_COALESCE_SECONDS >= PAGE_SIZE
+    return rates is not None and rates.recent * settings.FUSION_COALESCE_SECONDS >= PAGE_SIZE
 
 
-def burst_in_progress(rates: ArrivalRates) -> bool:
+def burst_in_progress(rates: ArrivalRates | None) -> bool:
     """Are webhooks arriving faster than Ontraport's budget can fetch their contacts (FUSION_BURST_RATE)?
 
     Then fetching now spends calls on contacts whose next webhook is already on its way. Holding new
     deliveries until the flood slows (each at most FUSION_BURST_MAX_HOLD_SECONDS) merges those repeats into
     one fetch each: a burst converges with the fewest calls, and so the soonest.
     """
-    burst_rate, recent = settings.FUSION_BURST_RATE, rates.recent
-    if recent is None or burst_rate <= 0:
+    burst_rate = settings.FUSION_BURST_RATE
+    if rates is None or burst_rate <= 0:
         return False
-    slowed_for_a_moment = recent >= BURST_DIP_FACTOR * burst_rate and (rates.sustained or 0.0) >= burst_rate
-    return recent >= burst_rate or slowed_for_a_moment
+    slowed_for_a_moment = rates.recent >= BURST_DIP_FACTOR * burst_rate and rates.sustained >= burst_rate
+    return rates.recent >= burst_rate or slowed_for_a_moment
 
 
 def next_due_at() -> datetime.datetime | None:
-    """When the earliest waiting delivery becomes ready: a retry's due time or a claim's lease expiry."""
-    due = Delivery.objects.filter(
-        Q(status=Delivery.Status.PENDING) | Q(status=Delivery.Status.PROCESSING)
-    ).aggregate(
-        retry=Min("next_attempt_at", filter=Q(status=Delivery.Status.PENDING)),
-        lease=Min("lease_expires_at", filter=Q(status=Delivery.Status.PROCESSING)),
-    )
-    retry, now = due["retry"], timezone.now()
+    """When a worker should look at the queue again: the earliest retry's due time or claim's lease expiry;
+    shortly, when a delivery is ready but held (to fill a group of contacts, or while a burst lasts)."""
+    due, now = waiting_due(), timezone.now()
+    retry = due.retry_at
     if retry is not None and retry <= now:
-        # Ready, but held back to fill a group of contacts or while a burst lasts: look again shortly.
-        retry = now + max(coalesce_window(), datetime.timedelta(seconds=BURST_SAMPLE_SECONDS / 2))
-    times = [t for t in (retry, due["lease"]) if t is not None]
+        retry = now + max(coalesce_window(), datetime.timedelta(seconds=ARRIVAL_RECENT_SECONDS / 2))
+    times = [t for t in (retry, due.lease_expires_at) if t is not None]
     return min(times) if times else None

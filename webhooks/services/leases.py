@@ -9,19 +9,12 @@ hangs while its heartbeat goes on does not keep deliveries for ever.
 """
 
 import datetime
-import os
-import socket
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from webhooks.models import Delivery
-
-
-def process_holder_prefix() -> str:
-    """The start of the `claimed_by` of every claim this process makes (webhooks.tasks: host:pid:random)."""
-    return f"{socket.gethostname()}:{os.getpid()}:"
 
 
 def deliveries_lease_renew(*, holder_prefix: str) -> int:

@@ -1,60 +1,26 @@
-"""Storing webhooks as Delivery rows — the durable log everything else works from."""
+"""Writing the deliveries log, the durable record everything else works from: an accepted webhook (one
+INSERT on the request path), a refused one whose key was valid, who sent a test webhook from the Ontraport
+page, and what a run (import, resync, sweep) did with its contacts."""
 
 import datetime
 import functools
-import ipaddress
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from django.conf import settings
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Field
 from django.db.models.sql import InsertQuery
 from django.http import HttpRequest
 from django.utils import timezone
 
-from webhooks.masking import mask_text
+from accounts.history import history_record
+from accounts.models import User
+from webhooks.masking import mask_text, request_path_masked
 from webhooks.models import Delivery
 from webhooks.params import WebhookParams, clean_text, parse_flag
+from webhooks.source_address import request_source_ip
 
-PATH_MAX = 2000
-
-
-def request_source_ip(request: HttpRequest) -> str | None:
-    """The address a request counts as (the wrong-key throttle, the stored source_ip): the peer's, unless
-    the peer is a proxy in FUSION_TRUSTED_PROXIES; then the nearest X-Forwarded-For address that is not a
-    trusted proxy (entries further left were written by the client and prove nothing)."""
-    peer = request.META.get("REMOTE_ADDR") or None
-    if not settings.FUSION_TRUSTED_PROXIES or not _trusted_proxy(peer):
-        return peer
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    for address in reversed(forwarded):
-        if not _trusted_proxy(address):
-            return address if _is_ip(address) else peer
-    return peer
-
-
-def _trusted_proxy(address: str | None) -> bool:
-    if not address or not _is_ip(address):
-        return False
-    ip = ipaddress.ip_address(address)
-    return any(ip in network for network in _proxy_networks(tuple(settings.FUSION_TRUSTED_PROXIES)))
-
-
-def _is_ip(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=4)
-def _proxy_networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
-
-
-def request_path_masked(request: HttpRequest) -> str:
-    return clean_text(mask_text(request.get_full_path()), PATH_MAX)
+MESSAGE_MAX = 2000
 
 
 def delivery_record(
@@ -140,6 +106,22 @@ def delivery_reject(request: HttpRequest, *, reason: str, message: str, action: 
     )
 
 
+@transaction.atomic
+def delivery_sender_record(*, delivery_id: int, action: str, actor: User | None) -> bool:
+    """Who sent a test webhook from the Ontraport page: on the delivery row and in its admin history. The
+    id is the one the site's own answer named; the row is marked only if it is still unmarked and carries
+    this action (a check, not trust). True when it was marked."""
+    sent = Delivery.objects.filter(pk=delivery_id, action=action, started_by__isnull=True)
+    if not sent.update(started_by=actor):
+        return False
+    history_record(
+        actor=actor,
+        objects=Delivery.objects.filter(pk=delivery_id),
+        message=f'Sent with "Send a test webhook" ({action})',
+    )
+    return True
+
+
 def _about_the_request(request: HttpRequest, now: datetime.datetime) -> dict[str, object]:
     """What every stored webhook records of its request (the key masked)."""
     return {
@@ -150,3 +132,47 @@ def _about_the_request(request: HttpRequest, now: datetime.datetime) -> dict[str
         "path": request_path_masked(request),
         "source_ip": request_source_ip(request),
     }
+
+
+@dataclass(frozen=True)
+class RunContactLogged:
+    """What a run did with one contact, as its row in the log says it."""
+
+    contact_id: int
+    user_id: int | None
+    failed: bool  # else done
+    reason: str  # why it failed (a FailureReason); not stored when done
+    message: str  # the outcome, in words
+    role: str = ""  # the role the run gives its users ("" none)
+
+
+@transaction.atomic(savepoint=False)
+def deliveries_log_run(*, run_id: int, source: str, action: str, contacts: Iterable[RunContactLogged]) -> int:
+    """Log what a run did with `contacts`: one finished delivery a contact (done or failed: a worker never
+    claims it), pointing at the run and named after it (`import run #12`). `source` is the run's kind (a
+    Delivery.Source), `action` what it applied (a SyncAction). Returns how many rows were written."""
+    now = timezone.now()
+    path = f"{Delivery.Source(source).label.lower()} run #{run_id}"
+    rows = [
+        Delivery(
+            source=source,
+            run_id=run_id,
+            received_at=now,
+            action=action,
+            contact_id=contact.contact_id,
+            options={"role": contact.role} if contact.role else {},
+            method="",
+            path=path,
+            status=Delivery.Status.FAILED if contact.failed else Delivery.Status.DONE,
+            reason=contact.reason if contact.failed else "",
+            message=contact.message[:MESSAGE_MAX],
+            attempts=1,
+            next_attempt_at=now,
+            user_id=contact.user_id,
+            updated_at=now,
+            finished_at=now,
+        )
+        for contact in contacts
+    ]
+    Delivery.objects.bulk_create(rows)
+    return len(rows)

@@ -10,28 +10,16 @@ from django.utils import timezone
 
 from accounts.history import history_record
 from accounts.models import User
-from accounts.services.contacts_apply import SyncAction
 from webhooks.models import Delivery, DeliveryAttempt
+from webhooks.selectors import deliveries_replayable
 from webhooks.signals import deliveries_queued
 
-REPLAYABLE_STATUSES = (Delivery.Status.DONE, Delivery.Status.FAILED)
-# Test pings and rejected (malformed) requests have nothing to apply.
-REPLAYABLE_ACTIONS = tuple(SyncAction)
 REPLAY_SLICE = 500
-# Why a delivery was left out of a replay, for every caller (the admin's button and action, the command).
+# Why a delivery was left out of a replay (webhooks.selectors.deliveries_replayable), for every caller (the
+# admin's button and action, the command).
 NOT_REPLAYABLE = (
     "only done or failed add, update and update_tags deliveries with a contact id can be replayed"
 )
-
-
-def deliveries_replayable(*, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:
-    """The deliveries of `queryset` a replay would take: finished ones of a real action with a contact.
-
-    Pending and processing ones are left alone, so a replay never races the worker over a claimed row.
-    """
-    return queryset.filter(
-        status__in=REPLAYABLE_STATUSES, action__in=REPLAYABLE_ACTIONS, contact_id__isnull=False
-    )
 
 
 @transaction.atomic

@@ -1,24 +1,13 @@
 """Pruning the webhook log: finished deliveries are evidence for a while, then only weight."""
 
-import datetime
-
 from django.db import transaction
-from django.db.models import QuerySet
-from django.utils import timezone
 
 from webhooks.models import Delivery
+from webhooks.selectors import deliveries_prunable
 
-FINISHED_STATUSES = (Delivery.Status.DONE, Delivery.Status.FAILED, Delivery.Status.REJECTED)
 # Rows deleted per transaction: on SQLite a delete holds the one write lock, so a big prune in one
 # statement would make incoming webhooks wait on it; small batches let them in between.
 DELETE_BATCH = 1000
-
-
-def deliveries_prunable(*, older_than_days: int) -> QuerySet[Delivery]:
-    """Finished deliveries received more than `older_than_days` days ago. Pending and processing ones are
-    never pruned, however old: they are work still to do."""
-    cutoff = timezone.now() - datetime.timedelta(days=older_than_days)
-    return Delivery.objects.filter(status__in=FINISHED_STATUSES, received_at__lt=cutoff)
 
 
 def deliveries_prune(*, older_than_days: int) -> int:

@@ -6,8 +6,8 @@ machines: in the cache when CACHE_URL names a shared one (redis://...), otherwis
 row per address, `WrongKeyWindow`, written with one upsert). A per-process cache (the default locmem)
 would let each worker count on its own: with 2 workers about 2 x the limit passed before the first 429.
 
-The address is the request's source address (webhooks.services.recording.request_source_ip: REMOTE_ADDR,
-or the client address a proxy in FUSION_TRUSTED_PROXIES reports).
+The address is the request's source address (webhooks.source_address.request_source_ip: REMOTE_ADDR, or
+the client address a proxy in FUSION_TRUSTED_PROXIES reports).
 """
 
 import logging

@@ -7,7 +7,6 @@ import logging
 import os
 import socket
 import threading
-import uuid
 from collections.abc import Callable
 from contextlib import suppress
 
@@ -19,10 +18,6 @@ from webhooks.telemetry.counters import counters_flush
 from webhooks.telemetry.models import WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
-
-
-def worker_id_new() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def worker_heartbeat_beat(*, worker_id: str) -> None:

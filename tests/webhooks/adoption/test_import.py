@@ -129,13 +129,14 @@ def test_an_account_that_ignores_condition_and_offset_fails_saying_why(bulk_sand
 
 def test_a_run_whose_pages_end_before_the_count_is_not_done(bulk_sandbox, tagged_contacts):
     from accounts.ontraport import ontraport_bulk_client
-    from webhooks.adoption.leases import lease_owner_new, run_claim
+    from webhooks.adoption.leases import run_claim
     from webhooks.adoption.pages import RunShort
     from webhooks.adoption.runs import run_count_total, run_start, run_work
+    from webhooks.telemetry.process_id import process_id_new
 
     count_of_99 = _count(99)
     client = ontraport_bulk_client()
-    owner = lease_owner_new()
+    owner = process_id_new()
     run = run_claim(
         run_id=run_start(kind=Run.Kind.IMPORT, arguments={"tag_id": 1}, started_from="command").pk,
         owner=owner,

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from webhooks.services.retention import deliveries_prunable, deliveries_prune
+from webhooks.selectors import deliveries_prunable
+from webhooks.services.retention import deliveries_prune
 
 
 class Command(BaseCommand):

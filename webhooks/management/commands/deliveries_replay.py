@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from webhooks.models import Delivery
-from webhooks.services.replay import NOT_REPLAYABLE, deliveries_replay, deliveries_replayable
+from webhooks.selectors import deliveries_replayable
+from webhooks.services.replay import NOT_REPLAYABLE, deliveries_replay
 
 
 def parse_since(raw: str) -> datetime.datetime:

@@ -20,9 +20,10 @@ from django.core.management.base import CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from webhooks.services.leases import deliveries_lease_renew, process_holder_prefix
+from webhooks.services.leases import deliveries_lease_renew
 from webhooks.tasks import wake_worker_if_due
-from webhooks.telemetry.heartbeat import HeartbeatThread, worker_id_new
+from webhooks.telemetry.heartbeat import HeartbeatThread
+from webhooks.telemetry.process_id import process_id_new, process_id_prefix
 from webhooks.worker import ResilientWorker
 
 # "No worker is running" (fusion.W001) is not news to the worker that is starting: the check is for the
@@ -36,7 +37,7 @@ class Command(DbWorkerCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
         # hostname:pid:random, so the admin and logs say which machine and process a worker is.
-        parser.set_defaults(worker_id=worker_id_new()[:64])
+        parser.set_defaults(worker_id=process_id_new()[:64])
 
     def check(self, *args: Any, **kwargs: Any) -> None:
         if kwargs.get("tags") is None:
@@ -50,7 +51,7 @@ class Command(DbWorkerCommand):
         if reloading and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             self._worker_run(**options)
             return
-        holder = process_holder_prefix()
+        holder = process_id_prefix()
 
         def on_beat() -> None:
             deliveries_lease_renew(holder_prefix=holder)
