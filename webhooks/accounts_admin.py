@@ -22,8 +22,8 @@ from accounts.models import Tag, User
 from accounts.ontraport import ontraport_client
 from accounts.permissions import can_change_users
 from accounts.services.tag_subscriptions import tag_subscriptions_create
-from webhooks.models import Delivery
 from webhooks.permissions import can_view_deliveries
+from webhooks.selectors import deliveries_of_user_count
 from webhooks.sender_urls import events_url_for_ontraport
 
 
@@ -73,5 +73,5 @@ class DeliveriesOfUserLink(admin.ModelAdmin):
                 reverse("admin:webhooks_delivery_changelist") + f"?user__id__exact={obj.pk}"
             )
             # The log's index on its user column answers it.
-            context["deliveries_count"] = Delivery.objects.filter(user_id=obj.pk).count()
+            context["deliveries_count"] = deliveries_of_user_count(user_id=obj.pk)
         return super().render_change_form(request, context, add, change, form_url, obj)
