@@ -1,11 +1,11 @@
 """The admin: runs listed and shown; "Import users with this tag" (Tags), "Resync from Ontraport" (Users)."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from accounts.models import Tag, User
-from tests.admin_support import messages_of, staff_client, superuser_client
+from accounts.models import User
+from tests.support.admin_clients import messages_of, staff_client, superuser_client
+from tests.support.factories import GroupFactory, TagFactory, UserFactory
 from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 
@@ -18,7 +18,7 @@ RUNS_URL = "/admin/adoption/run/"
 
 @pytest.fixture
 def admin(bulk_sandbox):
-    Tag.objects.create(id=1, name="Members")
+    TagFactory(id=1, name="Members")
     return superuser_client()
 
 
@@ -50,7 +50,7 @@ def test_import_dry_run_shows_what_the_first_page_would_do_and_writes_nothing(ad
 
 
 def test_import_with_role_notify_and_limit_as_the_command_has_them(admin):
-    Group.objects.create(name="customer")
+    GroupFactory(name="customer")
     response = admin.post(
         TAGS_URL,
         {**IMPORT, "confirm": "start", "role": "customer", "notify": "on", "limit": "3"},
@@ -98,7 +98,7 @@ def test_import_action_starts_a_run_links_to_it_and_the_worker_imports(admin):
 def test_resync_action_starts_a_run_for_the_selected_linked_users(admin):
     call_command("ontraport_import", "--tag", "Members", "--json")
     liam = User.objects.get(contact_id=2)
-    loner = User.objects.create_user("loner", email="loner@example.com")
+    loner = UserFactory(username="loner", email="loner@example.com")
     admin.post(
         USERS_URL, {"action": "resync_from_ontraport", "_selected_action": [str(liam.pk), str(loner.pk)]}
     )
@@ -127,7 +127,7 @@ def test_runs_are_listed_and_shown_with_their_deliveries(admin):
 
 
 def test_import_action_needs_the_right_to_create_users(bulk_sandbox):
-    Tag.objects.create(id=1, name="Members")
+    TagFactory(id=1, name="Members")
     viewer = staff_client("accounts.view_tag", "accounts.change_tag", username="viewer")
 
     response = viewer.post(TAGS_URL, {**IMPORT, "confirm": "start"})
@@ -171,7 +171,7 @@ def test_the_resync_button_says_what_changed(admin, bulk_sandbox):
 
 
 def test_resync_and_the_deliveries_link_need_their_permissions(bulk_sandbox):
-    user = User.objects.create_user("dana", "dana@example.com", contact_id=1)
+    user = UserFactory(username="dana", email="dana@example.com", contact_id=1)
     viewer = staff_client("accounts.view_user", username="viewer")
 
     page = viewer.get(f"{USERS_URL}{user.pk}/change/").content.decode()
