@@ -2,7 +2,6 @@
 Ontraport's last response code, removed; and the whole loop: the sandbox POSTs the event to the running
 site, which updates the user's tags with no webhook URL in any Ontraport rule."""
 
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,6 +10,7 @@ from django.contrib.auth import get_user_model
 from accounts.models import TagSubscription
 from tests.support.admin_clients import messages_of, staff_client
 from tests.support.factories import TagFactory, TagSubscriptionFactory, UserFactory
+from tests.support.waiting import wait_until
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -162,9 +162,9 @@ def test_the_whole_loop_without_any_webhook_url(admin, site_sandbox, access_key,
     rows = {row["event"]: row for row in site_sandbox.webhooks()}  # waits for the event to be answered
 
     assert rows["sub_tag(3)"]["last_code"] == "202"
-    deadline = time.monotonic() + 10
-    while not Delivery.objects.filter(status=Delivery.Status.DONE).exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(
+        lambda: Delivery.objects.filter(status=Delivery.Status.DONE).exists(), timeout=10, what="the delivery"
+    )
     delivery = Delivery.objects.get()
     assert (delivery.action, delivery.contact_id, delivery.status) == ("update_tags", 3, "done")
     assert delivery.options == {"event": "sub_tag", "tag_id": 3}
