@@ -2,13 +2,11 @@
 matches names and e-mails."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from tests.support.admin_clients import superuser_client
 from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-User = get_user_model()
 
 
 def test_a_whole_address_in_any_case_finds_the_user_by_its_key(django_assert_max_num_queries):

@@ -4,14 +4,11 @@ import json
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
 from accounts.models import FieldMapping, Tag
 from tests.support.factories import GroupFactory, TagFactory, UserFactory
-
-User = get_user_model()
 
 
 def run(*args: str) -> str:

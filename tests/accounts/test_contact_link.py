@@ -2,14 +2,12 @@
 HTTP."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from accounts.services.contact_link import LinkRefused, user_link_contact
 from tests.support.admin_clients import messages_of, staff_client
 from tests.support.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-User = get_user_model()
 USERS_URL = "/admin/accounts/user/"
 
 

@@ -5,7 +5,6 @@ site, which updates the user's tags with no webhook URL in any Ontraport rule.""
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from accounts.models import TagSubscription
 from tests.support.admin_clients import messages_of, staff_client
@@ -14,7 +13,6 @@ from tests.support.waiting import wait_until
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-User = get_user_model()
 TAGS_URL = "/admin/accounts/tag/"
 SUBSCRIPTIONS_URL = "/admin/accounts/tagsubscription/"
 

@@ -115,11 +115,13 @@ class RunFactory(factory.django.DjangoModelFactory):
 
 
 class DeliveryFactory(factory.django.DjangoModelFactory):
-    """A webhook's delivery as the endpoint stores it: pending, for contact 1, received by GET on the root.
+    """A webhook's delivery as the endpoint stores it: an update of contact 1, received by GET on the root,
+    pending (waiting for the worker, which the test runs or not).
 
-    Traits for the other usual states (each sets what that state is, nothing a test might count on else):
-    `processing` (claimed by a worker, its lease running), `done`, `failed` (not found), `rejected` (no
-    contact id: answered 400), `imported` (a row an import wrote, with its run).
+    Traits for the other usual states, each setting only what makes the state (no attempts, times or
+    messages a test might count on): `processing` (claimed by a worker, its lease running), `done`,
+    `failed` (contact not found), `rejected` (no contact id: answered 400), `imported` (a row an import
+    wrote, with its run).
     """
 
     class Meta:
