@@ -1,9 +1,12 @@
-"""Fixtures for the Ontraport client and its sandbox (Django fixtures live in their own file).
+"""Fixtures for the Ontraport client and its sandbox. The site's fixtures (the sandbox behind the site,
+webhooks, the admin, real processes) are in tests/django_fixtures.py; plain helpers are in tests/support/
+(its __init__ lists them).
 
 - ``sandbox_server``: one sandbox for the session, on a free port, demo data, no rate limit.
 - ``sandbox``: that sandbox reset to its demo data for this test; a ``SandboxControl`` that also
   carries ``url``, ``app_id`` and ``api_key`` for building clients.
 - ``fake_clock``: a clock that moves only when slept on; ``fake_clock.sleeps`` records the waits.
+- ``limited_sandbox``: a sandbox of its own allowing 3 requests per 60 s, the window on ``fake_clock``.
 - ``ontraport`` / ``make_ontraport``: clients pointed at the sandbox, pacing on the fake clock.
 - ``http_recorder``: a tiny HTTP server that records what it receives (for webhook pings, headers).
 """
@@ -53,6 +56,13 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[Sandbox]:
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def limited_sandbox(fake_clock: FakeClock) -> Iterator[SandboxServer]:
+    """3 requests per 60 s, the window on the test's fake clock."""
+    with SandboxServer(data="demo", rate_limit=3, window=60, clock=fake_clock) as server:
+        yield server
 
 
 @pytest.fixture

@@ -2,15 +2,27 @@
 
 Every test that touches the site talks to the local Ontraport sandbox over HTTP: `site_sandbox` points the
 site's client at it and resets its data (the demo contacts) before each test.
+
+- ``site_sandbox``: the sandbox, with the site's Ontraport clients pointed at it.
+- ``access_key`` / ``webhook`` / ``post_event``: the site's key, and webhooks and tag-subscription events
+  sent through Django's test client.
+- ``admin``: a test client logged in as a superuser.
+- ``database_tasks``: tasks go to the database queue instead of running inline.
+- ``processes``: the site's real processes (tests.support.processes), killed at the test's end.
+
+Plain helpers (no fixtures) are in tests/support/; its __init__ lists them.
 """
 
+import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
-ACCESS_KEY = "test-access-key-0123456789abcdef"
+from tests.support.processes import Processes
+from tests.support.webhooks import ACCESS_KEY
 
 
 @pytest.fixture
@@ -62,6 +74,21 @@ def webhook(client: Any, access_key: str) -> Callable[..., Any]:
     return send
 
 
+@pytest.fixture
+def post_event(client: Any, access_key: str) -> Callable[..., Any]:
+    """Post an event the way Ontraport's tag subscriptions do: `post_event({"event[type]": "sub_tag", ...})`,
+    a form (or, with `as_json=True`, a JSON body) to the events endpoint with the key in the query string
+    (`key` for another one). Returns Django's test response."""
+
+    def post(fields: Any, *, as_json: bool = False, key: str | None = None) -> Any:
+        url = f"/webhooks/ontraport/events/?{urlencode({'access_key': access_key if key is None else key})}"
+        if as_json:
+            return client.post(url, data=json.dumps(fields), content_type="application/json")
+        return client.post(url, data=urlencode(fields), content_type="application/x-www-form-urlencoded")
+
+    return post
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _stray_connections_closed_at_the_end(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     """Servers and threads some tests start may still hold a connection to the test database when the run
@@ -80,7 +107,26 @@ def _stray_connections_closed_at_the_end(django_db_setup: Any, django_db_blocker
 
 @pytest.fixture
 def admin() -> Any:
-    """A test client logged in as a superuser (without hashing a password: tests.admin_support)."""
-    from tests.admin_support import superuser_client
+    """A test client logged in as a superuser (without hashing a password: tests.support.admin_clients)."""
+    from tests.support.admin_clients import superuser_client
 
     return superuser_client()
+
+
+@pytest.fixture
+def database_tasks(settings: Any, monkeypatch: Any) -> None:
+    """Tasks go to the database queue (as in production) instead of running inline; the endpoint's wake-up
+    throttle starts afresh, so this test's first webhook enqueues its wake-up."""
+    from webhooks import wakeup
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    monkeypatch.setattr(wakeup, "_last_wake", 0.0)
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    """Subprocesses started by one test (their output in its tmp_path), killed (by their own process group)
+    at teardown."""
+    started = Processes(tmp_path)
+    yield started
+    started.stop_all()

@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from accounts.models import FieldMapping, Tag
-from tests.admin_support import change_form_data, messages_of, staff_client
+from tests.support.admin_clients import change_form_data, messages_of, staff_client
+from tests.support.factories import FieldMappingFactory, GroupFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
@@ -24,16 +25,10 @@ def usernames_listed(response) -> set[str]:
 
 
 def make_users(count: int, *, tags: list[Tag], groups: list[Group]) -> list:
-    users = User.objects.bulk_create(
-        [
-            User(username=f"member{n}", email=f"member{n}@example.com", contact_id=5000 + n, first_name="M")
-            for n in range(count)
-        ]
-    )
-    for user in users:
-        user.tags.set(tags)
-        user.groups.set(groups)
-    return users
+    return [
+        UserFactory(username=f"member{n}", contact_id=5000 + n, first_name="M", tags=tags, groups=groups)
+        for n in range(count)
+    ]
 
 
 # --- users -----------------------------------------------------------------------------------------------
@@ -42,8 +37,8 @@ def make_users(count: int, *, tags: list[Tag], groups: list[Group]) -> list:
 def test_user_changelist_shows_roles_and_tag_chips_in_a_fixed_number_of_queries(
     admin, django_assert_max_num_queries
 ):
-    tags = [Tag.objects.create(id=n, name=f"T{n}") for n in (1, 2, 3)]
-    groups = [Group.objects.create(name="customer"), Group.objects.get(name="subscriber")]
+    tags = [TagFactory(id=n, name=f"T{n}") for n in (1, 2, 3)]
+    groups = [GroupFactory(name="customer"), Group.objects.get(name="subscriber")]
     make_users(40, tags=tags, groups=groups)
 
     with django_assert_max_num_queries(10):
@@ -60,12 +55,12 @@ def test_user_changelist_shows_roles_and_tag_chips_in_a_fixed_number_of_queries(
 
 
 def test_user_changelist_filters(admin):
-    vip = Tag.objects.create(id=4, name="VIP")
-    customer = Group.objects.create(name="customer")
-    linked = User.objects.create(username="linked", email="l@example.com", contact_id=1)
+    vip = TagFactory(id=4, name="VIP")
+    customer = GroupFactory(name="customer")
+    linked = UserFactory(username="linked", email="l@example.com", contact_id=1)
     linked.tags.add(vip)
     linked.groups.add(customer)
-    User.objects.create(username="unlinked", email="u@example.com")
+    UserFactory(username="unlinked", email="u@example.com")
 
     assert usernames_listed(admin.get(USERS_URL, {"linked": "yes"})) == {"linked"}
     assert usernames_listed(admin.get(USERS_URL, {"linked": "no"})) == {"unlinked", "root"}
@@ -76,8 +71,8 @@ def test_user_changelist_filters(admin):
 
 
 def test_user_search_by_contact_id_is_exact_and_by_text_is_partial(admin):
-    User.objects.create(username="three", email="three@example.com", contact_id=3, last_name="Okafor")
-    User.objects.create(username="thirtythree", email="tt@example.com", contact_id=33)
+    UserFactory(username="three", email="three@example.com", contact_id=3, last_name="Okafor")
+    UserFactory(username="thirtythree", email="tt@example.com", contact_id=33)
 
     assert usernames_listed(admin.get(USERS_URL, {"q": "3"})) == {"three"}
     assert usernames_listed(admin.get(USERS_URL, {"q": "33"})) == {"thirtythree"}
@@ -88,7 +83,7 @@ def test_user_search_by_contact_id_is_exact_and_by_text_is_partial(admin):
 
 
 def test_contact_values_with_markup_are_shown_escaped(admin, site_sandbox, webhook):
-    FieldMapping.objects.create(ontraport_field="f1534", target="profile", attribute="nickname")
+    FieldMappingFactory(ontraport_field="f1534", target="profile", attribute="nickname")
     site_sandbox.add_contact(
         {"id": "700", "email": "inject@example.com", "firstname": SCRIPT, "lastname": IMG, "f1534": SCRIPT}
     )
@@ -118,8 +113,8 @@ def test_contact_values_with_markup_are_shown_escaped(admin, site_sandbox, webho
 
 
 def test_user_change_page_has_the_ontraport_fieldset(admin):
-    tag = Tag.objects.create(id=5, name="Gold Members")
-    user = User.objects.create(username="dana", email="dana@example.com", contact_id=1, profile={})
+    tag = TagFactory(id=5, name="Gold Members")
+    user = UserFactory(username="dana", email="dana@example.com", contact_id=1, profile={})
     user.tags.add(tag)
 
     response = admin.get(f"{USERS_URL}{user.pk}/change/")
@@ -147,8 +142,9 @@ def test_tags_edited_on_a_users_page_are_applied_and_sent_to_the_contact(admin, 
     from accounts.models import OutboxChange
     from ontraport_client.contact import parse_tag_ids
 
-    Tag.objects.bulk_create([Tag(id=1, name="Members"), Tag(id=2, name="Customers"), Tag(id=4, name="VIP")])
-    user = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    for tag_id, name in ((1, "Members"), (2, "Customers"), (4, "VIP")):
+        TagFactory(id=tag_id, name=name)
+    user = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
     user.tags.set([1, 2])
 
     response = admin.post(f"{USERS_URL}{user.pk}/change/", change_form_data(admin, user, tags=["1", "4"]))
@@ -165,8 +161,8 @@ def test_tags_edited_on_a_users_page_are_applied_and_sent_to_the_contact(admin, 
 def test_saving_a_users_page_with_its_tags_unchanged_sends_nothing(admin, site_sandbox):
     from accounts.models import OutboxChange
 
-    tag = Tag.objects.create(id=5, name="Gold Members")
-    user = User.objects.create(username="dana", email="dana@example.com", contact_id=1)
+    tag = TagFactory(id=5, name="Gold Members")
+    user = UserFactory(username="dana", email="dana@example.com", contact_id=1)
     user.tags.add(tag)
     response = admin.post(f"{USERS_URL}{user.pk}/change/", change_form_data(admin, user))
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -175,7 +171,7 @@ def test_saving_a_users_page_with_its_tags_unchanged_sends_nothing(admin, site_s
 
 
 def test_a_name_edited_on_a_users_page_is_pushed_to_the_contact(admin, site_sandbox):
-    user = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1, first_name="D")
+    user = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1, first_name="D")
     data = change_form_data(admin, user, first_name="Danielle", tags=[])
     response = admin.post(f"{USERS_URL}{user.pk}/change/", data)
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -186,8 +182,8 @@ def test_a_name_edited_on_a_users_page_is_pushed_to_the_contact(admin, site_sand
 
 
 def test_tag_changelist_counts_users_and_searches_by_name_or_id(admin, django_assert_max_num_queries):
-    members = Tag.objects.create(id=1, name="Members")
-    Tag.objects.create(id=11, name="Newsletter")
+    members = TagFactory(id=1, name="Members")
+    TagFactory(id=11, name="Newsletter")
     make_users(5, tags=[members], groups=[])
 
     with django_assert_max_num_queries(7):
@@ -201,7 +197,7 @@ def test_tag_changelist_counts_users_and_searches_by_name_or_id(admin, django_as
 
 
 def test_refresh_tag_names_action_reads_ontraport(admin, site_sandbox):
-    Tag.objects.create(id=4, name="")  # seen on a contact, name unknown yet
+    TagFactory(id=4, name="")  # seen on a contact, name unknown yet
 
     response = admin.post(
         TAGS_URL, {"action": "refresh_from_ontraport", "_selected_action": ["4"]}, follow=True
@@ -214,7 +210,7 @@ def test_refresh_tag_names_action_reads_ontraport(admin, site_sandbox):
 
 
 def test_refresh_tags_button_and_its_error_message(admin, site_sandbox):
-    Tag.objects.create(id=4, name="old name")
+    TagFactory(id=4, name="old name")
     page = admin.get(TAGS_URL).content.decode()
     assert 'action="/admin/accounts/tag/refresh/"' in page
     assert admin.get(f"{TAGS_URL}refresh/").status_code == 405  # only a POST changes anything
@@ -273,7 +269,7 @@ def test_load_fields_action_reports_an_ontraport_error(admin, site_sandbox):
 
 
 def test_mappings_are_switched_on_in_the_list(admin):
-    mapping = FieldMapping.objects.create(
+    mapping = FieldMappingFactory(
         ontraport_field="f1535", label="Membership Level", attribute="level", enabled=False
     )
     url = f"{MAPPINGS_URL}?q=f1535"

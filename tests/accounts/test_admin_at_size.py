@@ -6,12 +6,12 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import connection
 
 from accounts.admin.users import UserAdmin
 from accounts.models import Tag
 from accounts.paginator import CappedCountPaginator
+from tests.support.factories import GroupFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
@@ -20,13 +20,13 @@ USERS_URL = "/admin/accounts/user/"
 
 @pytest.fixture
 def vip():
-    return Tag.objects.create(id=4, name="VIP")
+    return TagFactory(id=4, name="VIP")
 
 
 def members(count: int, tag: Tag) -> list:
-    users = User.objects.bulk_create(
-        [User(username=f"member{n:03}", email=f"member{n:03}@example.com") for n in range(count)]
-    )
+    # Hundreds of users and their tag rows, each in one statement: the size is the point (a factory's
+    # create is a statement per user, and its tags another).
+    users = User.objects.bulk_create([UserFactory.build(username=f"member{n:03}") for n in range(count)])
     User.tags.through.objects.bulk_create([User.tags.through(user_id=u.pk, tag_id=tag.pk) for u in users])
     return users
 
@@ -88,7 +88,7 @@ def test_a_big_filtered_user_list_says_more_than_and_pages_to_the_end(
     monkeypatch.setattr(UserAdmin, "count_ahead", 100)
     monkeypatch.setattr(UserAdmin, "list_max_show_all", 50)
     members(163, vip)
-    User.objects.create(username="untagged")
+    UserFactory(username="untagged")
 
     seen: list[str] = []
     lines = []
@@ -155,10 +155,10 @@ def test_a_search_matching_many_says_more_than_results(admin, vip, monkeypatch):
 
 
 def test_search_by_part_of_a_name_or_email_in_any_case(admin):
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", first_name="Dana")
-    User.objects.create(username="okafor", email="amara@example.org", last_name="Okafor")
-    User.objects.create(username="someone", email="someone@example.net")
-    User.objects.create(username="sofia", email="sofia@example.org", last_name="Martínez")
+    dana = UserFactory(username="dana", email="dana.adams@example.com", first_name="Dana")
+    UserFactory(username="okafor", email="amara@example.org", last_name="Okafor")
+    UserFactory(username="someone", email="someone@example.net")
+    UserFactory(username="sofia", email="sofia@example.org", last_name="Martínez")
 
     def found(term: str) -> set[str]:
         return {user.username for user in admin.get(USERS_URL, {"q": term}).context["cl"].result_list}
@@ -186,8 +186,8 @@ def explain(queryset) -> str:
 def test_the_admin_search_uses_the_trigram_index_and_finds_the_same_users(rf):
     from django.contrib import admin as django_admin
 
-    User.objects.create(username="dana", email="dana.adams@example.com")
-    User.objects.create(username="sofia", email="sofia@example.org", last_name="Martínez")
+    UserFactory(username="dana", email="dana.adams@example.com")
+    UserFactory(username="sofia", email="sofia@example.org", last_name="Martínez")
     model_admin = django_admin.site.get_model_admin(User)
 
     def search(term: str):
@@ -227,6 +227,6 @@ def test_the_tag_filter_reads_member_ids_from_the_index_alone(vip):
     link = User.tags.through.objects.filter(tag_id=vip.pk).values("user_id")
     plan = explain(User.objects.filter(pk__in=link))
     assert "COVERING INDEX accounts_user_tags_tag_user" in plan
-    group = Group.objects.create(name="customer")
+    group = GroupFactory(name="customer")
     roles = User.groups.through.objects.filter(group_id=group.pk).values("user_id")
     assert "COVERING INDEX accounts_user_groups_group_user" in explain(User.objects.filter(pk__in=roles))

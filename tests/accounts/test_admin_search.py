@@ -2,18 +2,17 @@
 matches names and e-mails."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from tests.admin_support import superuser_client
+from tests.support.admin_clients import superuser_client
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-User = get_user_model()
 
 
 def test_a_whole_address_in_any_case_finds_the_user_by_its_key(django_assert_max_num_queries):
     admin = superuser_client()
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
-    User.objects.create(username="dana2", email="dana.adams@example.org", contact_id=2)
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
+    UserFactory(username="dana2", email="dana.adams@example.org", contact_id=2)
 
     with django_assert_max_num_queries(10):
         found = admin.get("/admin/accounts/user/", {"q": " Dana.Adams@EXAMPLE.com "})

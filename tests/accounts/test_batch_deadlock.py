@@ -7,8 +7,8 @@ from accounts.models import User
 from accounts.services import contacts_apply
 from accounts.services.batch import UsersLoaded
 from accounts.services.contacts_apply import ContactRequest, SyncAction, users_sync_from_contacts
-from tests.accounts.directory import FakeDirectory
-from tests.factories import contact
+from tests.support.directory import FakeDirectory
+from tests.support.factories import contact
 
 # The service owns the transaction only outside one: these tests run outside the test's own.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

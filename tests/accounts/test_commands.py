@@ -4,13 +4,11 @@ import json
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
 from accounts.models import FieldMapping, Tag
-
-User = get_user_model()
+from tests.support.factories import GroupFactory, TagFactory, UserFactory
 
 
 def run(*args: str) -> str:
@@ -21,22 +19,21 @@ def run(*args: str) -> str:
 
 @pytest.fixture
 def sofia(db):
-    user = User.objects.create(
+    return UserFactory(
         username="sofia.m",
         email="sofia.martinez@example.org",
         first_name="Sofía",
         last_name="Martínez",
         contact_id=3,
         profile={"membership_level": "3"},
+        groups=[Group.objects.get(name="subscriber")],
+        tags=[TagFactory(id=4, name="VIP"), TagFactory(id=1, name="Members")],
     )
-    user.groups.add(Group.objects.get(name="subscriber"))
-    user.tags.set([Tag.objects.create(id=4, name="VIP"), Tag.objects.create(id=1, name="Members")])
-    return user
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_ontraport_user_json_for_a_user_created_by_a_webhook(site_sandbox, webhook):
-    Group.objects.create(name="customer")
+    GroupFactory(name="customer")
     webhook("add", 3, role="customer")
 
     summary = json.loads(run("ontraport_user", "3", "--json"))
@@ -77,7 +74,7 @@ def test_ontraport_user_unknown(sofia, who):
 
 @pytest.mark.django_db
 def test_ontraport_sync_tags_stores_the_names(site_sandbox):
-    Tag.objects.create(id=6, name="")
+    TagFactory(id=6, name="")
 
     assert run("ontraport_sync_tags") == "8 tags in Ontraport; names stored.\n"
 

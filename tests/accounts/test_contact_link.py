@@ -2,13 +2,12 @@
 HTTP."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from accounts.services.contact_link import LinkRefused, user_link_contact
-from tests.admin_support import messages_of, staff_client
+from tests.support.admin_clients import messages_of, staff_client
+from tests.support.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-User = get_user_model()
 USERS_URL = "/admin/accounts/user/"
 
 
@@ -17,7 +16,7 @@ def link(admin, user, contact_id: str):
 
 
 def test_a_staff_user_is_linked_by_hand_and_unlinked(admin, site_sandbox):
-    staff = User.objects.create(username="editor", email="editor@example.com", is_staff=True)
+    staff = StaffFactory(username="editor", email="editor@example.com")
 
     response = link(admin, staff, "3")
 
@@ -40,8 +39,8 @@ def test_a_staff_user_is_linked_by_hand_and_unlinked(admin, site_sandbox):
     ],
 )
 def test_a_link_that_cannot_be_made_is_refused_in_words(admin, site_sandbox, contact_id, message):
-    User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
-    staff = User.objects.create(username="editor", email="editor@example.com", is_staff=True)
+    UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
+    staff = StaffFactory(username="editor", email="editor@example.com")
 
     response = link(admin, staff, contact_id)
 
@@ -51,7 +50,7 @@ def test_a_link_that_cannot_be_made_is_refused_in_words(admin, site_sandbox, con
 
 
 def test_linking_needs_the_change_permission(site_sandbox):
-    staff = User.objects.create(username="editor", email="editor@example.com", is_staff=True)
+    staff = StaffFactory(username="editor", email="editor@example.com")
     viewer = staff_client("accounts.view_user", username="viewer")
 
     response = viewer.post(f"{USERS_URL}{staff.pk}/link-contact/", {"contact_id": "3"})
@@ -62,7 +61,7 @@ def test_linking_needs_the_change_permission(site_sandbox):
 
 
 def test_the_service_refuses_a_contact_taken_without_asking_ontraport():
-    User.objects.create(username="dana", email="dana@example.com", contact_id=1)
-    other = User.objects.create(username="other", email="other@example.com")
+    UserFactory(username="dana", email="dana@example.com", contact_id=1)
+    other = UserFactory(username="other", email="other@example.com")
     with pytest.raises(LinkRefused, match="already linked"):
         user_link_contact(user=other, contact_id=1)

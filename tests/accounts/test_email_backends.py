@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.paths import BASE_DIR
+
 SEND_WELCOME = """
 from accounts.models import User
 from accounts.services.welcome import welcome_email_send
@@ -25,7 +27,7 @@ def test_filemail_url_writes_the_welcome_email_to_files(tmp_path: Path):
         [sys.executable, "manage.py", "shell", "-c", SEND_WELCOME],
         env=env,
         check=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=BASE_DIR,
         capture_output=True,
     )
     files = list(outbox.iterdir())
@@ -47,7 +49,7 @@ def mailer_for(email_url: str) -> dict:
         [sys.executable, "manage.py", "shell", "-c", PRINT_MAILER],
         env=env,
         check=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=BASE_DIR,
         capture_output=True,
         text=True,
     ).stdout

@@ -6,6 +6,7 @@ from accounts.models import FieldMapping
 from accounts.ontraport import ontraport_client
 from accounts.services.fields_sync import field_mappings_sync_from_ontraport
 from ontraport_client import OntraportError
+from tests.support.factories import FieldMappingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,9 +59,9 @@ def test_a_second_load_creates_nothing_and_refreshes_labels(site_sandbox):
 
 
 def test_a_field_mapped_elsewhere_keeps_its_mapping(site_sandbox):
-    FieldMapping.objects.create(ontraport_field="f1534", target="user", attribute="username", label="")
+    FieldMappingFactory(ontraport_field="f1534", target="user", attribute="username", label="")
     # A profile key equal to a field key that another mapping already uses is not created twice.
-    FieldMapping.objects.create(ontraport_field="f1536", target="profile", attribute="city", label="")
+    FieldMappingFactory(ontraport_field="f1536", target="profile", attribute="city", label="")
 
     field_mappings_sync_from_ontraport(client=ontraport_client())
 

@@ -4,15 +4,15 @@ Each test hands contacts to `users_sync_from_contacts` as the worker, an import 
 which user each contact reached — above all, that no look-alike ever reaches someone else's account."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 
 from accounts.identity import ascii_lower, email_key
 from accounts.models import Tag, User
 from accounts.services.contact_identity import IdentityRefused
 from accounts.services.contacts_apply import ContactRequest, Effect, SyncAction, users_sync_from_contacts
-from tests.accounts.directory import FakeDirectory
-from tests.factories import GroupFactory, StaffFactory, UserFactory, contact
+from tests.support.directory import FakeDirectory
+from tests.support.factories import GroupFactory, StaffFactory, UserFactory, contact
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,7 @@ def test_ascii_lower_folds_only_ascii():
     ],
 )
 def test_a_look_alike_email_never_links_kate(address, outcome):
-    kate = UserFactory(username="kate", email="kate@example.com")
+    kate = UserFactory(username="kate", email="kate@example.com", first_name="First")
     directory = FakeDirectory(contact(7, address, firstname="Mallory"))
 
     result = apply(directory, 7)[7]
@@ -143,7 +143,7 @@ def test_the_uniqueness_rule_is_the_key_not_the_database_case_folding():
 
 @pytest.mark.parametrize("flags", [{"is_staff": True}, {"is_superuser": True}])
 def test_a_staff_user_is_never_linked_by_email(flags):
-    admin = UserFactory(email="boss@example.com", **flags)
+    admin = UserFactory(email="boss@example.com", first_name="First", **flags)
     result = apply(FakeDirectory(contact(11, "boss@example.com", firstname="Mallory")), 11)[11]
 
     assert (result.kind, result.reason) == ("failed", "protected_account")
@@ -154,7 +154,7 @@ def test_a_staff_user_is_never_linked_by_email(flags):
 
 
 def test_a_staff_user_linked_by_hand_is_never_changed_by_a_webhook():
-    tag_holder = StaffFactory(email="boss@example.com", contact_id=12)
+    tag_holder = StaffFactory(email="boss@example.com", contact_id=12, first_name="First")
     directory = FakeDirectory(contact(12, "other@example.com", firstname="Renamed", tags=frozenset({1})))
 
     result = apply(directory, 12, request=ContactRequest(action=SyncAction.ADD, role="customer"))[12]
@@ -398,7 +398,7 @@ def test_two_contacts_with_one_email_in_one_batch_make_one_user():
 
 def test_groups_are_read_afresh_for_each_batch():
     apply(FakeDirectory(contact(1, "a@example.com")), 1, request=ContactRequest(SyncAction.ADD, "late"))
-    Group.objects.create(name="late")
+    GroupFactory(name="late")
     result = apply(
         FakeDirectory(contact(2, "b@example.com")), 2, request=ContactRequest(SyncAction.ADD, "late")
     )[2]

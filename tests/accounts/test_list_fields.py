@@ -3,8 +3,8 @@ e-mail, names, tags and the enabled mappings' fields, read afresh at each call."
 
 import pytest
 
-from accounts.models import FieldMapping
 from accounts.ontraport import ontraport_client
+from tests.support.factories import FieldMappingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -12,11 +12,11 @@ BASE = {"id", "email", "firstname", "lastname", "contact_cat"}
 
 
 def test_contact_answers_carry_the_enabled_mappings_fields_and_nothing_else(site_sandbox):
-    FieldMapping.objects.create(ontraport_field="f1535", target="profile", attribute="membership_level")
-    FieldMapping.objects.create(ontraport_field="f1536", target="profile", attribute="off", enabled=False)
+    FieldMappingFactory(ontraport_field="f1535", target="profile", attribute="membership_level")
+    FieldMappingFactory(ontraport_field="f1536", target="profile", attribute="off", enabled=False)
 
     first = ontraport_client().get_contacts([1])[1]
-    FieldMapping.objects.create(ontraport_field="f1534", target="user", attribute="username")
+    FieldMappingFactory(ontraport_field="f1534", target="user", attribute="username")
     second = ontraport_client().get_contacts([1])[1]
 
     assert set(first.fields) == BASE | {"f1535"}  # no city, company, dates, disabled f1536 ...

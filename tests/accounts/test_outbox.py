@@ -6,12 +6,13 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from accounts.models import OutboxChange, Tag, User
+from accounts.models import OutboxChange, Tag
 from accounts.ontraport import ontraport_client
 from accounts.services.outbox import contact_push, user_contact_create, user_tags_apply, user_tags_remove
 from accounts.services.outbox_send import outbox_replay, outbox_send
 from accounts.signals import tags_applied, tags_removed
 from ontraport_client.contact import parse_tag_ids
+from tests.support.factories import StaffFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -50,8 +51,8 @@ def send_all():
 
 
 def test_tags_applied_by_name_and_id_reach_the_contact_and_signal_once(site_sandbox, signals):
-    Tag.objects.create(id=4, name="VIP")
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    TagFactory(id=4, name="VIP")
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
 
     applied = user_tags_apply(user=dana, tags=["VIP", 7, "Members"])
 
@@ -75,8 +76,8 @@ def test_tags_applied_by_name_and_id_reach_the_contact_and_signal_once(site_sand
 
 
 def test_an_unknown_tag_name_is_made_in_ontraport_once(site_sandbox):
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
-    liam = User.objects.create(username="liam", email="liam.chen@example.com", contact_id=2)
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
+    liam = UserFactory(username="liam", email="liam.chen@example.com", contact_id=2)
 
     user_tags_apply(user=dana, tags=["Early Birds"])
     user_tags_apply(user=liam, tags=["Early Birds"])
@@ -90,10 +91,8 @@ def test_an_unknown_tag_name_is_made_in_ontraport_once(site_sandbox):
 
 def test_many_users_gaining_one_tag_cost_one_call_per_50_contacts(site_sandbox):
     ids = site_sandbox.add_contacts([{"email": f"m{n}@example.com"} for n in range(120)])
-    users = User.objects.bulk_create(
-        [User(username=f"m{n}", email=f"m{n}@example.com", contact_id=cid) for n, cid in enumerate(ids)]
-    )
-    Tag.objects.create(id=3, name="Newsletter")
+    users = [UserFactory(username=f"m{n}", contact_id=cid) for n, cid in enumerate(ids)]
+    TagFactory(id=3, name="Newsletter")
     for user in users:
         user_tags_apply(user=user, tags=[3])
     before = site_sandbox.stats()["by_endpoint"].get("PUT /objects/tag", 0)
@@ -106,9 +105,10 @@ def test_many_users_gaining_one_tag_cost_one_call_per_50_contacts(site_sandbox):
 
 
 def test_changes_to_one_contact_merge_into_its_net_change(site_sandbox, signals):
-    Tag.objects.bulk_create([Tag(id=4, name="VIP"), Tag(id=7, name="Webinar Attendees")])
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
-    dana.tags.add(Tag.objects.create(id=1, name="Members"))
+    TagFactory(id=4, name="VIP")
+    TagFactory(id=7, name="Webinar Attendees")
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
+    dana.tags.add(TagFactory(id=1, name="Members"))
     user_tags_apply(user=dana, tags=[4])
     user_tags_apply(user=dana, tags=[7])
     user_tags_remove(user=dana, tags=[1])
@@ -122,15 +122,15 @@ def test_changes_to_one_contact_merge_into_its_net_change(site_sandbox, signals)
 
 
 def test_removing_a_tag_the_user_lacks_changes_and_sends_nothing(site_sandbox, signals):
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
     assert user_tags_remove(user=dana, tags=["Nobody Has This"]) == frozenset()
     assert not OutboxChange.objects.exists() and signals == []
     assert not Tag.objects.filter(name="Nobody Has This").exists()
 
 
 def test_a_transient_failure_backs_off_then_sends(site_sandbox):
-    Tag.objects.create(id=4, name="VIP")
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    TagFactory(id=4, name="VIP")
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
     user_tags_apply(user=dana, tags=[4])
     site_sandbox.fault(status=503, endpoint="PUT /objects/tag")
 
@@ -149,8 +149,8 @@ def test_a_transient_failure_backs_off_then_sends(site_sandbox):
 
 def test_a_user_without_a_contact_fails_with_the_reason_and_can_be_replayed(site_sandbox, settings):
     settings.FUSION_PUSH_NEW_USERS = False
-    Tag.objects.create(id=4, name="VIP")
-    zoe = User.objects.create(username="zoe", email="zoe@example.com")
+    TagFactory(id=4, name="VIP")
+    zoe = UserFactory(username="zoe", email="zoe@example.com")
     user_tags_apply(user=zoe, tags=[4])
 
     assert send().failed == 1
@@ -167,8 +167,8 @@ def test_a_user_without_a_contact_fails_with_the_reason_and_can_be_replayed(site
 
 
 def test_a_new_site_user_gets_a_contact_and_an_existing_one_is_linked_not_duplicated(site_sandbox):
-    new = User.objects.create(username="zoe", email="zoe@example.com", first_name="Zoe")
-    known = User.objects.create(username="noah", email="NOAH@example.net")  # contact 4 has noah@example.net
+    new = UserFactory(username="zoe", email="zoe@example.com", first_name="Zoe")
+    known = UserFactory(username="noah", email="NOAH@example.net")  # contact 4 has noah@example.net
     user_contact_create(user=new)
     user_contact_create(user=known)
     count = ontraport_client().contact_count()
@@ -184,8 +184,8 @@ def test_a_new_site_user_gets_a_contact_and_an_existing_one_is_linked_not_duplic
 
 
 def test_a_contact_linked_to_another_user_is_never_linked_twice(site_sandbox):
-    User.objects.create(username="dana", email="other@example.com", contact_id=1)
-    twin = User.objects.create(username="dana2", email="dana.adams@example.com")  # contact 1's e-mail
+    UserFactory(username="dana", email="other@example.com", contact_id=1)
+    twin = UserFactory(username="dana2", email="dana.adams@example.com")  # contact 1's e-mail
     user_contact_create(user=twin)
 
     assert send().failed == 1
@@ -195,9 +195,7 @@ def test_a_contact_linked_to_another_user_is_never_linked_twice(site_sandbox):
 
 
 def test_a_profile_push_sends_the_site_owned_fields(site_sandbox):
-    dana = User.objects.create(
-        username="dana", email="dana.adams@example.com", contact_id=1, first_name="Danielle"
-    )
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1, first_name="Danielle")
     contact_push(user=dana)
     assert send().sent == 1
     stored = site_sandbox.get_contact(1)
@@ -205,7 +203,7 @@ def test_a_profile_push_sends_the_site_owned_fields(site_sandbox):
 
 
 def test_staff_are_never_pushed(site_sandbox):
-    boss = User.objects.create(username="boss", email="boss@example.com", is_staff=True)
+    boss = StaffFactory(username="boss", email="boss@example.com")
     assert contact_push(user=boss) is None and user_contact_create(user=boss) is None
     assert not OutboxChange.objects.exists()
 
@@ -213,10 +211,8 @@ def test_staff_are_never_pushed(site_sandbox):
 def test_while_changes_keep_coming_whole_groups_of_50_go_and_a_partial_one_waits(site_sandbox, settings):
     settings.FUSION_COALESCE_SECONDS = 5.0
     ids = site_sandbox.add_contacts([{"email": f"p{n}@example.com"} for n in range(120)])
-    users = User.objects.bulk_create(
-        [User(username=f"p{n}", email=f"p{n}@example.com", contact_id=cid) for n, cid in enumerate(ids)]
-    )
-    Tag.objects.create(id=3, name="Newsletter")
+    users = [UserFactory(username=f"p{n}", contact_id=cid) for n, cid in enumerate(ids)]
+    TagFactory(id=3, name="Newsletter")
     for user in users:
         user_tags_apply(user=user, tags=[3])
 
@@ -231,7 +227,7 @@ def test_while_changes_keep_coming_whole_groups_of_50_go_and_a_partial_one_waits
 
 def test_a_lone_change_waits_only_for_the_quiet_gap(site_sandbox, settings):
     settings.FUSION_COALESCE_SECONDS = 5.0
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
     user_tags_apply(user=dana, tags=[4])
     assert send().claimed == 0  # just made: more may follow
     OutboxChange.objects.update(created_at=timezone.now() - datetime.timedelta(seconds=3))
@@ -240,8 +236,8 @@ def test_a_lone_change_waits_only_for_the_quiet_gap(site_sandbox, settings):
 
 def test_a_partial_group_waits_five_windows_at_most_however_busy(site_sandbox, settings):
     settings.FUSION_COALESCE_SECONDS = 5.0
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
-    liam = User.objects.create(username="liam", email="liam.chen@example.com", contact_id=2)
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
+    liam = UserFactory(username="liam", email="liam.chen@example.com", contact_id=2)
     user_tags_apply(user=dana, tags=[4])
     OutboxChange.objects.update(created_at=timezone.now() - datetime.timedelta(seconds=30))
     user_tags_apply(user=liam, tags=[4])  # changes still coming: the newest is fresh
@@ -254,7 +250,7 @@ def test_the_outbox_steps_aside_when_the_budget_is_down_to_the_webhooks_reserve(
 
     with SandboxServer(data="demo", rate_limit=3, window=60) as limited:
         client = OntraportClient(limited.app_id, limited.api_key, limited.url, pacer=Pacer(reserve=1))
-        dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+        dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
         user_tags_apply(user=dana, tags=[4])
         client.get_contact(1)
         client.get_contact(2)  # one call of the window left: the webhooks'

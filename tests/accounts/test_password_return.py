@@ -10,8 +10,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import FieldMapping
 from accounts.services.password_return import password_is_generated, password_return_retry_due
+from tests.support.factories import FieldMappingFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
@@ -150,7 +150,7 @@ def test_two_sweeps_at_once_generate_one_password_per_user(returning, webhook):
 
 def test_a_webhook_caused_by_our_own_write_changes_nothing(returning, webhook):
     # Even a mapping that sends the return field back to the user's password is ignored on an update.
-    FieldMapping.objects.create(ontraport_field=FIELD, target="user", attribute="password")
+    FieldMappingFactory(ontraport_field=FIELD, target="user", attribute="password")
     returning.add_contact({**returning.get_contact(9), FIELD: ""})
     assert webhook("add", 9).status_code == 202
     user = User.objects.get(contact_id=9)

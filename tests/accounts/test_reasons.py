@@ -1,12 +1,12 @@
 """Failure reasons are one typed list: the model's choices, and the README's table, say the same."""
 
 import re
-from pathlib import Path
 
 from accounts.reasons import WHAT_TO_DO, FailureReason
+from tests.support.paths import BASE_DIR
 from webhooks.models import Delivery
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = BASE_DIR / "README.md"
 
 
 def test_the_readme_table_names_every_reason_and_no_other():

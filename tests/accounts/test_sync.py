@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 
 from accounts.models import FieldMapping, Tag
 from accounts.signals import tags_applied, tags_removed
+from tests.support.factories import FieldMappingFactory, GroupFactory, StaffFactory, TagFactory, UserFactory
 from webhooks.models import Delivery
 from webhooks.tasks import process_deliveries
 
@@ -25,7 +26,7 @@ def test_add_twice_never_makes_a_duplicate(site_sandbox, webhook):
 
 
 def test_add_links_an_existing_user_with_the_same_email_whatever_its_case(site_sandbox, webhook):
-    existing = User.objects.create_user("oliver", "oliver.smith@example.com", "pw")
+    existing = UserFactory(username="oliver", email="oliver.smith@example.com")
     webhook("add", 12)  # the contact's e-mail is Oliver.Smith@Example.com
     existing.refresh_from_db()
     assert existing.contact_id == 12
@@ -62,7 +63,7 @@ def test_update_tags_does_not_touch_fields(site_sandbox, webhook):
 
 
 def test_update_writes_mapped_fields_and_profile_values_but_empty_values_erase_nothing(site_sandbox, webhook):
-    FieldMapping.objects.create(ontraport_field="f1535", target="profile", attribute="membership_level")
+    FieldMappingFactory(ontraport_field="f1535", target="profile", attribute="membership_level")
     webhook("add", 1)
     site_sandbox.add_contact(
         {**site_sandbox.get_contact(1), "firstname": "Danielle", "lastname": "", "f1535": "2"}
@@ -82,7 +83,7 @@ def test_update_without_a_matching_user_is_done_with_that_reason(site_sandbox, w
 
 
 def test_update_finds_an_unlinked_user_by_email_and_links_it(site_sandbox, webhook):
-    User.objects.create_user("noah", "noah@example.net", "pw")
+    UserFactory(username="noah", email="noah@example.net")
     webhook("update", 4)
     assert User.objects.get(username="noah").contact_id == 4
 
@@ -123,7 +124,7 @@ def test_a_contact_ontraport_does_not_know_fails_as_not_found(site_sandbox, webh
 
 
 def test_role_from_the_webhook_when_the_group_exists(site_sandbox, webhook):
-    Group.objects.create(name="customer")
+    GroupFactory(name="customer")
     webhook("add", 2, role="customer")
     assert list(User.objects.get(contact_id=2).groups.values_list("name", flat=True)) == ["customer"]
 
@@ -132,7 +133,7 @@ def test_role_from_the_webhook_when_the_group_exists(site_sandbox, webhook):
 def test_unknown_or_administrative_roles_fall_back_to_the_default_with_the_reason_noted(
     site_sandbox, webhook, role
 ):
-    Group.objects.create(name="administrator")
+    GroupFactory(name="administrator")
     webhook("add", 2, role=role)
     user = User.objects.get(contact_id=2)
     assert list(user.groups.values_list("name", flat=True)) == ["subscriber"]
@@ -142,10 +143,10 @@ def test_unknown_or_administrative_roles_fall_back_to_the_default_with_the_reaso
 
 
 def test_staff_users_keep_their_email_password_and_groups(site_sandbox, webhook):
-    admin = User.objects.create_user(
-        "boss", "dana.adams@example.com", "secret-pw", is_staff=True, contact_id=1
+    admin = StaffFactory(
+        username="boss", email="dana.adams@example.com", raw_password="secret-pw", contact_id=1
     )
-    admins = Group.objects.create(name="editors")
+    admins = GroupFactory(name="editors")
     admin.groups.add(admins)
     site_sandbox.add_contact({**site_sandbox.get_contact(1), "email": "attacker@example.com"})
     webhook("add", 1, role="subscriber")
@@ -157,8 +158,8 @@ def test_staff_users_keep_their_email_password_and_groups(site_sandbox, webhook)
 
 
 def test_mapped_username_and_password_fields_are_used_on_creation(site_sandbox, webhook):
-    FieldMapping.objects.create(ontraport_field="f1534", target="user", attribute="username")
-    FieldMapping.objects.create(ontraport_field="f1536", target="user", attribute="password")
+    FieldMappingFactory(ontraport_field="f1534", target="user", attribute="username")
+    FieldMappingFactory(ontraport_field="f1536", target="user", attribute="password")
     site_sandbox.add_contact(
         {**site_sandbox.get_contact(5), "f1534": "amara", "f1536": "correct horse battery"}
     )
@@ -187,8 +188,8 @@ def test_firstname_random_format(site_sandbox, webhook, settings):
 
 def test_username_collisions_get_digits(site_sandbox, webhook, settings):
     settings.FUSION_USERNAME_FORMAT = "firstname_lastname"
-    User.objects.create_user("liamchen", "someone@example.com", "pw")
-    User.objects.create_user("liamchen1", "someone2@example.com", "pw")
+    UserFactory(username="liamchen", email="someone@example.com")
+    UserFactory(username="liamchen1", email="someone2@example.com")
     webhook("add", 2)
     assert User.objects.get(contact_id=2).username == "liamchen2"
 
@@ -277,7 +278,7 @@ def test_the_data_migration_creates_the_default_role_and_mappings():
 
 
 def test_a_bad_role_on_update_leaves_an_existing_users_groups_alone(site_sandbox, webhook):
-    Group.objects.create(name="customer")
+    GroupFactory(name="customer")
     webhook("add", 2, role="customer")
     webhook("update", 2, role="custmer")  # a typo in the rule's URL
     user = User.objects.get(contact_id=2)
@@ -286,7 +287,7 @@ def test_a_bad_role_on_update_leaves_an_existing_users_groups_alone(site_sandbox
 
 
 def test_a_valid_role_on_update_changes_the_role(site_sandbox, webhook):
-    Group.objects.create(name="customer")
+    GroupFactory(name="customer")
     webhook("add", 2)
     webhook("update", 2, role="customer")
     assert list(User.objects.get(contact_id=2).groups.values_list("name", flat=True)) == ["customer"]
@@ -294,7 +295,7 @@ def test_a_valid_role_on_update_changes_the_role(site_sandbox, webhook):
 
 def test_password_fields_are_never_stored_as_profile_values(site_sandbox, webhook, settings):
     settings.FUSION_RETURN_PASSWORD_FIELD = "f1536"
-    FieldMapping.objects.create(ontraport_field="f1536", target="profile", attribute="site_password")
+    FieldMappingFactory(ontraport_field="f1536", target="profile", attribute="site_password")
     site_sandbox.add_contact({**site_sandbox.get_contact(1), "f1536": "plaintext-secret"})
     webhook("add", 1)
     assert "site_password" not in User.objects.get(contact_id=1).profile
@@ -362,7 +363,8 @@ def test_dropdown_profile_values_are_stored_as_their_labels(site_sandbox, webhoo
 
 def test_the_log_names_what_changed_and_says_when_nothing_did(site_sandbox, webhook):
     """Fields by their label, tags added and removed by name, "no change" when none: what the Runs count."""
-    Tag.objects.bulk_create([Tag(id=1, name="Members"), Tag(id=2, name="Customers"), Tag(id=4, name="VIP")])
+    for tag_id, name in ((1, "Members"), (2, "Customers"), (4, "VIP")):
+        TagFactory(id=tag_id, name=name)
     webhook("add", 2)  # Liam Chen: Members, Newsletter (named from Ontraport's list)
     user = User.objects.get(contact_id=2)
     site_sandbox.add_contact(

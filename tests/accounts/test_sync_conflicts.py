@@ -5,12 +5,13 @@ the truth. Each race is played out with the real sandbox, on SQLite and PostgreS
 
 import pytest
 
-from accounts.models import OutboxChange, Tag, User
+from accounts.models import OutboxChange, User
 from accounts.ontraport import ontraport_client
 from accounts.services.contacts_apply import ContactRequest, SyncAction, users_sync_from_contacts
 from accounts.services.outbox import contact_push, user_tags_apply, user_tags_remove
 from accounts.services.outbox_send import outbox_send
 from accounts.signals import tags_applied, tags_removed
+from tests.support.factories import TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 UPDATE = ContactRequest(action=SyncAction.UPDATE)
@@ -30,12 +31,12 @@ def signals():
 
 @pytest.fixture
 def dana(site_sandbox):
-    Tag.objects.bulk_create([Tag(id=tag.id, name=tag.name) for tag in ontraport_client().list_tags()])
-    user = User.objects.create(
-        username="dana", email="dana.adams@example.com", contact_id=1, first_name="Dana"
+    for tag in ontraport_client().list_tags():
+        TagFactory(id=tag.id, name=tag.name)
+    # Tags 1 and 2, as contact 1 has them.
+    return UserFactory(
+        username="dana", email="dana.adams@example.com", contact_id=1, first_name="Dana", tags=[1, 2]
     )
-    user.tags.set([1, 2])  # as contact 1 has them
-    return user
 
 
 def webhook_applied(contacts):

@@ -1,5 +1,5 @@
 """Tags guard content: the decorator, the mixin, the filter and has_perm, through real views wired in a
-test URLconf (tests/accounts/tag_guards_urls.py), Django's test client, sessions and templates."""
+test URLconf (tests/support/tag_guards_urls.py), Django's test client, sessions and templates."""
 
 from typing import Any
 
@@ -23,8 +23,9 @@ from accounts.tag_guards import (
     user_tags_forget,
     user_tags_read,
 )
+from tests.support.factories import TagFactory, UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.accounts.tag_guards_urls")]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.support.tag_guards_urls")]
 
 MEMBERS, CUSTOMERS, VIP, GOLD = 1, 2, 4, 5
 DENIED_HEADING = "Your account does not include this page"
@@ -33,14 +34,13 @@ DENIED_HEADING = "Your account does not include this page"
 @pytest.fixture
 def tags() -> None:
     names = {MEMBERS: "Members", CUSTOMERS: "Customers", VIP: "VIP", GOLD: "Gold Members"}
-    Tag.objects.bulk_create([Tag(id=tag_id, name=name) for tag_id, name in names.items()])
+    for tag_id, name in names.items():
+        TagFactory(id=tag_id, name=name)
 
 
-def member(*tag_ids: int, **fields: Any) -> User:
+def member(*tag_ids: int, username: str = "dana", **fields: Any) -> User:
     # No password: the client logs in with force_login, so no test pays for a PBKDF2 hash.
-    username = fields.pop("username", "dana")
-    user = User.objects.create(username=username, email=f"{username}@example.com", **fields)
-    user.tags.set(tag_ids)
+    user = UserFactory(username=username, tags=tag_ids, **fields)
     return User.objects.get(pk=user.pk)  # a fresh object, as each request has
 
 
@@ -116,12 +116,12 @@ def test_tags_are_compared_by_id_a_renamed_tag_follows_its_name(client: Any, tag
     assert client.get("/guarded/by-id/").status_code == 200
     assert client.get("/guarded/vip/").status_code == 403
     # Another tag taking the old name does not let the holder of the renamed one in.
-    Tag.objects.create(id=40, name="VIP")
+    TagFactory(id=40, name="VIP")
     assert client.get("/guarded/vip/").status_code == 403
 
 
 def test_a_tag_whose_name_is_not_known_yet_grants_nothing_by_name(client: Any) -> None:
-    Tag.objects.create(id=MEMBERS, name="")  # an id first seen on a contact, before the list is read
+    TagFactory(id=MEMBERS, name="")  # an id first seen on a contact, before the list is read
     signed_in(client, member(MEMBERS))
     assert client.get("/guarded/members/").status_code == 403
     Tag.objects.filter(id=MEMBERS).update(name="Members")
@@ -298,7 +298,7 @@ def test_check_names_a_guards_tag_that_no_tag_has(tags: None) -> None:
     warnings = unknown_guard_tags_check()
     assert [w.id for w in warnings] == ["fusion.W012"]
     assert "'A Tag Nobody Made'" in warnings[0].msg
-    Tag.objects.create(id=99, name="A Tag Nobody Made")
+    TagFactory(id=99, name="A Tag Nobody Made")
     assert unknown_guard_tags_check() == []
     Tag.objects.filter(id=VIP).delete()  # a guard by id (4) and by name ("VIP") now name nothing
     assert sorted(w.msg.split(",")[0] for w in unknown_guard_tags_check()) == [

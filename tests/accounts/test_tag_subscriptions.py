@@ -2,18 +2,17 @@
 Ontraport's last response code, removed; and the whole loop: the sandbox POSTs the event to the running
 site, which updates the user's tags with no webhook URL in any Ontraport rule."""
 
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from accounts.models import Tag, TagSubscription
-from tests.admin_support import messages_of, staff_client
+from accounts.models import TagSubscription
+from tests.support.admin_clients import messages_of, staff_client
+from tests.support.factories import TagFactory, TagSubscriptionFactory, UserFactory
+from tests.support.waiting import wait_until
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-User = get_user_model()
 TAGS_URL = "/admin/accounts/tag/"
 SUBSCRIPTIONS_URL = "/admin/accounts/tagsubscription/"
 
@@ -28,8 +27,8 @@ def subscribe(admin, *tag_ids: int):
 
 def test_subscribing_tags_makes_two_subscriptions_per_tag_once(admin, site_sandbox, access_key, settings):
     settings.SITE_URL = "https://members.example.com"
-    Tag.objects.create(id=3, name="Newsletter")
-    Tag.objects.create(id=4, name="VIP")
+    TagFactory(id=3, name="Newsletter")
+    TagFactory(id=4, name="VIP")
 
     response = subscribe(admin, 3, 4)
     assert "Made 4 subscriptions in Ontraport" in messages_of(response)[0]
@@ -59,7 +58,7 @@ def test_subscribing_tags_makes_two_subscriptions_per_tag_once(admin, site_sandb
 
 
 def test_removing_unsubscribes_in_ontraport(admin, site_sandbox, access_key):
-    Tag.objects.create(id=3, name="Newsletter")
+    TagFactory(id=3, name="Newsletter")
     subscribe(admin, 3)
     added = TagSubscription.objects.get(event="sub_tag")
 
@@ -75,7 +74,7 @@ def test_removing_unsubscribes_in_ontraport(admin, site_sandbox, access_key):
 def test_refresh_reads_last_codes_and_forgets_subscriptions_gone_from_ontraport(
     admin, site_sandbox, access_key
 ):
-    Tag.objects.create(id=3, name="Newsletter")
+    TagFactory(id=3, name="Newsletter")
     subscribe(admin, 3)
     site_sandbox.reset(data="demo")  # Ontraport lost them all (e.g. removed by hand)
 
@@ -89,7 +88,7 @@ def test_a_subscription_ontraport_already_has_for_the_site_is_taken_over_not_mad
     admin, site_sandbox, access_key, settings
 ):
     settings.SITE_URL = "https://members.example.com"
-    Tag.objects.create(id=3, name="Newsletter")
+    TagFactory(id=3, name="Newsletter")
     subscribe(admin, 3)
     kept = dict(TagSubscription.objects.values_list("event", "ontraport_id"))
     TagSubscription.objects.all().delete()  # the site lost its rows; Ontraport still has both
@@ -102,7 +101,7 @@ def test_a_subscription_ontraport_already_has_for_the_site_is_taken_over_not_mad
 
 
 def test_ontraport_errors_are_told_not_raised(admin, site_sandbox, access_key):
-    Tag.objects.create(id=3, name="Newsletter")
+    TagFactory(id=3, name="Newsletter")
     # Twice: after the first 500 the client looks the subscription up (not made) and sends it once more.
     site_sandbox.fault(status=500, endpoint="POST /Webhook/subscribe", count=2)
 
@@ -120,7 +119,7 @@ def test_an_account_with_60_other_subscriptions_loses_nothing_and_gains_no_dupli
     site_sandbox.add_foreign_webhooks(
         [{"event": f"sub_tag({n % 5 + 1})", "url": f"https://hooks.example.net/{n}"} for n in range(60)]
     )
-    Tag.objects.create(id=3, name="Newsletter")
+    TagFactory(id=3, name="Newsletter")
     subscribe(admin, 3)
     stored = set(TagSubscription.objects.values_list("ontraport_id", flat=True))
 
@@ -139,7 +138,7 @@ def test_an_account_with_60_other_subscriptions_loses_nothing_and_gains_no_dupli
 
 
 def test_staff_without_change_permission_cannot_subscribe(site_sandbox, access_key):
-    Tag.objects.create(id=3, name="Newsletter")
+    TagFactory(id=3, name="Newsletter")
     viewer = staff_client("accounts.view_tag")
 
     response = viewer.post(TAGS_URL, {"action": "subscribe_in_ontraport", "_selected_action": ["3"]})
@@ -153,17 +152,17 @@ def test_the_whole_loop_without_any_webhook_url(admin, site_sandbox, access_key,
     """Subscribe tag 3, add it to a contact in the sandbox: the sandbox POSTs the event to the live site,
     which stores an update_tags delivery and updates the user's tags."""
     settings.SITE_URL = live_server.url
-    Tag.objects.create(id=3, name="Newsletter")
-    user = User.objects.create(username="sofia", email="sofia.martinez@example.org", contact_id=3)
+    TagFactory(id=3, name="Newsletter")
+    user = UserFactory(username="sofia", email="sofia.martinez@example.org", contact_id=3)
     subscribe(admin, 3)
 
     site_sandbox.add_contact({**site_sandbox.get_contact(3), "contact_cat": "*/*1*/*3*/*"})  # control API
     rows = {row["event"]: row for row in site_sandbox.webhooks()}  # waits for the event to be answered
 
     assert rows["sub_tag(3)"]["last_code"] == "202"
-    deadline = time.monotonic() + 10
-    while not Delivery.objects.filter(status=Delivery.Status.DONE).exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(
+        lambda: Delivery.objects.filter(status=Delivery.Status.DONE).exists(), timeout=10, what="the delivery"
+    )
     delivery = Delivery.objects.get()
     assert (delivery.action, delivery.contact_id, delivery.status) == ("update_tags", 3, "done")
     assert delivery.options == {"event": "sub_tag", "tag_id": 3}
@@ -176,17 +175,12 @@ def test_the_whole_loop_without_any_webhook_url(admin, site_sandbox, access_key,
 def test_tags_and_subscriptions_pages_answer_in_a_fixed_number_of_queries(
     admin, django_assert_max_num_queries
 ):
-    tags = Tag.objects.bulk_create([Tag(id=n, name=f"T{n}") for n in range(1, 41)])
-    TagSubscription.objects.bulk_create(
-        [
-            TagSubscription(tag=tag, event=event, ontraport_id=tag.pk * 10 + i)
-            for tag in tags
-            for i, event in enumerate(["sub_tag", "unsub_tag"])
-        ]
-    )
-    users = User.objects.bulk_create([User(username=f"u{n}", email=f"u{n}@example.com") for n in range(20)])
-    for user in users:
-        user.tags.set(tags[:5])
+    tags = [TagFactory(id=n, name=f"T{n}") for n in range(1, 41)]
+    for tag in tags:
+        for i, event in enumerate(["sub_tag", "unsub_tag"]):
+            TagSubscriptionFactory(tag=tag, event=event, ontraport_id=tag.pk * 10 + i)
+    for n in range(20):
+        UserFactory(username=f"u{n}", tags=tags[:5])
 
     with django_assert_max_num_queries(10):
         tags_page = admin.get(TAGS_URL)

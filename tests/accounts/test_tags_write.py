@@ -2,16 +2,16 @@
 
 import pytest
 
-from accounts.models import Tag, User
 from accounts.services.tags import user_tags_diff, user_tags_write
 from accounts.signals import tags_applied
+from tests.support.factories import TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def tags():
-    return Tag.objects.bulk_create([Tag(id=tag_id, name=f"T{tag_id}") for tag_id in (1, 2, 3)])
+    return [TagFactory(id=tag_id, name=f"T{tag_id}") for tag_id in (1, 2, 3)]
 
 
 def tag_ids(user):
@@ -19,7 +19,7 @@ def tag_ids(user):
 
 
 def test_changes_of_several_users_are_written_together(tags):
-    ann, bob = User.objects.create(username="ann"), User.objects.create(username="bob")
+    ann, bob = UserFactory(username="ann"), UserFactory(username="bob")
     ann.tags.set([1, 2])
     changes = [
         user_tags_diff(user=ann, tag_ids=frozenset({2, 3})),
@@ -30,7 +30,7 @@ def test_changes_of_several_users_are_written_together(tags):
 
 
 def test_successive_changes_of_one_user_end_with_the_last_set(tags):
-    ann = User.objects.create(username="ann")
+    ann = UserFactory(username="ann")
     ann.tags.set([1])
     first = user_tags_diff(user=ann, tag_ids=frozenset({2}), current=frozenset({1}))  # drops 1, adds 2
     second = user_tags_diff(user=ann, tag_ids=frozenset({1}), current=frozenset({2}))  # adds 1, drops 2

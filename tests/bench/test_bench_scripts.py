@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.db import connection
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+from tests.support.databases import postgres_server_url
+from tests.support.paths import BASE_DIR
+
 SCRIPTS = sorted(
     path.name for path in (BASE_DIR / "bench").glob("*.py") if path.name not in {"__init__.py", "common.py"}
 )
@@ -37,13 +38,6 @@ def test_help_prints_the_usage_and_runs_nothing(script):
     assert '"default"' not in result.stdout  # not a bench's figures (hasher.py used to print them)
 
 
-def _server_url() -> str:
-    settings = connection.settings_dict
-    return f"postgres://{settings.get('USER') or 'postgres'}@{settings.get('HOST') or '127.0.0.1'}:" + str(
-        settings.get("PORT") or 5432
-    )
-
-
 PROBE = """
 import sys
 from bench.common import fresh_database
@@ -58,7 +52,7 @@ print(first.rsplit("/", 1)[1], second.rsplit("/", 1)[1])
 def test_a_bench_makes_databases_of_its_own_and_drops_only_those():
     import psycopg
 
-    server = _server_url()
+    server = postgres_server_url()
     bystander = f"bench_fusion_probe_bystander_{os.getpid()}"  # as a fixed-name bench database used to be
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{bystander}"')
@@ -88,7 +82,7 @@ def test_a_bench_makes_databases_of_its_own_and_drops_only_those():
 def test_a_bench_refuses_an_existing_database_name_instead_of_dropping_it():
     import psycopg
 
-    server = _server_url()
+    server = postgres_server_url()
     existing = f"bench_fusion_probe_taken_{os.getpid()}"
     probe = f'from bench.common import fresh_database\nfresh_database("postgres", "{existing}", exact=True)\n'
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:

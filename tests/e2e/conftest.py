@@ -1,12 +1,11 @@
-"""Browser fixtures: a Chromium page on pytest-django's live server (Debian's Chromium, no download), a
-logged-in site owner, and screenshots saved as test artifacts under var/screenshots/."""
+"""Browser fixtures: a Chromium page on pytest-django's live server (Debian's Chromium, no download), and
+the live site against the sandbox. Logging the owner in and saving screenshots are tests.support.browser's."""
 
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -16,8 +15,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "correct horse battery staple 42"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture
@@ -35,19 +32,9 @@ def page(live_server, monkeypatch) -> Iterator[Page]:
         browser.close()
 
 
-def log_in(page: Page) -> None:
-    get_user_model().objects.create_superuser("owner", "owner@example.com", PASSWORD)
-    page.goto("/admin/")
-    page.fill("#id_username", "owner")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    expect(page.locator("#user-tools")).to_contain_text("owner")
-
-
-def screenshot(page: Page, name: str) -> Path:
-    """Save the page's content (the admin's header and sidebar left out, to keep the file small) as
-    var/screenshots/<name>.png; docs/admin.md shows copies of these."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.locator("#content").screenshot(path=str(path))
-    return path
+@pytest.fixture
+def site(settings: Any, live_server: Any, site_sandbox: Any, access_key: str) -> Any:
+    """The live site against the sandbox (`site_sandbox`: its clients, the imports' too, pointed at it), its
+    SITE_URL set to where it answers (the pages build their URLs from it)."""
+    settings.SITE_URL = live_server.url
+    return site_sandbox

@@ -7,17 +7,17 @@ task backend processes each webhook before its answer, so the pages can be check
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import log_in
+from tests.support.browser import log_in
+from tests.support.factories import GroupFactory
 from webhooks.models import Delivery
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_site_owner_follows_a_webhook_from_user_to_log_and_replays_it(page, site_sandbox, access_key):
-    Group.objects.create(name="customer")
+    GroupFactory(name="customer")
     log_in(page)
 
     # Ontraport pings the site for demo contact 3 (Sofía Martínez, tags Members, Customers, VIP, Gold).

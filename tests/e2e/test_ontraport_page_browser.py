@@ -2,26 +2,19 @@
 URL from the Ontraport page and fire it; find out why a webhook failed, fix it, replay; change a field
 mapping; subscribe a tag; send a test webhook. Each page is saved under var/screenshots/ (docs/admin.md)."""
 
-import time
-
 import pytest
 import requests
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
 from accounts.models import Tag
-from tests.e2e.conftest import SCREENSHOTS, log_in, screenshot
+from tests.support.browser import log_in, screenshot, screenshot_path
+from tests.support.factories import UserFactory
+from tests.support.waiting import wait_until
 from webhooks.models import Delivery
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 User = get_user_model()
-
-
-@pytest.fixture
-def site(settings, live_server, site_sandbox, access_key):
-    """The live site, its SITE_URL set to where it answers (the page builds its URLs from it)."""
-    settings.SITE_URL = live_server.url
-    return site_sandbox
 
 
 def open_delivery(page: Page, contact_id: int) -> None:
@@ -89,7 +82,7 @@ def test_a_failure_its_reason_the_fix_and_the_replay(page, site, access_key):
     failures = page.locator("#last-24h .op-failures")
     expect(failures).to_contain_text("invalid_email")
     expect(page.locator("#op-count-failed")).to_have_text("1")
-    page.locator("#last-24h").screenshot(path=str(SCREENSHOTS / "ontraport-last-24h.png"))
+    page.locator("#last-24h").screenshot(path=str(screenshot_path("ontraport-last-24h")))
     failures.get_by_role("link", name=f"#{Delivery.objects.get().pk}").click()
 
     site.add_contact(contact)  # fixed in Ontraport
@@ -122,7 +115,7 @@ def test_a_field_mapping_edited_in_the_admin_applies_to_the_next_webhook(page, s
 
 def test_subscribe_a_tag_and_see_a_users_tags_change_with_no_webhook_url(page, site, access_key):
     log_in(page)
-    user = User.objects.create(username="liam", email="liam.chen@example.com", contact_id=2)
+    user = UserFactory(username="liam", email="liam.chen@example.com", contact_id=2)
     page.goto("/admin/accounts/tag/")
     page.get_by_role("button", name="Refresh tag names from Ontraport").click()
     expect(page.locator(".messagelist")).to_contain_text("Refreshed tag names")
@@ -136,9 +129,7 @@ def test_subscribe_a_tag_and_see_a_users_tags_change_with_no_webhook_url(page, s
     # Someone tags Liam "VIP" in Ontraport: Ontraport (the sandbox) POSTs the event to the site.
     site.add_contact({**site.get_contact(2), "contact_cat": "*/*1*/*3*/*4*/*"})
     site.webhooks()  # the event has been answered
-    deadline = time.monotonic() + 10
-    while 4 not in set(user.tags.values_list("id", flat=True)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: user.tags.filter(id=4).exists(), timeout=10, what="Liam's tag VIP")
     page.goto("/admin/accounts/user/?q=liam")
     expect(page.locator("#result_list tbody tr .field-tag_chips")).to_contain_text("VIP")
     screenshot(page, "users")

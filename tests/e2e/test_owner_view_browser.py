@@ -6,13 +6,9 @@ var/screenshots/ (docs/admin.md).
 """
 
 import datetime
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import requests
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -20,31 +16,15 @@ from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import Page, expect
 
 from accounts.models import FieldMapping, Tag
-from tests.e2e.conftest import log_in, screenshot
+from tests.support.browser import log_in, screenshot, screenshot_path
+from tests.support.factories import DeliveryFactory, GroupFactory, UserFactory
+from tests.support.webhooks import deliver
 from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 from webhooks.telemetry.heartbeat import worker_heartbeat_beat
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 User = get_user_model()
-DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
-
-@pytest.fixture
-def site(settings: Any, live_server: Any, site_sandbox: Any, access_key: str) -> Iterator[Any]:
-    """The live site against the sandbox, imports' and resyncs' client included (its own pacer)."""
-    from accounts.ontraport import ontraport_bulk_client
-
-    settings.SITE_URL = live_server.url
-    ontraport_bulk_client.cache_clear()
-    yield site_sandbox
-    ontraport_bulk_client.cache_clear()
-
-
-def send(live_server: Any, access_key: str, action: str, contact_id: int, **extra: str) -> None:
-    params = {"wpf_action": action, "access_key": access_key, "contact_id": str(contact_id), **extra}
-    answer = requests.get(f"{live_server.url}/", params=params, timeout=30)
-    assert answer.status_code == 202, answer.text
 
 
 def sidebar_is_open(page: Page) -> None:
@@ -53,10 +33,10 @@ def sidebar_is_open(page: Page) -> None:
 
 def test_the_log_names_what_changed_and_agrees_with_the_runs(page, site, access_key, live_server):
     log_in(page)
-    send(live_server, access_key, "add", 2)  # Liam Chen: Members, Newsletter
+    deliver(live_server.url, "add", 2)  # Liam Chen: Members, Newsletter
     site.add_contact({**site.get_contact(2), "lastname": "Chen-Lee", "contact_cat": "*/*1*/*4*/*"})
-    send(live_server, access_key, "update", 2)
-    send(live_server, access_key, "update", 2)  # nothing differs any more
+    deliver(live_server.url, "update", 2)
+    deliver(live_server.url, "update", 2)  # nothing differs any more
 
     page.goto("/admin/webhooks/delivery/")
     sidebar_is_open(page)
@@ -79,16 +59,13 @@ def test_the_log_names_what_changed_and_agrees_with_the_runs(page, site, access_
     assert (run.unchanged, run.updated) == (1, 0)
 
 
-def test_a_scheduled_retry_is_no_alarm_but_an_overdue_delivery_is(page, site, settings):
-    settings.TASKS = DATABASE_TASKS  # a real queue: deliveries wait for a worker
+def test_a_scheduled_retry_is_no_alarm_but_an_overdue_delivery_is(page, site, database_tasks):
+    # The database task backend: a real queue, where deliveries wait for a worker.
     worker_heartbeat_beat(worker_id="w1")
     now = timezone.now()
-    Delivery.objects.create(
+    DeliveryFactory(
         contact_id=5,
         action="update",
-        method="GET",
-        path="/",
-        status="pending",
         attempts=1,
         reason="retrying",
         message="Ontraport error: HTTP 503",
@@ -110,8 +87,7 @@ def test_a_scheduled_retry_is_no_alarm_but_an_overdue_delivery_is(page, site, se
     expect(page.locator("#op-oldest")).to_contain_text("the workers may be stuck")
 
 
-def test_no_worker_is_said_on_every_admin_page_while_it_lasts(page, site, settings):
-    settings.TASKS = DATABASE_TASKS
+def test_no_worker_is_said_on_every_admin_page_while_it_lasts(page, site, database_tasks):
     log_in(page)
     for url in ("/admin/", "/admin/webhooks/delivery/", "/admin/accounts/user/", "/admin/ontraport/"):
         page.goto(url)
@@ -128,7 +104,7 @@ def test_no_worker_is_said_on_every_admin_page_while_it_lasts(page, site, settin
 
 
 def test_an_imports_rows_say_import_and_the_import_asks_first(page, site):
-    Group.objects.create(name="customer")
+    GroupFactory(name="customer")
     log_in(page)
     page.goto("/admin/accounts/tag/")
     page.get_by_role("button", name="Refresh tag names from Ontraport").click()
@@ -168,7 +144,7 @@ def test_an_imports_rows_say_import_and_the_import_asks_first(page, site):
 
 def test_a_users_page_links_its_deliveries_and_resyncs_it(page, site, access_key, live_server):
     log_in(page)
-    send(live_server, access_key, "add", 3)
+    deliver(live_server.url, "add", 3)
     user = User.objects.get(contact_id=3)
     site.add_contact({**site.get_contact(3), "lastname": "Martínez Ruiz"})  # changed in Ontraport
 
@@ -204,7 +180,7 @@ def test_tags_edited_on_a_users_page_reach_the_contact_in_ontraport(page, site, 
     from ontraport_client.contact import parse_tag_ids
 
     log_in(page)
-    send(live_server, access_key, "add", 3)
+    deliver(live_server.url, "add", 3)
     user = User.objects.get(contact_id=3)
     page.goto(f"/admin/accounts/user/{user.pk}/change/")
     tags = page.locator(".field-tags")
@@ -235,7 +211,7 @@ def test_every_column_is_in_view_at_1280_px_with_the_sidebar_open(
 ):
     log_in(page)
     for contact_id in (1, 3, 5, 7):
-        send(live_server, access_key, "add", contact_id)
+        deliver(live_server.url, "add", contact_id)
     page.goto(url)
     assert page.viewport_size == {"width": 1280, "height": 900}
     sidebar_is_open(page)
@@ -256,7 +232,7 @@ def test_every_column_is_in_view_at_1280_px_with_the_sidebar_open(
 
 def test_the_sites_own_name_on_the_admin_home_and_set_password_pages(page, site, settings):
     settings.FUSION_SITE_NAME = "Acme Members"
-    member = User.objects.create_user("newbie", "newbie@example.com")
+    member = UserFactory(username="newbie", email="newbie@example.com")
     page.goto("/")
     expect(page.locator("h1")).to_have_text("Welcome to Acme Members")
     expect(page.get_by_role("link", name="Log in")).to_be_visible()
@@ -317,7 +293,7 @@ def test_loaded_fields_read_as_their_labels_and_username_is_mapped(page, site, a
     expect(page.locator(".messagelist")).to_contain_text("changed successfully")
     screenshot(page, "field-mappings-labels")
 
-    send(live_server, access_key, "add", 3)
+    deliver(live_server.url, "add", 3)
     user = User.objects.get(contact_id=3)
     assert user.username == "sofia.m"  # Ontraport's Username field, with no re-mapping by hand
     page.goto(f"/admin/accounts/user/{user.pk}/change/")
@@ -332,7 +308,7 @@ def test_a_tags_user_count_links_to_its_users_and_add_tag_says_what_it_does(
 ):
     log_in(page)
     for contact_id in (1, 3, 5):  # Members: all three; VIP: Sofía only
-        send(live_server, access_key, "add", contact_id)
+        deliver(live_server.url, "add", contact_id)
     page.goto("/admin/accounts/tag/")
     expect(page.locator("#tags-help")).to_contain_text("does not create one in Ontraport")
     vip = page.locator("#result_list tbody tr").filter(has_text="VIP")
@@ -345,10 +321,3 @@ def test_a_tags_user_count_links_to_its_users_and_add_tag_says_what_it_does(
     expect(page.locator("#content")).to_contain_text("it does not create the tag in Ontraport")
     screenshot(page, "tag-add")
     assert Tag.objects.get(id=4).name == "VIP"
-
-
-def screenshot_path(name: str) -> Any:
-    from tests.e2e.conftest import SCREENSHOTS
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS / f"{name}.png"

@@ -2,28 +2,28 @@
 members' page (which names no tag), gains the tag in Ontraport, whose webhook the site applies, and is let
 in. Ontraport tells the site either way it can: a rule's "Ping a URL" (built from the contact by the
 sandbox's `ping`), or a tag subscription, whose event the sandbox itself POSTs when the tag is added. The
-guarded views are tests/accounts/tag_guards_urls.py's, beside the site's own URLs."""
+guarded views are tests/support/tag_guards_urls.py's, beside the site's own URLs."""
 
 from typing import Any
 
 import pytest
 import requests
-from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
 from accounts.models import Tag
 from accounts.ontraport import ontraport_client
 from accounts.services.tag_subscriptions import tag_subscriptions_create
 from ontraport_client.sandbox.ping import build_webhook
-from tests.e2e.conftest import PASSWORD
-from tests.reliability.helpers import wait_until
+from tests.support.browser import PASSWORD
+from tests.support.factories import TagFactory, UserFactory
+from tests.support.waiting import wait_until
 from webhooks.models import Delivery
 from webhooks.sender_urls import events_url_for_ontraport
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.urls("tests.accounts.tag_guards_urls"),
+    pytest.mark.urls("tests.support.tag_guards_urls"),
 ]
 NOAH = 4  # a demo contact tagged Newsletter (3) only
 MEMBERS = 1
@@ -48,9 +48,10 @@ def test_a_member_is_let_in_once_ontraport_tags_them(
     page: Page, live_server: Any, site_sandbox: Any, access_key: str, settings: Any, told_by: str
 ) -> None:
     settings.SITE_URL = live_server.url
-    get_user_model().objects.create_user("noah", "noah@example.net", PASSWORD, contact_id=NOAH)
+    # Noah types his password into the login form: his is hashed.
+    UserFactory(username="noah", email="noah@example.net", raw_password=PASSWORD, contact_id=NOAH)
     if told_by == "subscription":
-        members = Tag.objects.create(id=MEMBERS, name="Members")  # the site's tag list, as the admin shows it
+        members = TagFactory(id=MEMBERS, name="Members")  # the site's tag list, as the admin shows it
         url = events_url_for_ontraport(base_url=settings.SITE_URL, access_key=access_key)
         tag_subscriptions_create(tags=[members], url=url, client=ontraport_client())
 

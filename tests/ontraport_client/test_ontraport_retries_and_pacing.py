@@ -7,7 +7,6 @@ pacer, so "waiting 60 seconds" moves both at once.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -119,13 +118,6 @@ class TestTransportRetries:
         assert client.calls_made == 3
         assert len(fake_clock.sleeps) == 2
         assert strictly_increasing(fake_clock.sleeps)
-
-
-@pytest.fixture
-def limited_sandbox(fake_clock) -> Iterator[SandboxServer]:
-    """3 requests per 60 s, the window on the test's fake clock."""
-    with SandboxServer(data="demo", rate_limit=3, window=60, clock=fake_clock) as server:
-        yield server
 
 
 def limited_client(server: SandboxServer, clock: FakeClock, **overrides) -> OntraportClient:

@@ -7,20 +7,18 @@ import json
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import requests
 
 from ontraport_client.testing import unused_port
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import BASE_DIR
 
 
 def sandbox_command(*args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ontraport_client.sandbox", *args],
-        cwd=REPO_ROOT,
+        cwd=BASE_DIR,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -197,7 +195,7 @@ class TestServe:
     def start(self, *args: str) -> tuple[subprocess.Popen[str], str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "ontraport_client.sandbox", "--port", "0", *args],
-            cwd=REPO_ROOT,
+            cwd=BASE_DIR,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -11,6 +11,7 @@ import requests
 
 from ontraport_client import OntraportClient, RetryPolicy, TransportError
 from ontraport_client.sandbox import SandboxControl, SandboxControlError, SandboxServer
+from tests.support.waiting import wait_until
 
 
 def api_get(sandbox, path, **params) -> requests.Response:
@@ -334,10 +335,8 @@ def test_an_answer_still_delayed_at_a_reset_does_not_count_after_it(sandbox):
         )
     )
     thread.start()
-    for _ in range(200):  # until the request has arrived (it is then held by the delay)
-        if sandbox.stats()["requests"]:
-            break
-        threading.Event().wait(0.01)
+    # Until the request has arrived (it is then held by the delay).
+    wait_until(lambda: sandbox.stats()["requests"], timeout=10, every=0.01, what="the request")
     sandbox.reset()
     thread.join(timeout=5)
     assert answered == [200]

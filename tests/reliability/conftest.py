@@ -1,4 +1,4 @@
-"""Fixtures for the reliability tests: subprocesses killed at teardown, and the figures the tests tally.
+"""Fixtures for the reliability tests: the figures the tests tally, a live server, a fresh throttle.
 
 Every test that sends traffic records what it sent and what became of it (`figures.record(...)`); at the
 end of the session the totals are written to var/reliability-figures.json (quoted in docs/reliability.md).
@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.reliability.helpers import BASE_DIR, Processes
+from tests.support.paths import BASE_DIR
 
 FIGURES_FILE = BASE_DIR / "var" / "reliability-figures.json"
 
@@ -53,13 +51,6 @@ _FIGURES = Figures()
 @pytest.fixture
 def figures() -> Figures:
     return _FIGURES
-
-
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Processes]:
-    procs = Processes(tmp_path)
-    yield procs
-    procs.stop_all()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -13,25 +13,27 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from accounts.models import OutboxChange, Tag, User
+from accounts.models import OutboxChange, User
 from accounts.services.outbox import contact_push, user_tags_apply
 from ontraport_client.contact import parse_tag_ids
-from tests.admin_support import change_form_data
-from tests.django_fixtures import ACCESS_KEY
-from tests.reliability.helpers import free_port, site_env, wait_until
+from ontraport_client.testing import unused_port
+from tests.support.admin_clients import change_form_data
+from tests.support.factories import TagFactory, UserFactory
+from tests.support.processes import site_env
+from tests.support.waiting import wait_until
+from tests.support.webhooks import ACCESS_KEY
 from webhooks.models import Delivery
 from webhooks.telemetry.models import WorkerHeartbeat
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 @pytest.fixture
-def site(site_sandbox: Any, settings: Any) -> Any:
+def site(site_sandbox: Any, database_tasks: None) -> Any:
     """The sandbox's tags known by name, and this process's changes woken for the real worker (a task row)
     instead of being sent inline."""
-    settings.TASKS = DATABASE_TASKS
-    Tag.objects.bulk_create([Tag(id=tag_id, name=name) for tag_id, name in site_sandbox_tags(site_sandbox)])
+    for tag_id, name in site_sandbox_tags(site_sandbox):
+        TagFactory(id=tag_id, name=name)
     return site_sandbox
 
 
@@ -56,13 +58,12 @@ def echo_rule(sandbox: Any, *, port: int, tag_id: int) -> None:
 
 
 def test_a_tag_applied_by_code_reaches_ontraport_and_its_echo_ends_the_exchange(site, processes):
-    port = free_port()
+    port = unused_port()
     env = site_env(site, FUSION_HEARTBEAT_SECONDS=0.5)
     processes.web(env, port)
     processes.fusion_worker(env)
     wait_until(WorkerHeartbeat.objects.exists, timeout=30, what="the worker's first heartbeat")
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
-    dana.tags.set([1, 2])
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1, tags=[1, 2])
     echo_rule(site, port=port, tag_id=4)
     fetches_before = calls(site, "GET /Contacts")
 
@@ -97,6 +98,7 @@ def test_a_sign_up_and_a_profile_edit_reach_ontraport_through_the_worker(site, p
     env = site_env(site, FUSION_HEARTBEAT_SECONDS=0.5, FUSION_PUSH_NEW_USERS="true")
     processes.fusion_worker(env)
     with transaction.atomic():  # a sign-up: the user is made on the site, with no contact
+        # Made as the site's sign-up makes it (not by a factory): this creation is what goes out.
         zoe = User.objects.create(username="zoe", email="zoe@example.com", first_name="Zoe")
     wait_until(
         lambda: User.objects.get(pk=zoe.pk).contact_id,
@@ -120,13 +122,12 @@ def test_a_sign_up_and_a_profile_edit_reach_ontraport_through_the_worker(site, p
 
 
 def test_a_worker_killed_mid_send_loses_and_duplicates_nothing(site, processes):
-    port = free_port()
+    port = unused_port()
     env = site_env(site, FUSION_HEARTBEAT_SECONDS=0.5, FUSION_LEASE_SECONDS=3)
     processes.web(env, port)
     worker = processes.fusion_worker(env, name="first_worker")
     wait_until(WorkerHeartbeat.objects.exists, timeout=30, what="the worker's first heartbeat")
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
-    dana.tags.set([1, 2])
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1, tags=[1, 2])
     echo_rule(site, port=port, tag_id=4)
     # Ontraport carries the call out at once and answers late: the worker dies between the two.
     site.fault(delay_ms=5000, count=1, endpoint="PUT /objects/tag")
@@ -160,8 +161,7 @@ def test_a_worker_killed_mid_send_loses_and_duplicates_nothing(site, processes):
 def test_a_tag_edited_in_the_admin_reaches_ontraport_through_the_worker(site, processes, admin):
     processes.fusion_worker(site_env(site, FUSION_HEARTBEAT_SECONDS=0.5))
     wait_until(WorkerHeartbeat.objects.exists, timeout=30, what="the worker's first heartbeat")
-    dana = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
-    dana.tags.set([1, 2])
+    dana = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1, tags=[1, 2])
 
     response = admin.post(
         f"/admin/accounts/user/{dana.pk}/change/", change_form_data(admin, dana, tags=["1", "5"])

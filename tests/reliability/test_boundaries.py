@@ -2,30 +2,29 @@
 against a running site (a live server whose requests apply contacts inline), on SQLite and on PostgreSQL.
 Each must change nothing it should not. docs/security.md lists them; docs/identity.md states the rules."""
 
-from urllib.parse import quote
-
 import pytest
 import requests
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
-from tests.django_fixtures import ACCESS_KEY
+from tests.support.admin_clients import grant, superuser_client
+from tests.support.factories import (
+    FieldMappingFactory,
+    GroupFactory,
+    StaffFactory,
+    SuperuserFactory,
+    UserFactory,
+)
+from tests.support.webhooks import deliver
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
 
 
-def send(site, action: str, contact_id: int, raw_extra: str = "") -> Delivery:
-    url = f"{site.url}/?wpf_action={action}&access_key={quote(ACCESS_KEY)}&contact_id={contact_id}{raw_extra}"
-    response = requests.get(url, timeout=30)
-    assert response.status_code == 202, response.text
-    return Delivery.objects.get(pk=response.json()["delivery_id"])
-
-
 def with_permission(name: str) -> Group:
-    group, _ = Group.objects.get_or_create(name=name)
+    group = GroupFactory(name=name)
     group.permissions.add(Permission.objects.get(codename="change_user"))
     return group
 
@@ -34,14 +33,14 @@ def with_permission(name: str) -> Group:
 
 
 def test_a_role_update_never_removes_a_group_with_permissions_granted_by_hand(site_sandbox, live_site):
-    Group.objects.create(name="customer")
-    newsletter = Group.objects.create(name="newsletter")  # no permissions: a webhook's to manage
+    GroupFactory(name="customer")
+    newsletter = GroupFactory(name="newsletter")  # no permissions: a webhook's to manage
     editors = with_permission("editors")
-    send(live_site, "add", 1)
+    deliver(live_site.url, "add", 1)
     dana = User.objects.get(contact_id=1)
     dana.groups.add(editors, newsletter)  # the owner, by hand
 
-    delivery = send(live_site, "update", 1, "&role=customer")
+    delivery = deliver(live_site.url, "update", 1, "&role=customer")
 
     assert delivery.status == Delivery.Status.DONE, delivery.message
     assert sorted(dana.groups.values_list("name", flat=True)) == ["customer", "editors"]
@@ -49,10 +48,10 @@ def test_a_role_update_never_removes_a_group_with_permissions_granted_by_hand(si
 
 def test_a_role_with_permissions_is_neither_granted_nor_removed(site_sandbox, live_site):
     with_permission("editors")
-    send(live_site, "add", 1)
+    deliver(live_site.url, "add", 1)
     dana = User.objects.get(contact_id=1)
 
-    refused = send(live_site, "update", 1, "&role=editors")
+    refused = deliver(live_site.url, "update", 1, "&role=editors")
 
     assert "carries permissions" in refused.message and "groups unchanged" in refused.message
     assert list(dana.groups.values_list("name", flat=True)) == ["subscriber"]
@@ -62,8 +61,8 @@ def test_a_default_role_with_permissions_is_not_given_and_check_says_so(site_san
     with_permission("subscriber")  # FUSION_DEFAULT_ROLE
     with_permission("editors")
 
-    plain = send(live_site, "add", 1)
-    fallback = send(live_site, "add", 2, "&role=editors")
+    plain = deliver(live_site.url, "add", 1)
+    fallback = deliver(live_site.url, "add", 2, "&role=editors")
 
     for delivery in (plain, fallback):
         assert delivery.status == Delivery.Status.DONE, delivery.message
@@ -85,11 +84,7 @@ def test_check_is_quiet_for_a_plain_default_role(site_sandbox, capsys):
 
 @pytest.fixture
 def mapped_username(site_sandbox):
-    from accounts.models import FieldMapping
-
-    FieldMapping.objects.create(
-        ontraport_field="f1600", label="Username", target="user", attribute="username"
-    )
+    FieldMappingFactory(ontraport_field="f1600", label="Username", target="user", attribute="username")
 
     def contact_named(contact_id: int, username: str, email: str) -> None:
         site_sandbox.add_contact({"id": str(contact_id), "email": email, "f1600": username})
@@ -101,7 +96,7 @@ def mapped_username(site_sandbox):
 def test_an_invalid_mapped_username_falls_back_to_the_format_with_a_note(mapped_username, live_site, raw):
     mapped_username(9200, raw, "fallback@example.com")
 
-    delivery = send(live_site, "add", 9200)
+    delivery = deliver(live_site.url, "add", 9200)
 
     user = User.objects.get(contact_id=9200)
     assert delivery.status == Delivery.Status.DONE, delivery.message
@@ -113,16 +108,16 @@ def test_an_invalid_mapped_username_falls_back_to_the_format_with_a_note(mapped_
 def test_a_mapped_username_is_stripped_and_nfkc_normalised(mapped_username, live_site):
     mapped_username(9201, "  \uff4aane ", "jane@example.com")  # full-width j, spaces around
 
-    send(live_site, "add", 9201)
+    deliver(live_site.url, "add", 9201)
 
     assert User.objects.get(contact_id=9201).username == "jane"
 
 
 def test_taken_is_decided_on_one_key_on_both_databases(mapped_username, live_site):
-    User.objects.create(username="\u00c9mile", email="emile@example.com")  # Émile, made by hand
+    UserFactory(username="\u00c9mile", email="emile@example.com")  # Émile, made by hand
     mapped_username(9202, "\u00e9mile", "other.emile@example.com")  # émile
 
-    send(live_site, "add", 9202)
+    deliver(live_site.url, "add", 9202)
 
     assert User.objects.get(contact_id=9202).username == "\u00e9mile1"
 
@@ -131,10 +126,10 @@ def test_taken_is_decided_on_one_key_on_both_databases(mapped_username, live_sit
     "look_alike", ["r\u043e\u043et", "R\u03bf\u03bfT", "r00t"], ids=["cyrillic", "greek", "zeros"]
 )
 def test_a_confusable_of_a_superusers_name_is_never_given(mapped_username, live_site, look_alike):
-    User.objects.create(username="root", email="root@example.com", is_staff=True, is_superuser=True)
+    SuperuserFactory(username="root", email="root@example.com")
     mapped_username(9203, look_alike, "mallory@example.com")
 
-    delivery = send(live_site, "add", 9203)
+    delivery = deliver(live_site.url, "add", 9203)
 
     user = User.objects.get(contact_id=9203)
     assert user.username == "mallory@example.com"
@@ -143,10 +138,10 @@ def test_a_confusable_of_a_superusers_name_is_never_given(mapped_username, live_
 
 def test_a_generated_name_that_looks_like_a_staff_name_gets_digits(site_sandbox, live_site, settings):
     settings.FUSION_USERNAME_FORMAT = "firstname_lastname"
-    User.objects.create(username="adm\u0456n", email="boss@example.com", is_staff=True)  # Cyrillic i
+    StaffFactory(username="adm\u0456n", email="boss@example.com")  # Cyrillic i
     site_sandbox.add_contact({"id": "9204", "email": "a@example.com", "firstname": "Ad", "lastname": "min"})
 
-    send(live_site, "add", 9204)
+    deliver(live_site.url, "add", 9204)
 
     assert User.objects.get(contact_id=9204).username == "admin1"
 
@@ -159,10 +154,7 @@ def test_a_generated_name_that_looks_like_a_staff_name_gets_digits(site_sandbox,
     [("f1536", "Site Password"), ("f1601", "PWD"), ("f1602", "member pass"), ("sitePassword", "")],
 )
 def test_a_password_field_is_refused_as_a_profile_value_in_the_admin(site_sandbox, field, label):
-    from accounts.models import FieldMapping
-    from tests.admin_support import superuser_client
-
-    mapping = FieldMapping.objects.create(ontraport_field=field, label=label, attribute=field, enabled=False)
+    mapping = FieldMappingFactory(ontraport_field=field, label=label, attribute=field, enabled=False)
     admin = superuser_client()
 
     response = admin.post(
@@ -185,15 +177,13 @@ def test_a_password_field_is_refused_as_a_profile_value_in_the_admin(site_sandbo
 
 
 def test_a_password_field_enabled_some_other_way_is_never_stored(site_sandbox, live_site, capsys):
-    from accounts.models import FieldMapping
-
-    FieldMapping.objects.create(ontraport_field="f1536", label="Site Password", attribute="site_password")
-    FieldMapping.objects.create(ontraport_field="f1535", label="Membership Level", attribute="level")
+    FieldMappingFactory(ontraport_field="f1536", label="Site Password", attribute="site_password")
+    FieldMappingFactory(ontraport_field="f1535", label="Membership Level", attribute="level")
     site_sandbox.add_contact(
         {"id": "9300", "email": "p@example.com", "f1536": "hunter2-secret", "f1535": "Gold"}
     )
 
-    send(live_site, "add", 9300)
+    deliver(live_site.url, "add", 9300)
 
     user = User.objects.get(contact_id=9300)
     assert user.profile == {"level": "Gold"}
@@ -209,18 +199,14 @@ def _emails_changed_by_ontraport(site_sandbox, live_site, *, logged_in: bool):
     from django.core import mail
     from django.utils import timezone
 
-    from accounts.models import FieldMapping
-
-    FieldMapping.objects.get_or_create(
-        target="user", attribute="email", defaults={"ontraport_field": "email"}
-    )
-    user = User.objects.create(username="dana", email="dana.adams@example.com")  # contact 1's e-mail
+    FieldMappingFactory(target="user", attribute="email", ontraport_field="email")
+    user = UserFactory(username="dana", email="dana.adams@example.com")  # contact 1's e-mail
     if logged_in:
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-    send(live_site, "add", 1)  # links dana by her e-mail (she is unlinked and not staff)
+    deliver(live_site.url, "add", 1)  # links dana by her e-mail (she is unlinked and not staff)
     mail.outbox.clear()
     site_sandbox.add_contact({**site_sandbox.get_contact(1), "email": "new.owner@evil.example"})
-    delivery = send(live_site, "update", 1)
+    delivery = deliver(live_site.url, "update", 1)
     user.refresh_from_db()
     return user, delivery, list(mail.outbox)
 
@@ -275,14 +261,9 @@ def _signed_in(site, settings, username: str, *permissions: str) -> requests.Ses
     import re
 
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    user = User.objects.create_user(
-        username, f"{username}@example.com", "a-long-enough-password-1", is_staff=True
-    )
-    for permission in permissions:
-        app_label, codename = permission.split(".")
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
+    # Signed in through the login form: this user's password is hashed (the others' never are).
+    user = StaffFactory(username=username, raw_password="a-long-enough-password-1")
+    grant(user, *permissions)
     session = requests.Session()
     form = session.get(f"{site.url}/admin/login/", timeout=30).text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
@@ -309,8 +290,8 @@ def _post_form(session: requests.Session, site, path: str, data: dict[str, str])
 
 def test_staff_alone_sends_no_test_webhook_and_reads_no_outcome(site_sandbox, live_site, settings):
     settings.SITE_URL = live_site.url
-    kate = User.objects.create(username="kate", email="dana.adams@example.com")  # contact 1's e-mail
-    existing = send(live_site, "update", 424242)  # someone else's delivery
+    kate = UserFactory(username="kate", email="dana.adams@example.com")  # contact 1's e-mail
+    existing = deliver(live_site.url, "update", 424242)  # someone else's delivery
     nobody = _signed_in(live_site, settings, "nobody")
 
     answers = [

@@ -12,12 +12,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 from django.contrib.auth import get_user_model
 
 from ontraport_client.contact import parse_tag_ids
-from tests.django_fixtures import ACCESS_KEY
-from tests.reliability.helpers import enqueue_drain_in_database, site_env, store, wait_until
+from tests.support.factories import DeliveryFactory
+from tests.support.processes import enqueue_drain_in_database, site_env
+from tests.support.waiting import wait_until
+from tests.support.webhooks import send_webhook
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -30,8 +31,7 @@ def fire_at_once(base_url: str, calls: list[dict[str, object]]) -> Counter[int]:
 
     def send(params: dict[str, object]) -> int:
         barrier.wait(timeout=30)
-        response = requests.get(base_url + "/", params={"access_key": ACCESS_KEY, **params}, timeout=60)
-        return response.status_code
+        return send_webhook(base_url, str(params["wpf_action"]), params["contact_id"], timeout=60).status_code
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return Counter(pool.map(send, calls))
@@ -99,9 +99,9 @@ def test_interleaved_update_update_tags_and_add_leave_each_user_equal_to_its_con
 ):
     ids = [1, 2, 3, 5, 6, 7]
     # The users exist with the contacts' old details; then Ontraport changes every contact.
-    requests.get(live_site.url + "/", params={"wpf_action": "test", "access_key": ACCESS_KEY}, timeout=10)
+    send_webhook(live_site.url, "test", timeout=10)
     for contact_id in ids:
-        store("add", contact_id)
+        DeliveryFactory(action="add", contact_id=contact_id)
     from webhooks.tasks import process_deliveries
 
     process_deliveries.call()
@@ -149,7 +149,7 @@ def test_several_workers_draining_one_queue_apply_every_delivery_once(site_sandb
     plan += [(action, i) for i in range(4200, 4220) for action in ("add", "update", "update_tags")]
     rng.shuffle(plan)
     for action, contact_id in plan:
-        store(action, contact_id)
+        DeliveryFactory(action=action, contact_id=contact_id)
     env = site_env(site_sandbox, FUSION_BATCH_SIZE=3)
     for n in range(3):
         processes.worker(env, name=f"worker{n}")

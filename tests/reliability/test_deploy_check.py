@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.reliability.helpers import BASE_DIR
+from tests.support.factories import UserFactory
+from tests.support.paths import BASE_DIR
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -63,7 +63,7 @@ def test_the_site_refuses_to_start_without_a_strong_access_key(tmp_path):
 def test_the_admin_is_staff_only(who):
     client = Client()
     if who == "member":
-        client.force_login(get_user_model().objects.create(username="member", email="m@example.com"))
+        client.force_login(UserFactory(username="member", email="m@example.com"))
     for path in ("/admin/", "/admin/webhooks/delivery/", "/admin/accounts/user/"):
         response = client.get(path)
         assert response.status_code == 302, path

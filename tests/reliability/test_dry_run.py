@@ -10,7 +10,8 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from tests.reliability.helpers import BASE_DIR, site_env
+from tests.support.paths import BASE_DIR
+from tests.support.processes import site_env
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

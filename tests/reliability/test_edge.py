@@ -18,8 +18,10 @@ from django.apps import apps
 from django.core import serializers
 from django.urls import reverse
 
-from tests.admin_support import superuser_client
-from tests.reliability.helpers import _port_open, free_port, site_env, wait_until
+from ontraport_client.testing import unused_port
+from tests.support.admin_clients import superuser_client
+from tests.support.processes import port_open, site_env
+from tests.support.waiting import wait_until
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -206,7 +208,7 @@ def test_the_hostile_table_over_http_and_no_secret_anywhere_after_it(
     site_sandbox, processes, settings, figures
 ):
     settings.FUSION_ACCESS_KEY, settings.FUSION_PREVIOUS_ACCESS_KEYS = KEY, [OLD_KEY]
-    port = free_port()
+    port = unused_port()
     env = site_env(
         site_sandbox,
         DEBUG="true",
@@ -217,7 +219,7 @@ def test_the_hostile_table_over_http_and_no_secret_anywhere_after_it(
     server = processes.start(
         "runserver", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env
     )
-    wait_until(lambda: _port_open(port) or server.poll() is not None, timeout=60, what="runserver")
+    wait_until(lambda: port_open(port) or server.poll() is not None, timeout=60, what="runserver")
     assert server.poll() is None, processes.logs()
 
     table = cases()

@@ -7,35 +7,22 @@ import signal
 from collections import Counter
 
 import pytest
-import requests
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from tests.django_fixtures import ACCESS_KEY
-from tests.reliability.helpers import (
-    enqueue_drain_in_database,
-    free_port,
-    site_env,
-    store,
-    tcp_proxy,
-    wait_until,
-)
+from ontraport_client.testing import unused_port
+from tests.support.databases import database_url, tcp_proxy
+from tests.support.factories import DeliveryFactory, contact_data
+from tests.support.processes import enqueue_drain_in_database, site_env
+from tests.support.waiting import wait_until
+from tests.support.webhooks import send_webhook
 from webhooks.models import Delivery
 from webhooks.tasks import process_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
 UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.PROCESSING)
-
-
-def seed(sandbox, ids, prefix="kill"):
-    sandbox.add_contacts(
-        [
-            {"id": str(i), "firstname": f"F{i}", "lastname": "L", "email": f"{prefix}{i}@example.com"}
-            for i in ids
-        ]
-    )
 
 
 def task_rows():
@@ -47,11 +34,13 @@ def task_rows():
 @pytest.mark.slow
 def test_worker_killed_mid_batch_every_delivery_completes_exactly_once(site_sandbox, processes, figures):
     ids = list(range(3000, 3030))
-    seed(site_sandbox, ids)
+    site_sandbox.add_contacts([contact_data(i, prefix="kill") for i in ids])
     for contact_id in ids:
-        store("add", contact_id)
+        DeliveryFactory(action="add", contact_id=contact_id)
     for contact_id in ids[:10]:
-        store("update_tags", contact_id)  # duplicates for the same contacts: harmless
+        DeliveryFactory(
+            action="update_tags", contact_id=contact_id
+        )  # duplicates for the same contacts: harmless
     # The first user's Return Password write hangs: the worker has created a user (committed) and is
     # holding a claimed batch whose outcomes it has not recorded yet when it is killed.
     site_sandbox.fault(delay_ms=6000, count=1, endpoint="PUT /Contacts")
@@ -98,20 +87,13 @@ def test_database_unreachable_answers_503_then_webhooks_flow_again_without_resta
 ):
     db = connection.settings_dict
     with tcp_proxy((db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432))) as proxy:
-        from tests.reliability.helpers import database_url
-
-        port = free_port()
+        port = unused_port()
         env = site_env(site_sandbox, DATABASE_URL=database_url(host="127.0.0.1", port=proxy.port))
         processes.web(env, port)
-        url = f"http://127.0.0.1:{port}/"
         answers: Counter[int] = Counter()
 
         def send(contact_id, action="add"):
-            response = requests.get(
-                url,
-                params={"wpf_action": action, "access_key": ACCESS_KEY, "contact_id": contact_id},
-                timeout=30,
-            )
+            response = send_webhook(f"http://127.0.0.1:{port}", action, contact_id)
             answers[response.status_code] += 1
             return response
 
@@ -159,7 +141,8 @@ def test_ontraport_failing_for_a_long_stretch_then_everything_completes(
 
     ontraport_client.cache_clear()
     ids = [1, 2, 3, 5, 6]
-    deliveries = [store("add", contact_id) for contact_id in ids] + [store("update", 7)]
+    deliveries = [DeliveryFactory(action="add", contact_id=contact_id) for contact_id in ids]
+    deliveries.append(DeliveryFactory(action="update", contact_id=7))
     passes = 4
     site_sandbox.fault(**OUTAGES[kind], count=passes, endpoint="GET /Contacts")
 
@@ -205,7 +188,8 @@ def test_wrong_api_credentials_are_reported_as_such_and_recover_when_fixed(site_
 
 def test_an_error_while_processing_never_rolls_back_the_deliverys_record(site_sandbox, webhook, monkeypatch):
     def explode(**kwargs):
-        User.objects.create_user("half-written", "half@example.com")  # undone by the sync's transaction
+        # A write as the product's own would make it (not a factory's): undone by the sync's transaction.
+        User.objects.create_user("half-written", "half@example.com")
         raise RuntimeError("boom")
 
     def atomic_explode(**kwargs):

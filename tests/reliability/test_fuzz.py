@@ -10,7 +10,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.django_fixtures import ACCESS_KEY
+from tests.support.webhooks import ACCESS_KEY
 from webhooks.models import Delivery
 from webhooks.services.throttle import wrong_keys_forget
 

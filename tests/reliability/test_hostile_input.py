@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.urls import reverse
 
-from accounts.models import FieldMapping
-from tests.admin_support import superuser_client
-from tests.django_fixtures import ACCESS_KEY
+from tests.support.admin_clients import superuser_client
+from tests.support.factories import FieldMappingFactory, UserFactory
+from tests.support.webhooks import ACCESS_KEY
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -205,8 +205,8 @@ def hostile_contact(sandbox, contact_id: int, text: str) -> None:
 def test_injection_strings_in_every_contact_field_are_stored_as_data_and_shown_escaped(
     site_sandbox, webhook, mailoutbox, settings
 ):
-    FieldMapping.objects.create(ontraport_field="f1534", target="user", attribute="username")
-    FieldMapping.objects.create(ontraport_field="company", target="profile", attribute="company")
+    FieldMappingFactory(ontraport_field="f1534", target="user", attribute="username")
+    FieldMappingFactory(ontraport_field="company", target="profile", attribute="company")
     for n, text in enumerate(INJECTIONS, start=900):
         hostile_contact(site_sandbox, n, text)
         assert webhook("add", n, send_notification="true", role=text).status_code == 202
@@ -274,8 +274,8 @@ def test_an_update_to_an_email_another_user_has_keeps_the_old_one(site_sandbox, 
 
 
 def test_a_mapped_username_that_is_taken_gets_digits(site_sandbox, webhook):
-    FieldMapping.objects.create(ontraport_field="f1534", target="user", attribute="username")
-    User.objects.create(username="Dana", email="other@example.com")
+    FieldMappingFactory(ontraport_field="f1534", target="user", attribute="username")
+    UserFactory(username="Dana", email="other@example.com")
     webhook("add", 1)  # f1534 = "dana": taken whatever the case
     assert User.objects.get(contact_id=1).username == "dana1"
 

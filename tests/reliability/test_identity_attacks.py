@@ -3,31 +3,18 @@ apply contacts inline), on SQLite and on PostgreSQL. Each must change no account
 docs/reliability.md lists them with their results; docs/identity.md states the rules they test."""
 
 from collections import Counter
-from urllib.parse import quote
 
 import pytest
-import requests
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 
-from tests.django_fixtures import ACCESS_KEY
+from tests.support.factories import GroupFactory, SuperuserFactory, UserFactory
+from tests.support.webhooks import deliver, send_webhook
 from webhooks.models import Delivery
 from webhooks.tasks import process_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
-
-
-def send(site, action: str, contact_id: int, raw_extra: str = "") -> requests.Response:
-    """A webhook as Ontraport sends it; `raw_extra` is appended to the query string exactly as written."""
-    url = f"{site.url}/?wpf_action={action}&access_key={quote(ACCESS_KEY)}&contact_id={contact_id}{raw_extra}"
-    return requests.get(url, timeout=30)
-
-
-def outcome(response: requests.Response) -> Delivery:
-    assert response.status_code == 202, response.text
-    return Delivery.objects.get(pk=response.json()["delivery_id"])
 
 
 @pytest.mark.parametrize(
@@ -36,15 +23,15 @@ def outcome(response: requests.Response) -> Delivery:
     ids=["kelvin-sign", "full-width", "kelvin-in-domain", "zero-width"],
 )
 def test_a_look_alike_email_cannot_take_over_kate(site_sandbox, live_site, figures, look_alike):
-    kate = User.objects.create_user("kate", "kate@example.com", "kates-own-password")
+    kate = UserFactory(username="kate", email="kate@example.com", raw_password="kates-own-password")
     token_before = default_token_generator.make_token(kate)
     site_sandbox.add_contact(
         {"id": "9001", "firstname": "Mallory", "email": look_alike, "contact_cat": "*/*1*/*"}
     )
 
-    first = outcome(send(live_site, "add", 9001))
+    first = deliver(live_site.url, "add", 9001)
     site_sandbox.add_contact({"id": "9001", "firstname": "Mallory", "email": "mallory@evil.example"})
-    second = outcome(send(live_site, "update", 9001))
+    second = deliver(live_site.url, "update", 9001)
 
     kate.refresh_from_db()
     assert (kate.email, kate.contact_id, kate.first_name) == ("kate@example.com", None, "")
@@ -60,9 +47,9 @@ def test_a_look_alike_email_cannot_take_over_kate(site_sandbox, live_site, figur
 )
 def test_a_forbidden_role_is_never_granted_whatever_its_spelling(site_sandbox, live_site, raw_role):
     for name in ("Admin", "superuser", "staff", "administrator"):
-        Group.objects.create(name=name)
+        GroupFactory(name=name)
 
-    delivery = outcome(send(live_site, "add", 1, f"&role={raw_role}"))
+    delivery = deliver(live_site.url, "add", 1, f"&role={raw_role}")
 
     user = User.objects.get(contact_id=1)
     assert delivery.status == Delivery.Status.DONE
@@ -71,11 +58,11 @@ def test_a_forbidden_role_is_never_granted_whatever_its_spelling(site_sandbox, l
 
 
 def test_a_superusers_email_on_a_contact_does_not_link_the_superuser(site_sandbox, live_site, figures):
-    boss = User.objects.create_superuser(
-        "boss", "Dana.Adams@example.com", "boss-password"
+    boss = SuperuserFactory(
+        username="boss", email="Dana.Adams@example.com", raw_password="boss-password"
     )  # contact 1's e-mail
 
-    delivery = outcome(send(live_site, "add", 1))
+    delivery = deliver(live_site.url, "add", 1)
 
     boss.refresh_from_db()
     assert (delivery.status, delivery.reason) == (Delivery.Status.FAILED, "protected_account")
@@ -86,9 +73,11 @@ def test_a_superusers_email_on_a_contact_does_not_link_the_superuser(site_sandbo
     figures.record("contact with a superuser's e-mail (live server)", sent=1)
 
 
-def test_one_bad_contact_fails_alone_and_never_wedges_its_batch(site_sandbox, live_site, settings, figures):
-    """49 good contacts and one with a 25-digit tag id, plus one with a NUL in its e-mail, in one drain."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # webhooks only stored
+def test_one_bad_contact_fails_alone_and_never_wedges_its_batch(
+    site_sandbox, live_site, database_tasks, figures
+):
+    """49 good contacts and one with a 25-digit tag id, plus one with a NUL in its e-mail, in one drain
+    (the database task backend: the webhooks are only stored)."""
     good = [
         {"id": str(7000 + i), "email": f"good{i}@example.com", "contact_cat": "*/*1*/*"} for i in range(48)
     ]
@@ -104,7 +93,7 @@ def test_one_bad_contact_fails_alone_and_never_wedges_its_batch(site_sandbox, li
         ]
     )
     ids = [int(c["id"]) for c in good] + [7100, 7101]
-    answers = Counter(send(live_site, "add", contact_id).status_code for contact_id in ids)
+    answers = Counter(send_webhook(live_site.url, "add", contact_id).status_code for contact_id in ids)
     assert answers == Counter({202: 50})
 
     process_deliveries.call()
@@ -123,11 +112,11 @@ def test_a_merged_contact_relinks_instead_of_conflicting(site_sandbox, live_site
     """Contact 5 is merged into contact 3 in Ontraport (no webhook); the next webhook for 3 relinks."""
     site_sandbox.add_contact({"id": "3", "firstname": "Old", "email": "merged@example.com"})
     site_sandbox.add_contact({"id": "5", "firstname": "New", "email": "merged@example.com"})
-    assert outcome(send(live_site, "add", 5)).status == Delivery.Status.DONE
+    assert deliver(live_site.url, "add", 5).status == Delivery.Status.DONE
     user = User.objects.get(contact_id=5)
 
     site_sandbox.merge_contacts(into=3, merged=5)
-    delivery = outcome(send(live_site, "update", 3))
+    delivery = deliver(live_site.url, "update", 3)
 
     user.refresh_from_db()
     assert (delivery.status, delivery.user_id, user.contact_id) == (Delivery.Status.DONE, user.pk, 3)

@@ -19,7 +19,11 @@ from django.contrib.auth import get_user_model
 
 from fusion_site.dev import LAUNCHER_ENV, procfile_lines
 from ontraport_client.sandbox import SandboxControl
-from tests.reliability.helpers import BASE_DIR, free_port, site_env, wait_until
+from ontraport_client.testing import unused_port
+from tests.support.factories import UserFactory
+from tests.support.paths import BASE_DIR
+from tests.support.processes import site_env
+from tests.support.waiting import wait_until
 from webhooks.telemetry.models import WorkerHeartbeat
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -37,7 +41,7 @@ def alive(pid: int) -> bool:
 def test_make_run_restarts_a_dead_worker_and_ctrl_c_records_its_clean_stop(
     site_sandbox, processes, tmp_path: Path
 ):
-    web_port = free_port()
+    web_port = unused_port()
     procfile = tmp_path / "Procfile"
     lines = procfile_lines(python=sys.executable, use_sandbox=False, web_port=web_port)
     procfile.write_text("\n".join(lines) + "\n")
@@ -116,7 +120,7 @@ def _answers(control: SandboxControl) -> bool:
 def test_the_demo_stays_consistent_across_a_sandbox_restart(processes, settings, webhook, tmp_path: Path):
     from accounts.ontraport import ontraport_client
 
-    port, state = free_port(), tmp_path / "sandbox-state.json"
+    port, state = unused_port(), tmp_path / "sandbox-state.json"
     settings.ONTRAPORT_API_URL = f"http://127.0.0.1:{port}/1/"
     settings.ONTRAPORT_APP_ID, settings.ONTRAPORT_API_KEY = "sandbox-app", "sandbox-key"
     ontraport_client.cache_clear()
@@ -210,7 +214,7 @@ def test_make_run_warns_when_the_sandbox_state_is_gone_but_users_are_linked_beyo
         argv = [sys.executable, "manage.py", "shell", "-c", _WARN_LINKED_BEYOND_DEMO]
         return subprocess.run(argv, cwd=BASE_DIR, env=env, capture_output=True, text=True, check=True).stdout
 
-    User.objects.create_user("dana", "dana@example.com", contact_id=1)  # a demo contact: seeded again as is
+    UserFactory(username="dana", email="dana@example.com", contact_id=1)  # a demo contact: seeded again
     assert "Warning" not in warning()
-    User.objects.create_user("zed", "zed@example.com", contact_id=13)  # made during an earlier demo
+    UserFactory(username="zed", email="zed@example.com", contact_id=13)  # made during an earlier demo
     assert "1 user(s) here are linked to contacts made in an earlier demo" in warning()

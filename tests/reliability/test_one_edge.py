@@ -16,8 +16,10 @@ from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
 
-from tests.django_fixtures import ACCESS_KEY
-from tests.reliability.helpers import free_port, site_env, wait_until
+from ontraport_client.testing import unused_port
+from tests.support.processes import site_env
+from tests.support.waiting import wait_until
+from tests.support.webhooks import ACCESS_KEY
 from webhooks.models import Delivery, WrongKeyWindow
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -174,7 +176,7 @@ def send_case(port: int, endpoint: str, case: Case) -> tuple[int, str | None]:
 
 
 def start_site(processes, site_sandbox, **env: object) -> int:
-    port = free_port()
+    port = unused_port()
     processes.web(site_env(site_sandbox, **env), port, workers=2)
     return port
 

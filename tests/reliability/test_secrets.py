@@ -14,8 +14,8 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.views.debug import get_exception_reporter_class
 
-from accounts.models import FieldMapping
-from tests.django_fixtures import ACCESS_KEY
+from tests.support.factories import FieldMappingFactory, SuperuserFactory
+from tests.support.webhooks import ACCESS_KEY
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -54,7 +54,7 @@ def test_no_secret_reaches_logs_deliveries_mail_admin_or_error_reports(
     caplog.set_level(logging.DEBUG)
     settings.FUSION_PREVIOUS_ACCESS_KEYS = [OLD_KEY]
     settings.FUSION_RETURN_PASSWORD_FIELD = "f1536"
-    FieldMapping.objects.create(ontraport_field="company", target="user", attribute="password")
+    FieldMappingFactory(ontraport_field="company", target="user", attribute="password")
     site_sandbox.add_contact({**site_sandbox.get_contact(8), "company": CHOSEN_PASSWORD})
     site_sandbox.add_contact({**site_sandbox.get_contact(1), "company": ""})  # 1 and 2: generated passwords
     near_miss = ACCESS_KEY[:-1] + "X"
@@ -85,7 +85,7 @@ def test_no_secret_reaches_logs_deliveries_mail_admin_or_error_reports(
     returned = [site_sandbox.get_contact(n)["f1536"] for n in (1, 2)]
     assert all(returned) and len(mailoutbox) == 1
     superuser_password = "Superuser-Pass-5555"
-    root = User.objects.create_superuser("root", "root@example.com", superuser_password)
+    root = SuperuserFactory(username="root", email="root@example.com", raw_password=superuser_password)
 
     texts = {"logs": caplog.text}
     texts["deliveries"] = json.dumps(

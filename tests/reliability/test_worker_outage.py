@@ -22,8 +22,12 @@ import requests
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from tests.django_fixtures import ACCESS_KEY
-from tests.reliability.helpers import enqueue_drain_in_database, free_port, site_env, store, wait_until
+from ontraport_client.testing import unused_port
+from tests.support.databases import postgres_server_url
+from tests.support.factories import DeliveryFactory, contact_data
+from tests.support.processes import enqueue_drain_in_database, site_env
+from tests.support.waiting import wait_until
+from tests.support.webhooks import send_webhook
 from webhooks.models import Delivery
 from webhooks.telemetry.models import WorkerHeartbeat
 
@@ -33,9 +37,7 @@ UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.PROCESSING)
 
 
 def seed(sandbox: Any, ids: list[int]) -> None:
-    sandbox.add_contacts(
-        [{"id": str(i), "firstname": f"F{i}", "lastname": "L", "email": f"down{i}@example.com"} for i in ids]
-    )
+    sandbox.add_contacts([contact_data(i, prefix="down") for i in ids])
 
 
 def all_finished() -> bool:
@@ -58,15 +60,7 @@ def postgres_maintenance() -> Iterator[Any]:
     """A connection to the server's `postgres` database (not the test's), to refuse and cut the test's."""
     import psycopg
 
-    db = connection.settings_dict
-    with psycopg.connect(
-        host=db.get("HOST") or "127.0.0.1",
-        port=int(db.get("PORT") or 5432),
-        user=db.get("USER") or "postgres",
-        password=db.get("PASSWORD") or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as maintenance:
+    with psycopg.connect(f"{postgres_server_url()}/postgres", autocommit=True) as maintenance:
         yield maintenance
 
 
@@ -110,7 +104,7 @@ def test_fusion_worker_outlives_a_postgresql_outage_and_applies_every_webhook_on
     before, during, after = list(range(4100, 4110)), list(range(4110, 4114)), list(range(4114, 4120))
     seed(site_sandbox, before + during + after)
     env = site_env(site_sandbox, FUSION_HEARTBEAT_SECONDS=0.5)
-    port = free_port()
+    port = unused_port()
     processes.web(env, port)
     worker = processes.fusion_worker(env)
     wait_until(WorkerHeartbeat.objects.exists, timeout=30, what="the worker's first heartbeat")
@@ -118,9 +112,7 @@ def test_fusion_worker_outlives_a_postgresql_outage_and_applies_every_webhook_on
     answers: Counter[int] = Counter()
 
     def send(contact_id: int) -> int:
-        response = requests.get(
-            url, params={"wpf_action": "add", "access_key": ACCESS_KEY, "contact_id": contact_id}, timeout=30
-        )
+        response = send_webhook(f"http://127.0.0.1:{port}", "add", contact_id)
         answers[response.status_code] += 1
         return response.status_code
 
@@ -184,7 +176,7 @@ def test_fusion_worker_outlives_a_read_only_failover(site_sandbox, processes, fi
         time.sleep(2)
         assert worker.poll() is None, processes.logs()
     for contact_id in ids:
-        store("add", contact_id)
+        DeliveryFactory(action="add", contact_id=contact_id)
     enqueue_drain_in_database()
     wait_until(all_finished, timeout=60, what=lambda: f"every delivery to finish\n{processes.logs()}")
     assert worker.poll() is None
@@ -205,7 +197,7 @@ def test_fusion_worker_outlives_a_locked_sqlite_database(site_sandbox, processes
     # Ontraport answers slowly, so the lock is taken while the worker is inside its batch (claimed).
     site_sandbox.fault(delay_ms=3000, count=1, endpoint="GET /Contacts")
     for contact_id in ids:
-        store("add", contact_id)
+        DeliveryFactory(action="add", contact_id=contact_id)
     enqueue_drain_in_database()
     wait_until(
         lambda: site_sandbox.stats()["by_endpoint"].get("GET /Contacts", 0) >= 1,

@@ -3,9 +3,9 @@
 
 import pytest
 
-from accounts.models import Tag, TagSubscription, User
-from tests.admin_support import messages_of, staff_client
-from webhooks.models import Delivery
+from accounts.models import TagSubscription
+from tests.support.admin_clients import messages_of, staff_client
+from tests.support.factories import DeliveryFactory, TagFactory, UserFactory
 from webhooks.sender_urls import events_url_for_ontraport
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -16,7 +16,7 @@ USERS_URL = "/admin/accounts/user/"
 def test_subscribe_subscribes_the_events_url_the_site_gives_ontraport(admin, site_sandbox, settings):
     settings.SITE_URL = "https://members.example.com/club"
     settings.FUSION_ACCESS_KEY = "key with/odd&chars=+ÿ-0123456789abcdef"
-    Tag.objects.create(id=3, name="Newsletter")
+    TagFactory(id=3, name="Newsletter")
 
     response = admin.post(
         TAGS_URL, {"action": "subscribe_in_ontraport", "_selected_action": ["3"]}, follow=True
@@ -32,7 +32,7 @@ def test_subscribe_subscribes_the_events_url_the_site_gives_ontraport(admin, sit
 
 
 def test_subscribe_takes_the_tags_change_permission_and_the_users(site_sandbox, access_key):
-    Tag.objects.create(id=3, name="Newsletter")
+    TagFactory(id=3, name="Newsletter")
     tags_only = staff_client("accounts.view_tag", "accounts.change_tag", username="tags_only")
 
     tags_only.post(TAGS_URL, {"action": "subscribe_in_ontraport", "_selected_action": ["3"]})
@@ -46,12 +46,10 @@ def test_subscribe_takes_the_tags_change_permission_and_the_users(site_sandbox, 
 
 
 def test_a_users_page_links_and_counts_their_deliveries_for_who_may_view_the_log():
-    dana = User.objects.create(username="dana", email="dana@example.com", contact_id=7)
-    other = User.objects.create(username="other", email="other@example.com", contact_id=8)
+    dana = UserFactory(username="dana", contact_id=7)
+    other = UserFactory(username="other", contact_id=8)
     for user in (dana, dana, other):
-        Delivery.objects.create(
-            action="update", contact_id=user.contact_id, method="GET", path="/", user=user
-        )
+        DeliveryFactory(contact_id=user.contact_id, user=user)
     reader = staff_client("accounts.view_user", "webhooks.view_delivery", username="reader")
 
     page = reader.get(f"{USERS_URL}{dana.pk}/change/").content.decode()

@@ -7,8 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from tests.admin_support import messages_of, staff_client
-from tests.django_fixtures import ACCESS_KEY
+from tests.support.admin_clients import messages_of, staff_client
+from tests.support.factories import DeliveryFactory, UserFactory
+from tests.support.webhooks import ACCESS_KEY
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -17,22 +18,14 @@ User = get_user_model()
 LOG_URL = "/admin/webhooks/delivery/"
 
 
-def store(
-    action: str = "update", contact_id: int | None = 1, path: str = "/?access_key=***", **fields: object
-) -> Delivery:
-    return Delivery.objects.create(action=action, contact_id=contact_id, method="GET", path=path, **fields)
-
-
 def ids_listed(response) -> set[int]:
     return {delivery.pk for delivery in response.context["cl"].result_list}
 
 
 def test_changelist_loads_in_a_fixed_number_of_queries(admin, django_assert_max_num_queries):
-    users = User.objects.bulk_create(
-        [User(username=f"u{n}", email=f"u{n}@example.com", contact_id=100 + n) for n in range(30)]
-    )
+    users = [UserFactory(username=f"u{n}", contact_id=100 + n) for n in range(30)]
     for user in users:
-        store(contact_id=user.contact_id, user=user, status="done", message="updated user " + "x" * 200)
+        DeliveryFactory(done=True, contact_id=user.contact_id, user=user, message="updated user " + "x" * 200)
 
     with django_assert_max_num_queries(9):
         response = admin.get(LOG_URL)
@@ -45,10 +38,10 @@ def test_changelist_loads_in_a_fixed_number_of_queries(admin, django_assert_max_
 
 
 def test_filters_by_status_action_reason_and_date(admin):
-    done = store(status="done")
-    failed = store(status="failed", reason="not_found", action="add")
-    rejected = store(status="rejected", reason="missing_contact_id", action="invalid", contact_id=None)
-    old = store(status="done", received_at=timezone.now() - datetime.timedelta(days=400))
+    done = DeliveryFactory(done=True)
+    failed = DeliveryFactory(failed=True, reason="not_found", action="add")
+    rejected = DeliveryFactory(rejected=True, reason="missing_contact_id", action="invalid")
+    old = DeliveryFactory(done=True, received_at=timezone.now() - datetime.timedelta(days=400))
 
     assert ids_listed(admin.get(LOG_URL, {"status__exact": "failed"})) == {failed.pk}
     assert ids_listed(admin.get(LOG_URL, {"action__exact": "invalid"})) == {rejected.pk}
@@ -60,10 +53,10 @@ def test_filters_by_status_action_reason_and_date(admin):
 
 
 def test_search_by_exact_contact_id_or_email(admin):
-    user = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=3)
-    by_user = store(contact_id=3, user=user)
-    by_option = store(contact_id=33, options={"email": "Liam.Chen@example.com"})
-    store(contact_id=333)
+    user = UserFactory(username="dana", email="dana.adams@example.com", contact_id=3)
+    by_user = DeliveryFactory(contact_id=3, user=user)
+    by_option = DeliveryFactory(contact_id=33, options={"email": "Liam.Chen@example.com"})
+    DeliveryFactory(contact_id=333)
 
     assert ids_listed(admin.get(LOG_URL, {"q": "3"})) == {by_user.pk}
     assert ids_listed(admin.get(LOG_URL, {"q": "dana.adams"})) == {by_user.pk}
@@ -72,7 +65,7 @@ def test_search_by_exact_contact_id_or_email(admin):
 
 
 def test_the_log_is_read_only(admin):
-    delivery = store(status="failed", reason="not_found", message="Ontraport has no contact 1")
+    delivery = DeliveryFactory(failed=True, reason="not_found", message="Ontraport has no contact 1")
     change_url = f"{LOG_URL}{delivery.pk}/change/"
 
     page = admin.get(change_url)
@@ -86,7 +79,7 @@ def test_the_log_is_read_only(admin):
 
 
 def test_only_superusers_delete(admin):
-    delivery = store(status="done")
+    delivery = DeliveryFactory(done=True)
     staff = staff_client("webhooks.view_delivery", "webhooks.change_delivery", "webhooks.delete_delivery")
 
     assert staff.get(f"{LOG_URL}{delivery.pk}/delete/").status_code == 403
@@ -103,7 +96,7 @@ def test_no_page_shows_an_access_key(admin, site_sandbox, webhook):
     webhook("frobnicate", 1)  # rejected, recorded
     webhook("test")
     # A row stored some other way, with the key in clear: masked when shown all the same.
-    leaked = store(path=f"/?wpf_action=update&access_key={ACCESS_KEY}&contact_id=1")
+    leaked = DeliveryFactory(path=f"/?wpf_action=update&access_key={ACCESS_KEY}&contact_id=1")
 
     pages = [admin.get(LOG_URL), admin.get(LOG_URL, {"q": "1"})]
     pages += [admin.get(f"{LOG_URL}{pk}/change/") for pk in Delivery.objects.values_list("pk", flat=True)]
@@ -135,13 +128,13 @@ def test_replay_action_reprocesses_a_failed_delivery(admin, site_sandbox, webhoo
 
 
 def test_replay_action_skips_what_cannot_be_replayed_and_says_so(admin, site_sandbox):
-    replayable = store(status="failed", reason="gave_up", attempts=8, contact_id=1, action="update")
+    replayable = DeliveryFactory(failed=True, reason="gave_up", attempts=8, contact_id=1, action="update")
     later = timezone.now() + datetime.timedelta(hours=1)
     skipped = [
-        store(status="pending", next_attempt_at=later),  # a retry waiting for its time
-        store(status="processing", lease_expires_at=later, claimed_by="another-worker"),
-        store(status="done", action="test", contact_id=None),
-        store(status="rejected", action="invalid", contact_id=None),
+        DeliveryFactory(next_attempt_at=later),  # a retry waiting for its time
+        DeliveryFactory(processing=True, lease_expires_at=later, claimed_by="another-worker"),
+        DeliveryFactory(done=True, action="test", contact_id=None),
+        DeliveryFactory(rejected=True, action="invalid"),
     ]
 
     response = admin.post(
@@ -162,7 +155,7 @@ def test_replay_action_skips_what_cannot_be_replayed_and_says_so(admin, site_san
 
 
 def test_replay_needs_the_change_permission(site_sandbox):
-    delivery = store(status="failed", reason="not_found")
+    delivery = DeliveryFactory(failed=True, reason="not_found")
     viewer = staff_client("webhooks.view_delivery", username="viewer")
 
     page = viewer.get(LOG_URL)

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from tests.support.factories import DeliveryFactory
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -19,10 +20,6 @@ def run(*args: str) -> str:
     out = StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
-
-
-def store(action: str = "update", contact_id: int | None = 1, **fields: object) -> Delivery:
-    return Delivery.objects.create(action=action, contact_id=contact_id, method="GET", path="/", **fields)
 
 
 def days_ago(days: float) -> datetime.datetime:
@@ -82,10 +79,10 @@ def test_replay_failed_reprocesses_them(site_sandbox, webhook):
 def test_replay_selectors_combine(monkeypatch):
     # Only the selection matters here.
     monkeypatch.setattr("webhooks.tasks.wake_worker", lambda: None)
-    a = store(status="failed", contact_id=5, received_at=days_ago(10))
-    b = store(status="done", contact_id=5, received_at=days_ago(1))
-    c = store(status="done", contact_id=6, received_at=days_ago(1))
-    test_ping = store(action="test", contact_id=None, status="done", received_at=days_ago(1))
+    a = DeliveryFactory(failed=True, contact_id=5, received_at=days_ago(10))
+    b = DeliveryFactory(done=True, contact_id=5, received_at=days_ago(1))
+    c = DeliveryFactory(done=True, contact_id=6, received_at=days_ago(1))
+    test_ping = DeliveryFactory(action="test", contact_id=None, done=True, received_at=days_ago(1))
 
     since = days_ago(2).date().isoformat()
     assert run("deliveries_replay", "--contact", "5", "--dry-run") == (
@@ -106,7 +103,7 @@ def test_replay_selectors_combine(monkeypatch):
 
 def test_replay_since_accepts_a_datetime_with_offset(monkeypatch):
     monkeypatch.setattr("webhooks.tasks.wake_worker", lambda: None)
-    store(status="done", received_at=datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC))
+    DeliveryFactory(done=True, received_at=datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC))
 
     assert run("deliveries_replay", "--since", "2024-05-01T13:30:00+02:00", "--dry-run").startswith(
         "would replay 1 of 1"
@@ -125,7 +122,7 @@ def test_replay_since_accepts_a_datetime_with_offset(monkeypatch):
     ],
 )
 def test_replay_refuses_unclear_selections(args, message):
-    store(status="failed")
+    DeliveryFactory(failed=True)
     with pytest.raises(CommandError, match=message):
         run("deliveries_replay", *args)
     assert Delivery.objects.get().status == "failed"
@@ -135,10 +132,12 @@ def test_replay_refuses_unclear_selections(args, message):
 
 
 def test_process_drains_ready_deliveries_inline(site_sandbox):
-    store(action="add", contact_id=1)
-    store(action="update_tags", contact_id=1)
-    store(action="add", contact_id=999)  # no such contact
-    waiting = store(action="add", contact_id=2, next_attempt_at=timezone.now() + datetime.timedelta(hours=1))
+    DeliveryFactory(action="add", contact_id=1)
+    DeliveryFactory(action="update_tags", contact_id=1)
+    DeliveryFactory(action="add", contact_id=999)  # no such contact
+    waiting = DeliveryFactory(
+        action="add", contact_id=2, next_attempt_at=timezone.now() + datetime.timedelta(hours=1)
+    )
 
     text = run("deliveries_process")
 
@@ -158,12 +157,13 @@ def test_process_drains_ready_deliveries_inline(site_sandbox):
 
 def test_prune_deletes_finished_deliveries_older_than_the_cutoff():
     old_finished = [
-        store(status=status, received_at=days_ago(91)).pk for status in ("done", "failed", "rejected")
+        DeliveryFactory(status=status, received_at=days_ago(91)).pk
+        for status in ("done", "failed", "rejected")
     ]
     kept = {
-        store(status="done", received_at=days_ago(89)).pk,
-        store(status="pending", received_at=days_ago(400)).pk,  # work still to do, however old
-        store(status="processing", received_at=days_ago(400)).pk,
+        DeliveryFactory(done=True, received_at=days_ago(89)).pk,
+        DeliveryFactory(received_at=days_ago(400)).pk,  # work still to do, however old
+        DeliveryFactory(processing=True, received_at=days_ago(400)).pk,
     }
 
     assert (
@@ -180,8 +180,8 @@ def test_prune_deletes_finished_deliveries_older_than_the_cutoff():
 def test_prune_days_option_and_batches(monkeypatch):
     monkeypatch.setattr("webhooks.services.retention.DELETE_BATCH", 2)
     for _ in range(5):
-        store(status="done", received_at=days_ago(8))
-    recent = store(status="done", received_at=days_ago(6))
+        DeliveryFactory(done=True, received_at=days_ago(8))
+    recent = DeliveryFactory(done=True, received_at=days_ago(6))
 
     assert run("deliveries_prune", "--days", "7") == "deleted 5 finished deliveries older than 7 days\n"
     assert list(Delivery.objects.values_list("pk", flat=True)) == [recent.pk]

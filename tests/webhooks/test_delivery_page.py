@@ -7,7 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from tests.admin_support import messages_of, staff_client
+from tests.support.admin_clients import messages_of, staff_client
+from tests.support.factories import DeliveryFactory, RunFactory
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -16,18 +17,17 @@ LOG = "/admin/webhooks/delivery/"
 
 
 def failed_delivery(**fields: object) -> Delivery:
+    """Contact 1's add, failed once for want of an e-mail, in an old row whose path still holds a key."""
     values: dict[str, object] = {
         "action": "add",
-        "contact_id": 1,
         "method": "POST",
         "path": "/?wpf_action=add&access_key=secret-in-an-old-row&contact_id=1",
-        "status": "failed",
         "reason": "no_email",
         "message": "contact 1 has no e-mail address",
         "attempts": 1,
         "finished_at": timezone.now(),
     }
-    return Delivery.objects.create(**(values | fields))
+    return DeliveryFactory(failed=True, **(values | fields))
 
 
 def test_the_page_tells_the_story_and_what_to_do(admin, django_assert_max_num_queries):
@@ -84,7 +84,7 @@ def test_the_log_filters_by_status_action_reason_and_date_with_badges(admin, dja
     failed_delivery(action="update", reason="not_found")
     old = failed_delivery(reason="gave_up")
     Delivery.objects.filter(pk=old.pk).update(received_at=timezone.now() - datetime.timedelta(days=40))
-    Delivery.objects.create(action="update_tags", contact_id=2, method="GET", path="/", status="done")
+    DeliveryFactory(done=True, action="update_tags", contact_id=2)
 
     with django_assert_max_num_queries(12):
         response = admin.get(LOG, {"status__exact": "failed", "action__exact": "add"})
@@ -102,7 +102,7 @@ def test_the_log_filters_by_status_action_reason_and_date_with_badges(admin, dja
 def test_every_attempt_and_its_outcome_is_on_the_page(admin, site_sandbox, django_assert_max_num_queries):
     from webhooks.tasks import process_deliveries
 
-    delivery = Delivery.objects.create(action="add", contact_id=3, method="GET", path="/")
+    delivery = DeliveryFactory(action="add", contact_id=3)
     site_sandbox.fault(status=503, count=1, endpoint="GET /Contacts")
     process_deliveries.call()  # attempt 1: Ontraport failing, retried later
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
@@ -124,7 +124,7 @@ def test_pruning_the_log_takes_the_attempts_with_it(site_sandbox):
     from webhooks.services.retention import deliveries_prune
     from webhooks.tasks import process_deliveries
 
-    delivery = Delivery.objects.create(action="add", contact_id=3, method="GET", path="/")
+    delivery = DeliveryFactory(action="add", contact_id=3)
     process_deliveries.call()
     Delivery.objects.filter(pk=delivery.pk).update(received_at=timezone.now() - datetime.timedelta(days=400))
 
@@ -133,14 +133,8 @@ def test_pruning_the_log_takes_the_attempts_with_it(site_sandbox):
 
 
 def test_imported_rows_say_so_in_the_list_and_on_their_page(admin):
-    from webhooks.adoption.models import Run
-
-    run = Run.objects.create(
-        kind="import", arguments={"tag_id": 1, "tag_name": "Members"}, started_from="admin"
-    )
-    imported = failed_delivery(
-        source="import", run=run, method="", path=f"import run #{run.pk}", source_ip=None
-    )
+    run = RunFactory(started_from="admin")  # an import of tag 1, "Members"
+    imported = DeliveryFactory(imported=True, run=run, failed=True, reason="no_email")
     webhook = failed_delivery(source_ip="203.0.113.9")
 
     listing = admin.get(LOG).content.decode()

@@ -1,30 +1,27 @@
 """Both endpoints' answers are counted in /metrics by the edge: webhooks by action, subscription events by
 event type, each by HTTP status (refusals included)."""
 
-from urllib.parse import urlencode
-
 import pytest
 
-from tests.webhooks.telemetry.test_metrics import samples
+from tests.support.metrics import samples
 
 pytestmark = pytest.mark.django_db
 EVENTS = "/webhooks/ontraport/events/"
 
 
-def event(client, key: str, **fields: str):
-    body = {"object_type_id": "0", "event[tag_id]": "3", "data[id]": "1", **fields}
-    return client.post(
-        f"{EVENTS}?access_key={key}", data=urlencode(body), content_type="application/x-www-form-urlencoded"
-    )
+def event(event_type: str) -> dict[str, str]:
+    return {"object_type_id": "0", "event[tag_id]": "3", "data[id]": "1", "event[type]": event_type}
 
 
-def test_events_and_webhooks_are_counted_by_label_and_answer(client, access_key, site_sandbox, webhook):
+def test_events_and_webhooks_are_counted_by_label_and_answer(
+    client, access_key, site_sandbox, webhook, post_event
+):
     before = samples(client.get("/metrics"))
 
-    assert event(client, access_key, **{"event[type]": "sub_tag"}).status_code == 202
-    assert event(client, access_key, **{"event[type]": "unsub_tag"}).status_code == 202
-    assert event(client, "wrong", **{"event[type]": "sub_tag"}).status_code == 403
-    assert event(client, access_key, **{"event[type]": "dance"}).status_code == 400
+    assert post_event(event("sub_tag")).status_code == 202
+    assert post_event(event("unsub_tag")).status_code == 202
+    assert post_event(event("sub_tag"), key="wrong").status_code == 403
+    assert post_event(event("dance")).status_code == 400
     assert client.get(f"{EVENTS}?access_key={access_key}").status_code == 405
     assert webhook("update_tags", 1, method="post-form").status_code == 202
 

@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.contrib.auth import get_user_model
 
-from tests.django_fixtures import ACCESS_KEY
+from tests.support.webhooks import ACCESS_KEY
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from tests.support.factories import DeliveryFactory
 from webhooks.models import Delivery
 from webhooks.services.leases import deliveries_claims_release_held, deliveries_lease_renew
 from webhooks.telemetry.process_id import process_id_prefix
@@ -16,11 +17,13 @@ pytestmark = pytest.mark.django_db
 
 def claimed(claimed_by: str, *, lease_in: float, claimed_ago: float = 5) -> Delivery:
     now = timezone.now()
-    return Delivery.objects.create(
-        action="add", contact_id=1, method="GET", path="/", status=Delivery.Status.PROCESSING,
-        claimed_by=claimed_by, lease_expires_at=now + datetime.timedelta(seconds=lease_in),
+    return DeliveryFactory(
+        processing=True,
+        action="add",
+        claimed_by=claimed_by,
+        lease_expires_at=now + datetime.timedelta(seconds=lease_in),
         updated_at=now - datetime.timedelta(seconds=claimed_ago),
-    )  # fmt: skip
+    )
 
 
 def test_renews_this_holders_live_claims_only(settings):

@@ -4,10 +4,10 @@ import datetime
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db.models import F
 from django.utils import timezone
 
+from tests.support.factories import DeliveryFactory, GroupFactory, contact_data
 from webhooks.models import Delivery
 from webhooks.services.claiming import deliveries_claim, next_due_at
 from webhooks.services.merging import merge_deliveries
@@ -18,33 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
 
 
-def store(action: str, contact_id: int, **options: object) -> Delivery:
-    """A delivery as the endpoint stores it (pending), without running the worker."""
-    return Delivery.objects.create(
-        action=action, contact_id=contact_id, options=options, method="GET", path="/"
-    )
-
-
-def seed_contacts(sandbox, ids):
-    sandbox.add_contacts(
-        [
-            {
-                "id": str(i),
-                "firstname": f"First{i}",
-                "lastname": "Bulk",
-                "email": f"bulk{i}@example.com",
-                "contact_cat": "*/*1*/*",
-            }
-            for i in ids
-        ]
-    )
-
-
 def test_120_contacts_are_fetched_in_3_calls(site_sandbox):
     ids = range(1000, 1120)
-    seed_contacts(site_sandbox, ids)
+    site_sandbox.add_contacts([contact_data(i, prefix="bulk", contact_cat="*/*1*/*") for i in ids])
     for contact_id in ids:
-        store("add", contact_id)
+        DeliveryFactory(action="add", contact_id=contact_id)
     before = site_sandbox.stats()["by_endpoint"].get("GET /Contacts", 0)
 
     totals = process_deliveries.call()
@@ -55,12 +33,12 @@ def test_120_contacts_are_fetched_in_3_calls(site_sandbox):
 
 
 def test_deliveries_for_one_contact_are_merged_into_one_application(site_sandbox, mailoutbox):
-    Group.objects.create(name="customer")
+    GroupFactory(name="customer")
     deliveries = [
-        store("update_tags", 2),
-        store("add", 2, role="customer", send_notification=True),
-        store("update", 2),
-        store("update_tags", 2),
+        DeliveryFactory(action="update_tags", contact_id=2),
+        DeliveryFactory(action="add", contact_id=2, options={"role": "customer", "send_notification": True}),
+        DeliveryFactory(action="update", contact_id=2),
+        DeliveryFactory(action="update_tags", contact_id=2),
     ]
     process_deliveries.call()
 
@@ -75,7 +53,7 @@ def test_deliveries_for_one_contact_are_merged_into_one_application(site_sandbox
 
 def test_merge_rules():
     def d(action, **options):
-        return Delivery(action=action, options=options, contact_id=1)
+        return DeliveryFactory.build(action=action, options=options, contact_id=1)
 
     assert merge_deliveries([d("update_tags"), d("update")]).action == "update"
     assert merge_deliveries([d("update"), d("add"), d("update_tags")]).action == "add"
@@ -92,7 +70,7 @@ def test_merge_rules():
     [{"status": 500}, {"status": 503}, {"malformed": True}, {"html": True}, {"status": 401}, {"status": 429}],
 )
 def test_transient_failures_wait_and_retry_then_complete(site_sandbox, fault):
-    delivery = store("add", 3)
+    delivery = DeliveryFactory(action="add", contact_id=3)
     site_sandbox.fault(**fault, count=1, endpoint="GET /Contacts")
 
     process_deliveries.call()
@@ -116,7 +94,7 @@ def test_transient_failures_wait_and_retry_then_complete(site_sandbox, fault):
 
 def test_rate_limiting_never_uses_up_attempts(site_sandbox, settings):
     settings.FUSION_MAX_ATTEMPTS = 1
-    delivery = store("add", 3)
+    delivery = DeliveryFactory(action="add", contact_id=3)
     site_sandbox.fault(status=429, count=1, endpoint="GET /Contacts")
     process_deliveries.call()
     delivery.refresh_from_db()
@@ -130,7 +108,7 @@ def test_rate_limiting_never_uses_up_attempts(site_sandbox, settings):
 
 def test_a_delivery_fails_visibly_after_the_last_attempt(site_sandbox, settings):
     settings.FUSION_MAX_ATTEMPTS = 2
-    delivery = store("add", 3)
+    delivery = DeliveryFactory(action="add", contact_id=3)
     site_sandbox.fault(status=500, count=5, endpoint="GET /Contacts")
     for _ in range(2):
         Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
@@ -145,7 +123,7 @@ def test_a_timeout_is_retried(site_sandbox, settings):
     from accounts.ontraport import ontraport_client
 
     ontraport_client.cache_clear()
-    delivery = store("update_tags", 3)
+    delivery = DeliveryFactory(action="update_tags", contact_id=3)
     site_sandbox.fault(delay_ms=1000, count=1, endpoint="GET /Contacts")
     process_deliveries.call()
     delivery.refresh_from_db()
@@ -156,7 +134,7 @@ def test_a_timeout_is_retried(site_sandbox, settings):
 
 
 def test_a_claim_whose_worker_died_is_taken_over_after_its_lease(site_sandbox):
-    delivery = store("add", 4)
+    delivery = DeliveryFactory(action="add", contact_id=4)
     claimed = deliveries_claim(worker_id="worker-that-dies")
     assert [d.pk for d in claimed] == [delivery.pk]
     assert deliveries_claim(worker_id="other") == []  # leased: nobody else takes it
@@ -172,7 +150,7 @@ def test_a_claim_whose_worker_died_is_taken_over_after_its_lease(site_sandbox):
 
 
 def test_a_late_worker_does_not_overwrite_the_rescuers_outcome(site_sandbox):
-    delivery = store("add", 4)
+    delivery = DeliveryFactory(action="add", contact_id=4)
     stale = deliveries_claim(worker_id="slow")
     Delivery.objects.filter(pk=delivery.pk).update(
         lease_expires_at=timezone.now() - datetime.timedelta(seconds=1)
@@ -187,13 +165,9 @@ def test_a_late_worker_does_not_overwrite_the_rescuers_outcome(site_sandbox):
 def test_next_due_at_names_the_earliest_retry_or_lease():
     soon = timezone.now() + datetime.timedelta(seconds=30)
     later = timezone.now() + datetime.timedelta(seconds=90)
-    Delivery.objects.create(action="add", contact_id=1, method="GET", path="/", next_attempt_at=later)
-    Delivery.objects.create(
-        action="add", contact_id=2, method="GET", path="/", status="processing", lease_expires_at=soon
-    )
-    Delivery.objects.create(
-        action="add", contact_id=3, method="GET", path="/", status="done", next_attempt_at=soon
-    )
+    DeliveryFactory(action="add", contact_id=1, next_attempt_at=later)
+    DeliveryFactory(processing=True, action="add", contact_id=2, lease_expires_at=soon)
+    DeliveryFactory(done=True, action="add", contact_id=3, next_attempt_at=soon)
     assert next_due_at() == soon
 
 
@@ -205,15 +179,15 @@ def claim_with_coalescing(**kwargs):
 
 def test_a_young_partial_group_of_contacts_waits_to_fill_up():
     for contact_id in range(1, 31):
-        store("update_tags", contact_id)
+        DeliveryFactory(action="update_tags", contact_id=contact_id)
     assert claim_with_coalescing(coalesce=datetime.timedelta(seconds=30)) == []
     assert Delivery.objects.filter(status="pending").count() == 30
 
 
 def test_whole_groups_are_taken_at_once_and_the_young_rest_waits():
     for contact_id in range(1, 61):
-        store("update_tags", contact_id)
-        store("update", contact_id)
+        DeliveryFactory(action="update_tags", contact_id=contact_id)
+        DeliveryFactory(action="update", contact_id=contact_id)
     claimed = claim_with_coalescing(coalesce=datetime.timedelta(seconds=30))
     assert {d.contact_id for d in claimed} == set(range(1, 51))
     assert len(claimed) == 100
@@ -224,15 +198,14 @@ def test_whole_groups_are_taken_at_once_and_the_young_rest_waits():
 
 def test_a_partial_group_that_waited_long_enough_is_taken():
     for contact_id in range(1, 31):
-        store("update_tags", contact_id)
+        DeliveryFactory(action="update_tags", contact_id=contact_id)
     Delivery.objects.update(received_at=timezone.now() - datetime.timedelta(seconds=31))
     assert len(claim_with_coalescing(coalesce=datetime.timedelta(seconds=30))) == 30
 
 
-def test_held_back_deliveries_get_a_wake_up_one_window_later(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+def test_held_back_deliveries_get_a_wake_up_one_window_later(settings, database_tasks):
     settings.FUSION_COALESCE_SECONDS = 5
-    store("update_tags", 1)
+    DeliveryFactory(action="update_tags", contact_id=1)
     due = next_due_at()
     assert due is not None
     assert (
@@ -241,9 +214,8 @@ def test_held_back_deliveries_get_a_wake_up_one_window_later(settings):
 
 
 @pytest.fixture
-def burst(settings):
+def burst(settings, database_tasks):
     """A database task backend and FUSION_BURST_RATE=10/s: a burst is what `arrive` stores faster."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.FUSION_BURST_RATE = 10
     settings.FUSION_BURST_MAX_HOLD_SECONDS = 60
 
@@ -253,10 +225,7 @@ def arrive(count: int, seconds: float, first_contact: int = 1) -> None:
     now = timezone.now()
     for n in range(count):
         at = now - datetime.timedelta(seconds=seconds * (count - n) / count)
-        Delivery.objects.create(
-            action="add", contact_id=first_contact + n, method="GET", path="/", received_at=at,
-            next_attempt_at=at,
-        )  # fmt: skip
+        DeliveryFactory(action="add", contact_id=first_contact + n, received_at=at, next_attempt_at=at)
 
 
 def time_passes(seconds: float) -> None:
@@ -309,7 +278,7 @@ def test_a_burst_never_holds_a_delivery_longer_than_the_maximum(burst):
     """A burst longer than the hold lets go of what has waited the maximum (with every other delivery of
     its contact), and keeps merging the rest."""
     arrive(30, seconds=1.5)
-    store("update", 1)  # contact 1's second webhook: fetched with its first
+    DeliveryFactory(action="update", contact_id=1)  # contact 1's second webhook: fetched with its first
     Delivery.objects.filter(contact_id__in=[1, 2], action="add").update(
         next_attempt_at=timezone.now() - datetime.timedelta(seconds=61)
     )
@@ -340,7 +309,7 @@ def test_a_delivery_whose_worker_keeps_dying_fails_after_the_last_attempt(settin
     """A claim counts an attempt; a lease that runs out on the last one fails the delivery, whatever
     happened inside the worker, instead of re-claiming it for ever."""
     settings.FUSION_MAX_ATTEMPTS = 3
-    delivery = store("add", 3)
+    delivery = DeliveryFactory(action="add", contact_id=3)
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.PROCESSING,
         attempts=3,

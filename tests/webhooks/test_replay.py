@@ -8,16 +8,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from tests.support.factories import DeliveryFactory
 from webhooks.models import Delivery
 from webhooks.selectors import deliveries_replayable
 from webhooks.services.replay import deliveries_replay
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
-
-
-def store(action: str = "update", contact_id: int | None = 1, **fields: object) -> Delivery:
-    return Delivery.objects.create(action=action, contact_id=contact_id, method="GET", path="/", **fields)
 
 
 def test_replay_fetches_the_contact_again_and_applies_it(site_sandbox, webhook):
@@ -43,8 +40,8 @@ def test_replay_fetches_the_contact_again_and_applies_it(site_sandbox, webhook):
 def test_replay_resets_the_delivery_and_wakes_the_worker_only_after_commit(site_sandbox, monkeypatch):
     woken: list[bool] = []
     monkeypatch.setattr("webhooks.tasks.wake_worker", lambda: woken.append(True))
-    gave_up = store(
-        status="failed",
+    gave_up = DeliveryFactory(
+        failed=True,
         reason="gave_up",
         message="gave up after 8 attempts",
         attempts=8,
@@ -70,15 +67,15 @@ def test_only_finished_deliveries_of_real_actions_with_a_contact_are_replayable(
     monkeypatch.setattr("webhooks.tasks.wake_worker", lambda: woken.append(True))
     later = timezone.now() + datetime.timedelta(hours=1)
     eligible = {
-        store(action="add", status="done").pk,
-        store(action="update", status="failed").pk,
-        store(action="update_tags", status="done").pk,
+        DeliveryFactory(action="add", done=True).pk,
+        DeliveryFactory(action="update", failed=True).pk,
+        DeliveryFactory(action="update_tags", done=True).pk,
     }
-    store(action="update", status="pending", next_attempt_at=later)
-    store(action="update", status="processing", lease_expires_at=later)
-    store(action="test", contact_id=None, status="done")
-    store(action="invalid", contact_id=None, status="rejected")
-    store(action="update", contact_id=None, status="rejected")
+    DeliveryFactory(action="update", next_attempt_at=later)
+    DeliveryFactory(action="update", processing=True, lease_expires_at=later)
+    DeliveryFactory(action="test", contact_id=None, done=True)
+    DeliveryFactory(action="invalid", contact_id=None, rejected=True)
+    DeliveryFactory(action="update", contact_id=None, rejected=True)
 
     assert (
         set(deliveries_replayable(queryset=Delivery.objects.all()).values_list("pk", flat=True)) == eligible
@@ -91,7 +88,7 @@ def test_only_finished_deliveries_of_real_actions_with_a_contact_are_replayable(
 def test_nothing_to_replay_wakes_nobody(monkeypatch):
     woken: list[bool] = []
     monkeypatch.setattr("webhooks.tasks.wake_worker", lambda: woken.append(True))
-    store(action="test", contact_id=None, status="done")
+    DeliveryFactory(action="test", contact_id=None, done=True)
 
     assert deliveries_replay(queryset=Delivery.objects.all(), by="carol") == 0
     assert woken == []
@@ -102,7 +99,7 @@ def test_a_failing_wake_up_does_not_undo_the_replay(monkeypatch, caplog):
         raise RuntimeError("task queue unavailable")
 
     monkeypatch.setattr("webhooks.tasks.wake_worker", broken_wake_up)
-    delivery = store(status="failed", reason="not_found")
+    delivery = DeliveryFactory(failed=True, reason="not_found")
 
     assert deliveries_replay(queryset=Delivery.objects.all(), by="dave") == 1
 

@@ -2,8 +2,7 @@
 
 import pytest
 
-from accounts.models import User
-from webhooks.adoption.models import Run
+from tests.support.factories import RunFactory, UserFactory
 from webhooks.models import Delivery
 from webhooks.services.recording import RunContactLogged, deliveries_log_run
 
@@ -11,8 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_each_contact_is_one_finished_row_named_after_the_run():
-    user = User.objects.create(username="ada")
-    run = Run.objects.create(kind=Run.Kind.IMPORT, arguments={"tag_id": 1, "role": "member"})
+    user = UserFactory(username="ada")
+    run = RunFactory(arguments={"tag_id": 1, "role": "member"})
 
     written = deliveries_log_run(
         run_id=run.pk,
@@ -40,7 +39,7 @@ def test_each_contact_is_one_finished_row_named_after_the_run():
 
 
 def test_a_done_contact_keeps_no_reason_and_a_resync_is_named_so():
-    run = Run.objects.create(kind=Run.Kind.RESYNC, arguments={"all": True})
+    run = RunFactory(resync=True)
 
     deliveries_log_run(
         run_id=run.pk,

@@ -3,8 +3,7 @@
 import pytest
 from django.db.models import Q
 
-from accounts.models import User
-from webhooks.adoption.models import Run
+from tests.support.factories import DeliveryFactory, RunFactory, UserFactory
 from webhooks.models import Delivery
 from webhooks.selectors import FINISHED_STATUSES, deliveries_of_user_count
 
@@ -20,11 +19,11 @@ def test_the_waiting_statuses_are_the_ones_the_partial_index_holds():
 
 
 def test_a_users_deliveries_are_counted_webhooks_and_runs_rows_alike():
-    user, other = User.objects.create(username="ada"), User.objects.create(username="bob")
-    run = Run.objects.create(kind=Run.Kind.RESYNC, started_from="command")
+    user, other = UserFactory(username="ada"), UserFactory(username="bob")
+    run = RunFactory(resync=True)
     for fields in ({"user": user}, {"user": user, "source": "resync", "run": run}, {"user": other}, {}):
-        Delivery.objects.create(action="update", contact_id=1, method="GET", path="/", **fields)
+        DeliveryFactory(**fields)
 
     assert deliveries_of_user_count(user_id=user.pk) == 2
     assert deliveries_of_user_count(user_id=other.pk) == 1
-    assert deliveries_of_user_count(user_id=User.objects.create(username="cy").pk) == 0
+    assert deliveries_of_user_count(user_id=UserFactory(username="cy").pk) == 0

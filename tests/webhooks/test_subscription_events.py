@@ -8,22 +8,12 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.support.factories import UserFactory
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
 EVENTS_PATH = "/webhooks/ontraport/events/"
-
-
-@pytest.fixture
-def post_event(client, access_key):
-    def post(fields, *, as_json: bool = False, key: str | None = None):
-        url = f"{EVENTS_PATH}?{urlencode({'access_key': access_key if key is None else key})}"
-        if as_json:
-            return client.post(url, data=json.dumps(fields), content_type="application/json")
-        return client.post(url, data=urlencode(fields), content_type="application/x-www-form-urlencoded")
-
-    return post
 
 
 def form_event(event_type: str, contact_id: object, tag_id: int = 3) -> dict[str, object]:
@@ -38,7 +28,7 @@ def form_event(event_type: str, contact_id: object, tag_id: int = 3) -> dict[str
 
 
 def test_a_form_event_is_an_update_tags_delivery_that_updates_the_users_tags(site_sandbox, post_event):
-    user = User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    user = UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
     site_sandbox.add_contact({**site_sandbox.get_contact(1), "contact_cat": "*/*1*/*3*/*"})
 
     response = post_event(form_event("sub_tag", 1))
@@ -59,16 +49,14 @@ def _payload(name: str) -> list[tuple[str, str]]:
     return [(str(key), str(value)) for key, value in loaded["fields"]]
 
 
-def test_ontraports_example_events_update_the_users_tags(site_sandbox, client, access_key):
+def test_ontraports_example_events_update_the_users_tags(site_sandbox, post_event):
     """Ontraport's own example payload (tag 4 added to contact 8), then the notify-format removal."""
     site_sandbox.add_contact(
         {"id": 8, "firstname": "Mary", "email": "mary@ontraport.com", "contact_cat": "*/*4*/*"}
     )
-    user = User.objects.create(username="mary", email="mary@ontraport.com", contact_id=8)
-    url = f"{EVENTS_PATH}?{urlencode({'access_key': access_key})}"
-    form = "application/x-www-form-urlencoded"
+    user = UserFactory(username="mary", email="mary@ontraport.com", contact_id=8)
 
-    added = client.post(url, data=urlencode(_payload("ontraport_tag_added_example")), content_type=form)
+    added = post_event(_payload("ontraport_tag_added_example"))
 
     assert added.status_code == 202, added.content
     delivery = Delivery.objects.get(pk=added.json()["delivery_id"])
@@ -77,7 +65,7 @@ def test_ontraports_example_events_update_the_users_tags(site_sandbox, client, a
     assert list(user.tags.values_list("id", flat=True)) == [4]
 
     site_sandbox.add_contact({**site_sandbox.get_contact(8), "contact_cat": ""})
-    removed = client.post(url, data=urlencode(_payload("ontraport_tag_removed_notify")), content_type=form)
+    removed = post_event(_payload("ontraport_tag_removed_notify"))
 
     assert removed.status_code == 202, removed.content
     assert Delivery.objects.get(pk=removed.json()["delivery_id"]).options == {
@@ -88,7 +76,7 @@ def test_ontraports_example_events_update_the_users_tags(site_sandbox, client, a
 
 
 def test_a_json_event_is_read_too(site_sandbox, post_event):
-    User.objects.create(username="liam", email="liam.chen@example.com", contact_id=2)
+    UserFactory(username="liam", email="liam.chen@example.com", contact_id=2)
     event = {"object_type_id": 0, "event": {"type": "unsub_tag", "tag_id": "1"}, "data": {"id": "2"}}
 
     response = post_event(event, as_json=True)
@@ -148,7 +136,7 @@ def test_only_post_is_accepted(client, access_key):
 
 
 def test_the_key_may_come_in_a_header(client, site_sandbox, access_key):
-    User.objects.create(username="dana", email="dana.adams@example.com", contact_id=1)
+    UserFactory(username="dana", email="dana.adams@example.com", contact_id=1)
     response = client.post(
         EVENTS_PATH,
         data=urlencode(form_event("sub_tag", 1)),

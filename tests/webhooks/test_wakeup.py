@@ -6,19 +6,11 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from webhooks import wakeup
+from tests.support.factories import DeliveryFactory
 from webhooks.models import Delivery
 from webhooks.tasks import process_deliveries, wake_worker_at, wake_worker_if_due
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
-
-@pytest.fixture
-def database_tasks(settings, monkeypatch):
-    settings.TASKS = DATABASE_TASKS
-    monkeypatch.setattr(wakeup, "_last_wake", 0.0)
 
 
 def wake_ups() -> list[DBTaskResult]:
@@ -44,7 +36,7 @@ def test_a_wake_up_drains_everything_and_schedules_its_tail(site_sandbox, webhoo
 def test_a_claim_schedules_its_own_recovery_at_lease_expiry(site_sandbox, database_tasks, settings):
     settings.FUSION_LEASE_SECONDS = 60
     DBTaskResult.objects.all().delete()
-    Delivery.objects.create(action="add", contact_id=1, method="GET", path="/")
+    DeliveryFactory(action="add", contact_id=1)
     process_deliveries.call()
     due_times = sorted(task.run_after for task in wake_ups())
     assert due_times[-1] > timezone.now() + datetime.timedelta(seconds=55)
@@ -52,7 +44,7 @@ def test_a_claim_schedules_its_own_recovery_at_lease_expiry(site_sandbox, databa
 
 def test_a_retry_gets_a_wake_up_at_its_due_time(site_sandbox, database_tasks):
     DBTaskResult.objects.all().delete()
-    delivery = Delivery.objects.create(action="add", contact_id=1, method="GET", path="/")
+    delivery = DeliveryFactory(action="add", contact_id=1)
     site_sandbox.fault(status=500, count=1, endpoint="GET /Contacts")
     process_deliveries.call()
     delivery.refresh_from_db()
@@ -76,7 +68,7 @@ def test_the_heartbeat_safety_net_wakes_a_stranded_delivery_once(database_tasks)
     assert wake_ups() == []  # nothing waiting: nothing to wake for
 
     # Stored without its wake-up (the enqueue failed, or a web process's throttle swallowed it).
-    Delivery.objects.create(action="add", contact_id=1, method="GET", path="/")
+    DeliveryFactory(action="add", contact_id=1)
     wake_worker_if_due()
     wake_worker_if_due()  # every worker's heartbeat asks: one wake-up serves them all
     stranded = wake_ups()
@@ -87,10 +79,9 @@ def test_the_heartbeat_safety_net_wakes_a_stranded_delivery_once(database_tasks)
 def test_the_safety_net_wakes_for_a_dead_workers_claim_when_its_lease_runs_out(database_tasks):
     DBTaskResult.objects.all().delete()
     lease_end = timezone.now() + datetime.timedelta(seconds=40)
-    Delivery.objects.create(
-        action="add", contact_id=1, method="GET", path="/", status=Delivery.Status.PROCESSING,
-        claimed_by="gone:1:abcd", lease_expires_at=lease_end,
-    )  # fmt: skip
+    DeliveryFactory(
+        processing=True, action="add", contact_id=1, claimed_by="gone:1:abcd", lease_expires_at=lease_end
+    )
     wake_worker_if_due()
     assert [task.run_after for task in wake_ups()] == [lease_end]
 
@@ -98,7 +89,7 @@ def test_the_safety_net_wakes_for_a_dead_workers_claim_when_its_lease_runs_out(d
 def test_a_drain_that_fails_with_a_claim_in_hand_lets_go_of_it(database_tasks, monkeypatch, settings):
     settings.FUSION_LEASE_SECONDS = 300
     DBTaskResult.objects.all().delete()
-    delivery = Delivery.objects.create(action="add", contact_id=1, method="GET", path="/")
+    delivery = DeliveryFactory(action="add", contact_id=1)
 
     def broken(**kwargs):
         raise RuntimeError("a bug in the batch")
@@ -122,7 +113,7 @@ def test_a_drain_that_leaves_work_behind_wakes_another_worker_for_it(
     settings.FUSION_BATCH_SIZE = 1
     DBTaskResult.objects.all().delete()
     for contact_id in contacts:
-        Delivery.objects.create(action="add", contact_id=contact_id, method="GET", path="/")
+        DeliveryFactory(action="add", contact_id=contact_id)
     started = timezone.now()
 
     process_deliveries.call()

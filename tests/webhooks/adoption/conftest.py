@@ -36,19 +36,3 @@ def tagged_contacts(bulk_sandbox: Any) -> Callable[..., list[int]]:
         )
 
     return add
-
-
-@pytest.fixture
-def processes(tmp_path: Any) -> Iterator[Any]:
-    """Subprocesses started by one test, killed (by their own process group) at teardown."""
-    from tests.reliability.helpers import Processes
-
-    started = Processes(tmp_path)
-    yield started
-    started.stop_all()
-
-
-@pytest.fixture
-def database_tasks(settings: Any) -> None:
-    """Tasks go to the database queue (as in production) instead of running inline."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.models import Tag, TagSubscription
-from tests.admin_support import staff_client
-from tests.webhooks.console.test_permissions import ADD_CHANGE, history_of
+from tests.support.admin_clients import ADD_CHANGE, history_of, staff_client
+from tests.support.factories import TagFactory, UserFactory
 from webhooks.adoption.models import Run
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -15,7 +15,7 @@ User = get_user_model()
 
 def test_import_resync_link_and_subscription_record_who(bulk_sandbox, settings):
     settings.SITE_URL = "https://members.example.com"
-    Tag.objects.create(id=1, name="Members")
+    TagFactory(id=1, name="Members")
     owner = staff_client(*ADD_CHANGE, "accounts.view_tag", "accounts.change_tag", username="owner")
 
     owner.post(
@@ -28,7 +28,7 @@ def test_import_resync_link_and_subscription_record_who(bulk_sandbox, settings):
     resync = Run.objects.get(kind="resync")
     owner.post(f"/admin/accounts/user/{liam.pk}/resync/")  # the user page's Resync button
     button = Run.objects.filter(kind="resync").exclude(pk=resync.pk).get()
-    loner = User.objects.create(username="loner", email="loner@example.com")
+    loner = UserFactory(username="loner", email="loner@example.com")
     bulk_sandbox.add_contact({"id": "9100", "email": "loner@example.com"})
     owner.post(f"/admin/accounts/user/{loner.pk}/link-contact/", {"contact_id": "9100"})
     owner.post("/admin/accounts/tag/", {"action": "subscribe_in_ontraport", "_selected_action": ["1"]})
@@ -42,8 +42,8 @@ def test_import_resync_link_and_subscription_record_who(bulk_sandbox, settings):
 
 
 def test_resync_link_and_subscribe_need_the_change_user_permission(bulk_sandbox):
-    Tag.objects.create(id=1, name="Members")
-    linked = User.objects.create(username="liam", email="liam@example.com", contact_id=2)
+    TagFactory(id=1, name="Members")
+    linked = UserFactory(username="liam", email="liam@example.com", contact_id=2)
     viewer = staff_client("accounts.view_user", "accounts.view_tag", "accounts.change_tag", username="v")
 
     viewer.post("/admin/accounts/user/", {"action": "resync_from_ontraport", "_selected_action": [linked.pk]})

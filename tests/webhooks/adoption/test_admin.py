@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib import admin as django_admin
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from accounts.admin.tags import TagAdmin as AccountsTagAdmin
 from accounts.admin.users import UserAdmin as AccountsUserAdmin
 from accounts.models import Tag, User
-from tests.admin_support import messages_of, staff_client, superuser_client
+from tests.support.admin_clients import messages_of, staff_client, superuser_client
+from tests.support.factories import GroupFactory, SuperuserFactory, TagFactory, UserFactory
 from webhooks.accounts_admin import DeliveriesOfUserLink, SubscribeTagsInOntraport
 from webhooks.adoption.admin.imports import ImportUsersWithTag
 from webhooks.adoption.admin.resyncs import ResyncFromOntraport
@@ -28,7 +28,7 @@ RUNS_URL = "/admin/adoption/run/"
 
 @pytest.fixture
 def admin(bulk_sandbox):
-    Tag.objects.create(id=1, name="Members")
+    TagFactory(id=1, name="Members")
     return superuser_client()
 
 
@@ -60,7 +60,7 @@ def test_import_dry_run_shows_what_the_first_page_would_do_and_writes_nothing(ad
 
 
 def test_import_with_role_notify_and_limit_as_the_command_has_them(admin):
-    Group.objects.create(name="customer")
+    GroupFactory(name="customer")
     response = admin.post(
         TAGS_URL,
         {**IMPORT, "confirm": "start", "role": "customer", "notify": "on", "limit": "3"},
@@ -108,7 +108,7 @@ def test_import_action_starts_a_run_links_to_it_and_the_worker_imports(admin):
 def test_resync_action_starts_a_run_for_the_selected_linked_users(admin):
     call_command("ontraport_import", "--tag", "Members", "--json")
     liam = User.objects.get(contact_id=2)
-    loner = User.objects.create_user("loner", email="loner@example.com")
+    loner = UserFactory(username="loner", email="loner@example.com")
     admin.post(
         USERS_URL, {"action": "resync_from_ontraport", "_selected_action": [str(liam.pk), str(loner.pk)]}
     )
@@ -137,7 +137,7 @@ def test_runs_are_listed_and_shown_with_their_deliveries(admin):
 
 
 def test_import_action_needs_the_right_to_create_users(bulk_sandbox):
-    Tag.objects.create(id=1, name="Members")
+    TagFactory(id=1, name="Members")
     viewer = staff_client("accounts.view_tag", "accounts.change_tag", username="viewer")
 
     response = viewer.post(TAGS_URL, {**IMPORT, "confirm": "start"})
@@ -181,7 +181,7 @@ def test_the_resync_button_says_what_changed(admin, bulk_sandbox):
 
 
 def test_resync_and_the_deliveries_link_need_their_permissions(bulk_sandbox):
-    user = User.objects.create_user("dana", "dana@example.com", contact_id=1)
+    user = UserFactory(username="dana", email="dana@example.com", contact_id=1)
     viewer = staff_client("accounts.view_user", username="viewer")
 
     page = viewer.get(f"{USERS_URL}{user.pk}/change/").content.decode()
@@ -194,7 +194,7 @@ def test_resync_and_the_deliveries_link_need_their_permissions(bulk_sandbox):
 
 
 def test_users_and_tags_are_registered_once_with_every_layers_actions(rf):
-    root = User.objects.create(username="root", is_staff=True, is_superuser=True)
+    root = SuperuserFactory(username="root")
     request = rf.get(USERS_URL)
     request.user = root
 
@@ -230,7 +230,7 @@ def test_no_admin_is_registered_twice_or_unregistered():
 
 
 def test_a_users_page_offers_each_layers_tools_in_order(admin):
-    liam = User.objects.create(username="liam", email="liam@example.com", contact_id=2)
+    liam = UserFactory(username="liam", contact_id=2)
 
     page = admin.get(f"{USERS_URL}{liam.pk}/change/").content.decode()
 

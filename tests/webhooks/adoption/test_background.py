@@ -18,7 +18,9 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from accounts.models import User
-from tests.reliability.helpers import site_env, wait_until
+from tests.support.factories import RunFactory
+from tests.support.processes import site_env
+from tests.support.waiting import wait_until
 from webhooks.adoption.models import Run
 from webhooks.adoption.runs import sweep_create
 from webhooks.adoption.tasks import runs_continue
@@ -26,8 +28,6 @@ from webhooks.models import Delivery
 from webhooks.tasks import process_deliveries
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-WORKER = ["manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay", "--no-reload"]
 
 
 def slow_import_started(bulk_sandbox, processes):
@@ -85,7 +85,7 @@ def test_two_workers_run_the_sweep_once_and_it_schedules_the_next(
     env = site_env(bulk_sandbox, FUSION_RESYNC_EVERY="24h")
 
     for name in ("worker-a", "worker-b"):
-        processes.start(name, [sys.executable, *WORKER], env)
+        processes.worker(env, name=name)
     wait_until(
         lambda: Run.objects.filter(pk=sweep.pk, state=Run.State.DONE).exists(),
         timeout=60,
@@ -112,9 +112,7 @@ def test_bulk_work_stops_at_the_reserve_and_webhooks_still_get_through(
     # 62 calls a minute: the count and one page leave 60, the reserve; the webhook worker may go on.
     bulk_sandbox.reset(rate_limit=62)
     tagged_contacts(300)
-    run = Run.objects.create(
-        kind="import", arguments={"tag_id": 1, "tag_name": "Members"}, started_from="admin"
-    )
+    run = RunFactory(started_from="admin")  # an import of tag 1, "Members"
 
     runs_continue.call()
 

@@ -4,10 +4,10 @@ import json
 import math
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
 from accounts.models import Tag, User
+from tests.support.factories import GroupFactory, StaffFactory, UserFactory
 from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 
@@ -67,7 +67,7 @@ def test_a_contact_without_email_is_skipped_with_the_reason(bulk_sandbox):
 
 
 def test_an_existing_user_is_linked_by_email_never_duplicated(bulk_sandbox):
-    user = User.objects.create_user("dana", email="Dana.Adams@example.com")
+    user = UserFactory(username="dana", email="Dana.Adams@example.com")
 
     summary = _import("--tag", "Members")
 
@@ -176,7 +176,7 @@ def _objects_tag_page(sandbox, *, start: int) -> str:
 
 
 def test_limit_stops_after_that_many_contacts_and_role_is_given(bulk_sandbox):
-    Group.objects.create(name="customer")
+    GroupFactory(name="customer")
     summary = _import("--tag", "Members", "--limit", "3", "--role", "customer")
 
     assert summary["processed"] == 3
@@ -203,7 +203,7 @@ def test_the_progress_bar_and_summary_are_printed(bulk_sandbox, capsys):
 
 
 def test_a_staff_account_with_a_members_email_is_never_linked(bulk_sandbox):
-    staff = User.objects.create_user("boss", email="dana.adams@example.com", is_staff=True)
+    staff = StaffFactory(username="boss", email="dana.adams@example.com")
 
     summary = _import("--tag", "Members")
 
@@ -226,7 +226,7 @@ def test_a_long_import_lists_tags_at_most_once(bulk_sandbox, tagged_contacts, se
 
 
 def test_a_finished_import_is_counted_in_metrics(bulk_sandbox, client, settings):
-    from tests.webhooks.telemetry.test_metrics import samples
+    from tests.support.metrics import samples
     from webhooks.telemetry.counters import counters_flush
 
     settings.FUSION_METRICS_ALLOWED_IPS = ["127.0.0.1"]

@@ -5,6 +5,7 @@ import pytest
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
+from tests.support.factories import RunFactory
 from webhooks.adoption.models import Run
 from webhooks.adoption.tasks import runs_continue
 from webhooks.worker import ResilientWorker
@@ -16,7 +17,7 @@ OLD_TASK_PATH = "fusion_site.adoption.tasks.runs_continue"
 
 
 def test_a_row_queued_under_the_old_path_is_the_same_task_and_the_worker_runs_it(database_tasks):
-    run = Run.objects.create(kind=Run.Kind.RESYNC, arguments={"all": True}, started_from="admin")
+    run = RunFactory(resync=True, started_from="admin")
     queued = DatabaseBackend("default", {}).enqueue(runs_continue, (), {})
     DBTaskResult.objects.filter(pk=queued.id).update(task_path=OLD_TASK_PATH)  # as an older release wrote it
     row = DBTaskResult.objects.get(pk=queued.id)

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from tests.support.factories import UserFactory
 from webhooks.adoption.models import Run
 from webhooks.models import Delivery
 
@@ -100,7 +101,7 @@ def test_resync_of_unchanged_users_costs_one_call_per_50_and_writes_no_user_row(
 
 
 def test_resync_answers_clearly_for_unknown_or_unlinked_users(members):
-    User.objects.create_user("loner", email="loner@example.com")
+    UserFactory(username="loner", email="loner@example.com")
     with pytest.raises(CommandError, match=r"No user 'ghost@example\.com'"):
         call_command("ontraport_resync", "--user", "ghost@example.com")
     with pytest.raises(CommandError, match="not linked"):

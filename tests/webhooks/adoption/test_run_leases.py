@@ -9,6 +9,7 @@ import sys
 import pytest
 from django.utils import timezone
 
+from tests.support.factories import RunFactory
 from webhooks.adoption.leases import run_claim
 from webhooks.adoption.models import Run
 from webhooks.telemetry.process_id import process_id_new
@@ -17,9 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def held_run(owner: str) -> Run:
-    return Run.objects.create(
-        kind=Run.Kind.RESYNC, arguments={"all": True}, started_from="command", state=Run.State.RUNNING,
-        lease_owner=owner, lease_expires_at=timezone.now() + datetime.timedelta(minutes=5),
+    return RunFactory(
+        resync=True, state=Run.State.RUNNING, lease_owner=owner,
+        lease_expires_at=timezone.now() + datetime.timedelta(minutes=5),
     )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from tests.support.factories import RunFactory
 from webhooks.adoption.models import Run
 from webhooks.adoption.schedule import resync_every
 from webhooks.adoption.tasks import runs_continue, sweep_schedule
@@ -44,7 +45,7 @@ def test_the_next_sweep_is_queued_once_with_its_wake_up(settings, database_tasks
 
 def test_the_next_sweep_is_due_an_interval_after_the_last_and_moves_when_it_shrinks(settings, database_tasks):
     finished = timezone.now() - datetime.timedelta(hours=3)
-    Run.objects.create(kind="sweep", state="done", started_from="schedule", finished_at=finished)
+    RunFactory(sweep=True, state="done", finished_at=finished)
     settings.FUSION_RESYNC_EVERY = datetime.timedelta(hours=24)
     assert sweep_schedule().due_at == finished + datetime.timedelta(hours=24)
 
@@ -76,9 +77,7 @@ def test_a_run_held_by_another_worker_is_taken_over_when_its_lease_runs_out(bulk
     from webhooks.adoption.tasks import runs_continue
 
     expiry = timezone.now() + datetime.timedelta(minutes=5)
-    run = Run.objects.create(
-        kind="import",
-        arguments={"tag_id": 1, "tag_name": "Members"},
+    run = RunFactory(  # an import of tag 1, "Members"
         started_from="admin",
         state="running",
         lease_owner="another-host:4242:deadbeef",

@@ -9,14 +9,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import User
+from tests.support.factories import UserFactory
 from webhooks.telemetry.heartbeat import worker_heartbeat_beat
 
 pytestmark = pytest.mark.django_db
-DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
-@override_settings(TASKS=DATABASE_TASKS)
+@pytest.mark.usefixtures("database_tasks")
 @pytest.mark.parametrize(
     "page", ["/admin/", "/admin/accounts/user/", "/admin/accounts/tag/", "/admin/ontraport/"]
 )
@@ -29,7 +28,7 @@ def test_every_admin_page_warns_while_no_worker_runs(admin, page):
     assert 'id="worker-warning"' not in admin.get(page).content.decode()
 
 
-@override_settings(TASKS=DATABASE_TASKS)
+@pytest.mark.usefixtures("database_tasks")
 def test_the_warning_costs_two_small_queries_and_is_not_shown_to_visitors(
     admin, client, django_assert_num_queries
 ):
@@ -49,7 +48,7 @@ def test_no_warning_when_webhooks_are_applied_inline(admin):
 @override_settings(FUSION_SITE_NAME="Acme Members")
 def test_the_sites_name_on_the_admin_the_home_page_and_the_set_password_page(admin, client):
     assert "Acme Members administration" in admin.get("/admin/").content.decode()
-    member = User.objects.create_user("newbie", "newbie@example.com")
+    member = UserFactory(username="newbie", email="newbie@example.com")
     uid = urlsafe_base64_encode(force_bytes(member.pk))
     token = default_token_generator.make_token(member)
     # The welcome e-mail's link: Django redirects it once to a URL without the token.

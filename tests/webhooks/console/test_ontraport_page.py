@@ -3,14 +3,15 @@ key in the source, the key only for superusers and only by POST, the last 24 hou
 queries, and "Send a test webhook" firing a real HTTP request at the live site and following it."""
 
 import datetime
-import time
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.html import escape
 
-from tests.admin_support import messages_of, staff_client
+from tests.support.admin_clients import messages_of, staff_client
+from tests.support.factories import DeliveryFactory, RunFactory, UserFactory
+from tests.support.waiting import wait_until
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -98,7 +99,7 @@ def test_the_page_is_for_staff_only(client, site_sandbox):
     response = client.get(PAGE)
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
-    nobody = User.objects.create(username="customer")
+    nobody = UserFactory(username="customer")
     client.force_login(nobody)
     assert client.get(PAGE).status_code == 302
     assert client.post(f"{PAGE}access-key/").status_code == 302
@@ -116,42 +117,32 @@ def test_settings_are_shown_with_secrets_masked(admin, site_sandbox, settings):
 def test_the_last_24_hours_in_a_bounded_number_of_queries(admin, site_sandbox, django_assert_max_num_queries):
     now = timezone.now()
     old = now - datetime.timedelta(days=2)
-    user = User.objects.create(username="dana", email="dana@example.com", contact_id=1)
-    rows = [
-        Delivery(
-            contact_id=n,
-            method="GET",
-            path="/",
-            status=status,
-            received_at=when,
-            **{"action": "update", **extra},
-        )
-        for n, (status, when, extra) in enumerate(
-            [("done", now, {"user": user})] * 30
-            + [("failed", now, {"reason": "no_email", "message": "contact has no e-mail"})] * 15
-            + [("failed", old, {"reason": "not_found"})] * 5
-            # Due 20 minutes ago and never taken: a real alarm.
-            + [
-                (
-                    "pending",
-                    now - datetime.timedelta(minutes=20),
-                    {"next_attempt_at": now - datetime.timedelta(minutes=20)},
-                )
-            ]
-            * 3
-            # Arrived 16 minutes ago, waiting for its scheduled retry: no alarm (it was aged by arrival).
-            + [
-                (
-                    "pending",
-                    now - datetime.timedelta(minutes=16),
-                    {"next_attempt_at": now + datetime.timedelta(minutes=4), "attempts": 1},
-                )
-            ]
-            * 2
-            + [("rejected", now, {"reason": "missing_contact_id", "action": "invalid"})] * 2
-        )
-    ]
-    Delivery.objects.bulk_create(rows)
+    user = UserFactory(username="dana", email="dana@example.com", contact_id=1)
+    for n, (status, when, extra) in enumerate(
+        [("done", now, {"user": user})] * 30
+        + [("failed", now, {"reason": "no_email", "message": "contact has no e-mail"})] * 15
+        + [("failed", old, {"reason": "not_found"})] * 5
+        # Due 20 minutes ago and never taken: a real alarm.
+        + [
+            (
+                "pending",
+                now - datetime.timedelta(minutes=20),
+                {"next_attempt_at": now - datetime.timedelta(minutes=20)},
+            )
+        ]
+        * 3
+        # Arrived 16 minutes ago, waiting for its scheduled retry: no alarm (it was aged by arrival).
+        + [
+            (
+                "pending",
+                now - datetime.timedelta(minutes=16),
+                {"next_attempt_at": now + datetime.timedelta(minutes=4), "attempts": 1},
+            )
+        ]
+        * 2
+        + [("rejected", now, {"reason": "missing_contact_id", "action": "invalid"})] * 2
+    ):
+        DeliveryFactory(contact_id=n, status=status, received_at=when, **extra)
 
     with django_assert_max_num_queries(12):
         response = admin.get(PAGE)
@@ -179,10 +170,12 @@ def test_send_a_test_webhook_follows_it_to_done(admin, site_sandbox, access_key,
     delivery = Delivery.objects.get()
     assert response["Location"] == f"{PAGE}test-webhook/{delivery.pk}/"
     assert delivery.path == "/?wpf_action=add&contact_id=1"  # the key went in the body, in no URL
-    deadline = time.monotonic() + 10
-    while (page := admin.get(response["Location"])).context["waiting"] and time.monotonic() < deadline:
-        time.sleep(0.05)
-    html = page.content.decode()
+
+    def outcome_page():
+        page = admin.get(response["Location"])
+        return None if page.context["waiting"] else page
+
+    html = wait_until(outcome_page, timeout=10, what="the outcome").content.decode()
     assert 'class="badge badge-done"' in html
     assert "created user dana.adams@example.com" in html
     user = User.objects.get(contact_id=1)
@@ -219,11 +212,10 @@ def test_a_test_webhook_needs_a_contact_id(admin, site_sandbox):
 
 
 def test_the_header_form_of_the_key_and_the_recent_runs(admin, site_sandbox, access_key):
-    from webhooks.adoption.models import Run
 
     owner = User.objects.get(username="root")
-    Run.objects.create(kind="resync", arguments={"all": True}, started_from="admin", started_by=owner)
-    Run.objects.create(kind="import", arguments={"tag_id": 4, "tag_name": "VIP"}, started_from="command")
+    RunFactory(resync=True, started_from="admin", started_by=owner)
+    RunFactory(arguments={"tag_id": 4, "tag_name": "VIP"}, started_from="command")
 
     html = admin.get(PAGE).content.decode()
 
@@ -242,12 +234,9 @@ def test_a_delivery_waiting_for_its_scheduled_retry_is_no_alarm(admin, site_sand
     """Received 16 minutes ago, due again in 4: the page says it waits for its retry, not that a worker is
     missing (the old page aged deliveries by arrival and cried "is the worker running?")."""
     now = timezone.now()
-    Delivery.objects.create(
+    DeliveryFactory(
         contact_id=1,
         action="update",
-        method="GET",
-        path="/",
-        status="pending",
         attempts=1,
         received_at=now - datetime.timedelta(minutes=16),
         next_attempt_at=now + datetime.timedelta(minutes=4),

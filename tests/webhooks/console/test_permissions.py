@@ -4,28 +4,22 @@ grants nothing. And every test webhook, replay, import, resync, subscription and
 (on its row, and in the admin's history)."""
 
 import pytest
-from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 
-from tests.admin_support import messages_of, staff_client
-from tests.reliability.helpers import wait_until
+from tests.support.admin_clients import ADD_CHANGE, history_of, messages_of, staff_client
+from tests.support.factories import DeliveryFactory, UserFactory
+from tests.support.waiting import wait_until
 from webhooks.models import Delivery, DeliveryAttempt
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 User = get_user_model()
 PAGE = "/admin/ontraport/"
 LOG = "/admin/webhooks/delivery/"
-ADD_CHANGE = ("accounts.add_user", "accounts.change_user")
-
-
-def history_of(obj) -> list[tuple[str, str]]:
-    rows = LogEntry.objects.filter(object_id=str(obj.pk), content_type__model=obj._meta.model_name)
-    return list(rows.values_list("user__username", "change_message"))
 
 
 def test_a_staff_user_without_permissions_sends_no_test_webhook(site_sandbox, settings, live_server):
     settings.SITE_URL = live_server.url
-    kate = User.objects.create(username="kate", email="dana.adams@example.com")  # contact 1's e-mail
+    kate = UserFactory(username="kate", email="dana.adams@example.com")  # contact 1's e-mail
     nobody = staff_client(username="nobody")
 
     page = nobody.get(PAGE)
@@ -86,10 +80,13 @@ def test_with_the_log_the_sender_follows_it_and_sees_who_sent_it(site_sandbox, s
 
 
 def test_the_latest_failures_only_for_those_who_may_view_deliveries(site_sandbox):
-    Delivery.objects.create(
-        action="update", contact_id=7, method="GET", path="/", status="failed", reason="email_conflict",
+    DeliveryFactory(
+        failed=True,
+        action="update",
+        contact_id=7,
+        reason="email_conflict",
         message="e-mail secret.person@example.com belongs to another contact's user",
-    )  # fmt: skip
+    )
     nobody = staff_client(username="nobody")
     reader = staff_client("webhooks.view_delivery", username="reader")
 

@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import connection
 
-BASE_DIR = Path(__file__).resolve().parents[3]
+from tests.support.databases import postgres_server_url
+from tests.support.paths import BASE_DIR
 
 pytestmark = [
     pytest.mark.slow,
@@ -23,9 +23,7 @@ pytestmark = [
 
 
 def test_two_nodes_three_workers_a_kill_and_a_restart_lose_nothing():
-    settings = connection.settings_dict
-    server = f"postgres://{settings.get('USER') or 'postgres'}@{settings.get('HOST') or '127.0.0.1'}:"
-    server += str(settings.get("PORT") or 5432)
+    server = postgres_server_url()
     name = f"test_fusion_cluster_{os.getpid()}"
     command = [sys.executable, "bench/cluster.py", "--contacts", "300", "--webhooks", "600", "--window", "6",
                "--lease", "10", "--timeout", "150", "--probe-rows", "2000", "--json",

@@ -4,18 +4,15 @@ import datetime
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 from django.utils import timezone
 
+from tests.support.factories import DeliveryFactory
 from webhooks.checks import workers_alive_check
-from webhooks.models import Delivery
 from webhooks.telemetry.heartbeat import worker_heartbeat_beat, worker_heartbeat_stop
 from webhooks.telemetry.models import WorkerHeartbeat
 from webhooks.telemetry.selectors import workers_alive, workers_health
 
 pytestmark = pytest.mark.django_db
-
-DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 def test_healthz_answers_without_the_database(client, django_assert_num_queries):
@@ -72,12 +69,9 @@ def test_readyz_is_503_when_a_ready_delivery_waited_too_long(client, settings):
     settings.FUSION_READY_MAX_WAIT_SECONDS = 300
     worker_heartbeat_beat(worker_id="w")
     long_ago = timezone.now() - datetime.timedelta(seconds=400)
-    Delivery.objects.create(action="add", contact_id=1, method="GET", path="/", next_attempt_at=long_ago)
+    DeliveryFactory(action="add", contact_id=1, next_attempt_at=long_ago)
     # Waiting for a retry in the future is not waiting too long.
-    Delivery.objects.create(
-        action="add", contact_id=2, method="GET", path="/",
-        next_attempt_at=timezone.now() + datetime.timedelta(hours=1),
-    )  # fmt: skip
+    DeliveryFactory(action="add", contact_id=2, next_attempt_at=timezone.now() + datetime.timedelta(hours=1))
 
     response = client.get("/readyz")
 
@@ -88,7 +82,7 @@ def test_readyz_is_503_when_a_ready_delivery_waited_too_long(client, settings):
     assert queue["oldest_waiting_seconds"] >= 400
 
 
-@override_settings(TASKS=DATABASE_TASKS)
+@pytest.mark.usefixtures("database_tasks")
 def test_check_warns_when_no_worker_is_alive_and_is_quiet_when_one_is():
     messages = workers_alive_check()
     assert [m.id for m in messages] == ["fusion.W001"]
@@ -98,7 +92,7 @@ def test_check_warns_when_no_worker_is_alive_and_is_quiet_when_one_is():
     assert workers_alive_check() == []
 
 
-@override_settings(TASKS=DATABASE_TASKS)
+@pytest.mark.usefixtures("database_tasks")
 def test_manage_py_check_prints_the_warning(capsys):
     call_command("check")
     assert "fusion.W001" in capsys.readouterr().err
@@ -109,12 +103,12 @@ def test_no_warning_with_an_inline_task_backend():
     assert workers_alive_check() == []
 
 
-@override_settings(TASKS=DATABASE_TASKS)
-def test_the_deliveries_log_in_the_admin_says_when_no_worker_is_alive(admin_client):
-    response = admin_client.get("/admin/webhooks/delivery/")
+@pytest.mark.usefixtures("database_tasks")
+def test_the_deliveries_log_in_the_admin_says_when_no_worker_is_alive(admin):
+    response = admin.get("/admin/webhooks/delivery/")
     assert response.status_code == 200
     assert "No worker has ever run" in response.content.decode()
 
     worker_heartbeat_beat(worker_id="w")
-    response = admin_client.get("/admin/webhooks/delivery/")
+    response = admin.get("/admin/webhooks/delivery/")
     assert "No worker" not in response.content.decode()

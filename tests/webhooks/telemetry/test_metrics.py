@@ -4,22 +4,13 @@ import json
 import logging
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from fusion_site.log_json import JsonFormatter
+from tests.support.metrics import samples
 from webhooks.telemetry.counters import counters_flush
 from webhooks.telemetry.heartbeat import worker_heartbeat_beat
 
 pytestmark = pytest.mark.django_db
-
-
-def samples(response) -> dict[tuple[str, frozenset], float]:
-    text = response.content.decode()
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def test_metrics_refuses_an_address_not_listed_and_without_the_token(client, settings):

@@ -1,9 +1,8 @@
 """The production kit: static files served by the web process, gunicorn's settings file."""
 
 import runpy
-from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parents[3]
+from tests.support.paths import BASE_DIR
 
 
 def test_the_admins_static_files_are_served_by_the_site(client):

@@ -1,9 +1,6 @@
 """One Ontraport budget for several workers: pacers sharing their state through a cache (Redis in
 production; here the test settings' in-process cache, which every client below reaches the same way)."""
 
-from collections.abc import Iterator
-
-import pytest
 from django.core.cache import cache
 
 from accounts.ontraport import ontraport_pacer
@@ -12,18 +9,6 @@ from ontraport_client import OntraportClient, Pacer, RetryPolicy
 from ontraport_client.pacing import InMemoryStateStore, RateLimitState
 from ontraport_client.sandbox import SandboxServer
 from ontraport_client.testing import FakeClock
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def limited_sandbox(clock) -> Iterator[SandboxServer]:
-    """3 requests per 60 s, the window on the test's fake clock."""
-    with SandboxServer(data="demo", rate_limit=3, window=60, clock=clock) as server:
-        yield server
 
 
 def three_workers(server: SandboxServer, clock: FakeClock, *, shared: bool) -> list[OntraportClient]:
@@ -45,8 +30,8 @@ def run_round_robin(workers: list[OntraportClient], calls: int) -> None:
         workers[n % len(workers)].get_contact(1 + n % 5)
 
 
-def test_three_workers_sharing_the_budget_never_collect_a_429(limited_sandbox, clock):
-    workers = three_workers(limited_sandbox, clock, shared=True)
+def test_three_workers_sharing_the_budget_never_collect_a_429(limited_sandbox, fake_clock):
+    workers = three_workers(limited_sandbox, fake_clock, shared=True)
 
     run_round_robin(workers, 9)
 
@@ -56,9 +41,9 @@ def test_three_workers_sharing_the_budget_never_collect_a_429(limited_sandbox, c
     assert sum(w.calls_made for w in workers) == 9
 
 
-def test_each_worker_pacing_alone_runs_into_429s(limited_sandbox, clock):
+def test_each_worker_pacing_alone_runs_into_429s(limited_sandbox, fake_clock):
     """What the shared store prevents: each pacer knows only its own last answer."""
-    workers = three_workers(limited_sandbox, clock, shared=False)
+    workers = three_workers(limited_sandbox, fake_clock, shared=False)
 
     run_round_robin(workers, 9)
 
