@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 
-class CappedCountPaginator(Paginator):
+class CappedCountPaginator(Paginator[Any]):
     """Counts a filtered list up to `count_ahead` rows past the start of the page asked for, with a COUNT over
     a LIMITed subquery: a filter matching 25,000 of 50,000 users then reads about a thousand of them, where
     an exact COUNT read all 25,000 (most of the page's database time at that size).

@@ -59,7 +59,7 @@ def user_tags_read(*, user: Any) -> UserTags:
     or inactive user (an inactive user's tags are kept for when it is active again, but grant nothing)."""
     if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return NO_TAGS
-    cached = getattr(user, _CACHE_ATTRIBUTE, None)
+    cached: UserTags | None = getattr(user, _CACHE_ATTRIBUTE, None)
     if cached is not None:
         return cached
     ids_by_name: defaultdict[str, set[int]] = defaultdict(set)

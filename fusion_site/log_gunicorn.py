@@ -24,7 +24,8 @@ def _masked(text: str) -> str:
         return MASK
 
 
-class MaskedAtoms(SafeAtoms):
+# gunicorn ships no type hints: its classes are Any to the type checker.
+class MaskedAtoms(SafeAtoms):  # type: ignore[misc]
     def __getitem__(self, key: str) -> Any:
         value = super().__getitem__(key)
         return _masked(value) if isinstance(value, str) and value != "-" else value
@@ -39,7 +40,7 @@ class MaskedErrorFilter(logging.Filter):
         return True
 
 
-class MaskedLogger(Logger):
+class MaskedLogger(Logger):  # type: ignore[misc]
     atoms_wrapper_class = MaskedAtoms
 
     def setup(self, cfg: Any) -> None:

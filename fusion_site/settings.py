@@ -15,12 +15,17 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from fusion_site.environment import choice, duration, env, mailers_from_email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Django's generic classes (ModelAdmin[User], Paginator[...]) subscriptable at run time, as the type checker
+# (mypy --strict, django-stubs) wants them written.
+django_stubs_ext.monkeypatch()
 
 if env.bool("FUSION_READ_DOTENV", default=True):
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)

@@ -32,7 +32,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, random_fraction: float) -> float:
         """Delay after failed attempt number ``attempt`` (1-based): exponential, jittered, capped."""
-        exponential = self.base_delay * 2 ** (attempt - 1)
+        exponential = self.base_delay * 2.0 ** (attempt - 1)
         return min(self.max_delay, exponential * (1 + self.jitter * random_fraction))
 
     def delay_before_retry(self, attempt: int, error: OntraportError, random_fraction: float) -> float | None:

@@ -27,7 +27,7 @@ from webhooks.selectors import deliveries_of_user_count
 from webhooks.sender_urls import events_url_for_ontraport
 
 
-class SubscribeTagsInOntraport(admin.ModelAdmin):
+class SubscribeTagsInOntraport(admin.ModelAdmin[Tag]):
     """The Tags page's "Subscribe" action: two Ontraport webhook subscriptions per tag (added, removed),
     made by accounts.services.tag_subscriptions, whose events come back to the site's events URL."""
 
@@ -52,7 +52,7 @@ class SubscribeTagsInOntraport(admin.ModelAdmin):
             )
 
 
-class DeliveriesOfUserLink(admin.ModelAdmin):
+class DeliveriesOfUserLink(admin.ModelAdmin[User]):
     """A user's page links "Deliveries (N)": the log filtered to that user, for those who may view the log
     (webhooks.permissions); others see no link and no count."""
 

@@ -19,11 +19,14 @@ Secrets are masked wherever the request is stored or logged (webhooks.masking); 
 counts as, for the throttle, the logs and the log's source_ip, is webhooks.source_address's.
 """
 
+from __future__ import annotations
+
 import functools
 import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
@@ -221,7 +224,7 @@ def body_over_limit(request: HttpRequest) -> bool:
     return limit is not None and length > limit
 
 
-def form_body(request: HttpRequest) -> tuple[QueryDict | None, MultiValueDict | None]:
+def form_body(request: HttpRequest) -> tuple[QueryDict | None, MultiValueDict[str, Any] | None]:
     """A form body's fields and files, for every method (Django parses request.POST for POST only; PUT,
     PATCH and DELETE bodies are parsed here by the same parsers, with the same limits). (None, None) when
     the body is not a form."""

@@ -12,8 +12,11 @@ This module decides; `webhooks.tasks` (which owns the task) enqueues. The adopti
 (`webhooks.adoption.tasks.runs_continue`) is woken the same way, with the same two questions below.
 """
 
+from __future__ import annotations
+
 import datetime
 import time
+from typing import Any
 
 from django.db.models import Q
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, Task, task_backends
@@ -40,7 +43,7 @@ def can_wait() -> bool:
     return bool(task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer)
 
 
-def wake_up_waiting(task: Task, *, by: datetime.datetime) -> bool:
+def wake_up_waiting(task: Task[..., Any], *, by: datetime.datetime) -> bool:
     """Is a run of `task` already waiting to start at or before `by`? Only the database backend can tell
     (another backend: False, so the caller enqueues)."""
     if type(task_backends[DEFAULT_TASK_BACKEND_ALIAS]).__module__.split(".")[0] != "django_tasks_db":

@@ -14,6 +14,7 @@ import logging
 import random
 import time
 from contextlib import suppress
+from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.utils import timezone
@@ -57,7 +58,7 @@ def database_error_is_transient(error: BaseException) -> bool:
 def backoff_seconds(*, failures: int) -> float:
     """The wait after the `failures`-th failure in a row: doubling from the first, capped, ±20 % jitter so
     the workers of a cluster do not reconnect in step."""
-    delay = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** max(0, failures - 1))
+    delay = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2.0 ** max(0, failures - 1))
     return delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
 
 
@@ -79,7 +80,7 @@ class ResilientWorker(Worker):
     one drain at a time, so a claim held between drains is a dead drain's (see
     webhooks.services.leases.deliveries_claims_release_held)."""
 
-    def run_task(self, db_task_result: DBTaskResult) -> None:
+    def run_task(self, db_task_result: DBTaskResult[Any, Any]) -> None:
         try:
             super().run_task(db_task_result)
         finally:

@@ -12,7 +12,7 @@ from accounts.services.fields_sync import field_mappings_sync_from_ontraport
 
 
 @admin.register(FieldMapping)
-class FieldMappingAdmin(LoadsFromOntraport):
+class FieldMappingAdmin(LoadsFromOntraport[FieldMapping]):
     # The form's validation is the model's clean(): a user attribute must be one of USER_ATTRIBUTES, so a
     # mapping can never make is_staff or groups webhook-controlled.
     list_display = ("ontraport_field", "label", "target", "attribute", "enabled")

@@ -11,7 +11,7 @@ from accounts.services.outbox_send import outbox_replay
 
 
 @admin.register(OutboxChange)
-class OutboxChangeAdmin(admin.ModelAdmin):
+class OutboxChangeAdmin(admin.ModelAdmin[OutboxChange]):
     """The way out's log: every change the site sent (or could not send) to Ontraport, with the reason."""
 
     list_display = ("id", "user", "what", "status", "contact_id", "attempts", "created_at", "sent_at")

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db.models import IntegerField, QuerySet, Subquery
+from django.db.models import IntegerField, Model, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html_join
@@ -36,7 +36,7 @@ class RowCount(Subquery):
 
 @contextmanager
 def ontraport_errors_shown(
-    request: HttpRequest, model_admin: admin.ModelAdmin, *, could_not: str
+    request: HttpRequest, model_admin: admin.ModelAdmin[Any], *, could_not: str
 ) -> Iterator[None]:
     """Runs the block; if Ontraport (or the way to it) fails, the rest of the block is skipped and the site
     owner reads "Could not <could_not>: <the error>" instead of an error page. The view then answers as it
@@ -97,7 +97,7 @@ class LinkedToOntraportFilter(admin.SimpleListFilter):
         return queryset
 
 
-class LoadsFromOntraport(admin.ModelAdmin):
+class LoadsFromOntraport[M: Model](admin.ModelAdmin[M]):
     """A changelist button (POST-only, at `load_path`) that runs `load_all`: it fills this model from
     Ontraport. Loading creates and changes rows, so it takes both permissions, as the matching actions do."""
 

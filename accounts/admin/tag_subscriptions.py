@@ -18,7 +18,7 @@ from accounts.services.tag_subscriptions import tag_subscriptions_delete, tag_su
 
 
 @admin.register(TagSubscription)
-class TagSubscriptionAdmin(admin.ModelAdmin):
+class TagSubscriptionAdmin(admin.ModelAdmin[TagSubscription]):
     """Ontraport's tag subscriptions of this site: made from the Tags page, removed here."""
 
     list_display = ("tag", "event", "ontraport_id", "last_code", "checked_at", "created_at", "created_by")

@@ -27,7 +27,7 @@ TAG_ADD_HELP = (
 )
 
 
-class TagAdmin(LoadsFromOntraport):
+class TagAdmin(LoadsFromOntraport[Tag]):
     """accounts' tag admin. Registered, once, by webhooks.adoption.admin, with what webhooks and adoption add
     to it."""
 
@@ -41,12 +41,8 @@ class TagAdmin(LoadsFromOntraport):
         # A count per tag of the page, read from the tag-link index; a COUNT grouped over the join read every
         # user's tags (and the changelist's own COUNT wrapped that again).
         links = User.tags.through.objects.filter(tag_id=OuterRef("pk")).order_by().values("id")
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(user_count=RowCount(links))
-            .prefetch_related("subscriptions")
-        )
+        tags: QuerySet[Tag] = super().get_queryset(request)
+        return tags.annotate(user_count=RowCount(links)).prefetch_related("subscriptions")
 
     @admin.display(description="Ontraport pushes changes")
     def subscribed(self, tag: Tag) -> str:

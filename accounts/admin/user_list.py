@@ -16,7 +16,7 @@ from accounts.paginator import CappedCountPaginator
 from ontraport_client import contact_app_url
 
 
-class UserList(admin.ModelAdmin):
+class UserList(admin.ModelAdmin[User]):
     """The list part of accounts' user admin (accounts.admin.users.UserAdmin)."""
 
     # Fits 1280 px with the sidebar and the filters open: username and e-mail in one column (the e-mail

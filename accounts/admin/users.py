@@ -42,7 +42,7 @@ TAGS_EDITABLE = (
 PUSHED_FIELDS = ("email", "first_name", "last_name")
 
 
-class UserAdmin(UserList, DjangoUserAdmin):
+class UserAdmin(UserList, DjangoUserAdmin[User]):
     """accounts' user admin: the list (UserList) and a user's page. Registered, once, by
     webhooks.adoption.admin, with what webhooks and adoption add to it."""
 

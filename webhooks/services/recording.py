@@ -2,10 +2,13 @@
 INSERT on the request path), a refused one whose key was valid, who sent a test webhook from the Ontraport
 page, and what a run (import, resync, sweep) did with its contacts."""
 
+from __future__ import annotations
+
 import datetime
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connections, router, transaction
 from django.db.models import Field
@@ -82,7 +85,7 @@ def delivery_insert(values: Mapping[str, object]) -> int:
 
 
 @functools.cache
-def _insert_statement(alias: str) -> tuple[str, tuple[Field, ...]]:
+def _insert_statement(alias: str) -> tuple[str, tuple[Field[Any, Any], ...]]:
     """Django's INSERT for a Delivery on database `alias` (every concrete column, returning the id)."""
     fields = tuple(field for field in Delivery._meta.concrete_fields if not field.primary_key)
     query = InsertQuery(Delivery)

@@ -24,7 +24,7 @@ from webhooks.adoption.runs import run_preview, run_start
 from webhooks.adoption.tasks import runs_wake_at
 
 
-class ImportUsersWithTag(admin.ModelAdmin):
+class ImportUsersWithTag(admin.ModelAdmin[Tag]):
     """A mixin for the Tags page's admin (accounts.admin.tags.TagAdmin): the import action."""
 
     def has_import_permission(self, request: HttpRequest) -> bool:

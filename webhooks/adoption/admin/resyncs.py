@@ -25,7 +25,7 @@ from webhooks.adoption.tasks import runs_wake_at
 from webhooks.models import Delivery
 
 
-class ResyncFromOntraport(admin.ModelAdmin):
+class ResyncFromOntraport(admin.ModelAdmin[User]):
     """A mixin for the Users page's admin (accounts.admin.users.UserAdmin): the action, the button and its
     URL (`admin:accounts_user_resync`)."""
 

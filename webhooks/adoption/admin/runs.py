@@ -11,7 +11,7 @@ from webhooks.adoption.models import Run
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(admin.ModelAdmin[Run]):
     list_display = (
         "id",
         "kind",
