@@ -133,8 +133,12 @@ def main() -> None:
     def guarded(request: HttpRequest) -> HttpResponse:
         return HttpResponse(page.render({"checks": range(int(request.GET["checks"]))}, request))
 
+    # The site's own URLs too: its webhook middleware, which every request passes first, looks up the events
+    # endpoint's by name.
+    from fusion_site.urls import urlpatterns as site_urlpatterns
+
     urls = types.ModuleType("bench_tag_guards_urls")
-    urls.urlpatterns = [path("guarded/", guarded)]  # type: ignore[attr-defined]
+    urls.urlpatterns = [path("guarded/", guarded), *site_urlpatterns]  # type: ignore[attr-defined]
     settings.ROOT_URLCONF = urls
     clear_url_caches()
     client = Client()
