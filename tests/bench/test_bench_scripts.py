@@ -98,3 +98,23 @@ def test_a_bench_refuses_an_existing_database_name_instead_of_dropping_it():
             assert existing in names
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{existing}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize(
+    ("command", "figure"),
+    [
+        (
+            ["bench/tag_guards.py", "--database", "sqlite", "--checks", "50", "--json"],
+            '"first_check_queries": 1',
+        ),
+        (["bench/usernames.py", "--names", "200", "--json"], "{"),
+        (["bench/hasher.py", "--default", "1", "--generated", "5"], '"generated"'),
+    ],
+)
+def test_the_quick_benches_run_to_their_figures_on_this_tree(command, figure):
+    """Run as the docs give them (smaller): a bench that stops half-way is a command that does not work."""
+    result = subprocess.run(
+        [sys.executable, *command], cwd=BASE_DIR, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() and figure in result.stdout
