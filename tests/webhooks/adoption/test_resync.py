@@ -110,6 +110,16 @@ def test_resync_answers_clearly_for_unknown_or_unlinked_users(members):
         call_command("ontraport_resync")  # one of --tag, --user, --all is required
 
 
+def test_resync_finds_a_user_by_the_one_normalised_email_never_a_look_alike(members):
+    UserFactory(username="kelly", email="kelly@example.com", contact_id=99)
+    call_command("ontraport_resync", "--user", "KELLY@Example.com", "--dry-run", stdout=StringIO())  # found
+    for look_alike in ("\u212aelly@example.com", "kelly@ex\u0430mple.com", "kel\u200bly@example.com"):
+        with pytest.raises(CommandError, match="No user"):
+            call_command("ontraport_resync", "--user", look_alike, "--dry-run")
+    with pytest.raises(CommandError, match="No user"):
+        call_command("ontraport_resync", "--user", "\u00b2", "--dry-run")  # a digit to str.isdigit only
+
+
 def test_resync_dry_run_writes_nothing(members):
     members.add_contact(
         {

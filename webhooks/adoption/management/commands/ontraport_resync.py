@@ -3,8 +3,8 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 
+from accounts.identity import email_key
 from accounts.models import User
 from accounts.ontraport import ontraport_bulk_client
 from webhooks.adoption.foreground import run_in_foreground, tag_resolve
@@ -47,11 +47,19 @@ class Command(BaseCommand):
     def _user_ids(self, given: list[str]) -> list[int]:
         ids: list[int] = []
         for text in given:
-            match = Q(pk=int(text)) if text.isdigit() else Q(email__iexact=text.strip())
-            user = User.objects.filter(match).first()
+            user = _user_by_id_or_email(text.strip())
             if user is None:
                 raise CommandError(f"No user {text!r} (give a user id or an e-mail address).")
             if user.contact_id is None:
                 raise CommandError(f"User {user.username} is not linked to an Ontraport contact.")
             ids.append(user.pk)
         return sorted(set(ids))
+
+
+def _user_by_id_or_email(text: str) -> User | None:
+    """A user id (ASCII digits), or an e-mail address compared on its normalised key as everywhere
+    (accounts.identity.email_key): never on the database's case folding, which lets look-alikes match."""
+    if text.isascii() and text.isdigit():
+        return User.objects.filter(pk=int(text)).first()
+    key = email_key(text)
+    return User.objects.filter(email_key=key).first() if key else None
